@@ -1,0 +1,123 @@
+# patchcast — the only build entry. Out-of-tree build into $(BUILD)/.
+#   make            library, CLIs, test programs
+#   make check      deps, build, run every test (last line: N passed, N failed)
+#   make asan       the same tests on an ASan+UBSan build (build-asan/)
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
+#   make demo       the end-to-end story on file://, no server
+#   make deps       apt-get what building, testing and the demo need
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+CC      ?= gcc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Iclient -Igenerator
+CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC $(SAN)
+LDFLAGS  += $(SAN)
+
+# Client library dependencies (mbedTLS and bzip2 ship no .pc file on Debian 12).
+LIB_PKGS  := libsodium libcjson libcurl libzstd liblzma
+LIB_LIBS  := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lmbedcrypto -lbz2 -lpthread -ldl
+LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
+# The generator adds suffix sorting (32- and 64-bit variants).
+GEN_LIBS  := -ldivsufsort -ldivsufsort64
+CPPFLAGS  += $(LIB_CFLAGS)
+
+CLIENT_SRC := $(filter-out client/cli%.c,$(wildcard client/*.c))
+CLI_SRC    := $(wildcard client/cli*.c)
+GEN_SRC    := $(wildcard generator/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+GEN_OBJ    := $(GEN_SRC:%.c=$(BUILD)/%.o)
+GEN_LIB_OBJ := $(filter-out $(BUILD)/generator/main.o,$(GEN_OBJ))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+SONAME     := libpatchcast.so.$(VERSION_MAJOR)
+
+.PHONY: all deps check asan fuzz fuzz-build demo install clean bench
+all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DPC_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpatchcast.a: $(CLIENT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libpatchcast.so.$(VERSION): $(CLIENT_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDFLAGS) $(LIB_LIBS)
+
+$(BUILD)/libpatchcast.so: $(BUILD)/libpatchcast.so.$(VERSION)
+	ln -sf libpatchcast.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libpatchcast.so.$(VERSION) $@
+
+# The CLIs link the static library so they run from the build tree and after install alike.
+$(BUILD)/patchcast: $(CLI_OBJ) $(BUILD)/libpatchcast.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(LIB_LIBS)
+
+$(BUILD)/patchcast-gen: $(GEN_OBJ) $(BUILD)/libpatchcast.a
+	$(CC) -o $@ $(GEN_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+
+# Unit tests link the generator's modules too (everything but its main).
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a
+	$(CC) -o $@ $< $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+# libFuzzer harnesses (clang). `make check` runs each briefly on its seed corpus.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iclient -Igenerator $(LIB_CFLAGS)
+FUZZ_LIB_SRC := $(CLIENT_SRC)
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard client/*.h include/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -DPC_VERSION_STRING='"$(VERSION)"' -o $@ $< $(FUZZ_LIB_SRC) $(LIB_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; done
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/patchcast $(BUILD)/patchcast-gen $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libpatchcast.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpatchcast.so
+	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,69 @@
+/* cli.c — the `patchcast` command: dispatch to subcommands. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "patchcast.h"
+
+static const pc_cli_cmd commands[] = {
+    {"sha256", "print the SHA-256 of files", pc_cmd_sha256},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+void pc_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("patchcast: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int pc_cli_exit_for(int status)
+{
+    switch (status) {
+    case PC_OK:
+        return PC_EXIT_OK;
+    case PC_ERR_INVALID:
+        return PC_EXIT_USAGE;
+    case PC_ERR_SIGNATURE:
+    case PC_ERR_KEY:
+    case PC_ERR_HASH:
+        return PC_EXIT_VERIFY;
+    default:
+        return PC_EXIT_FAIL;
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: patchcast <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'patchcast <command> --help' describes a command.\n"
+               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return PC_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return PC_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("patchcast %s\n", pc_version());
+        return PC_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    pc_cli_error("unknown command '%s' (see 'patchcast --help')", argv[1]);
+    return PC_EXIT_USAGE;
+}

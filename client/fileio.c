@@ -1,0 +1,141 @@
+/* fileio.c — capped reads and atomic writes. */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+pc_status pc_read_file(const char *path, size_t cap, char **buf, size_t *len, pc_err *e)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", path,
+                       strerror(errno));
+    pc_status st = PC_OK;
+    char *data = NULL;
+    size_t used = 0, alloc = 0;
+    for (;;) {
+        if (used == alloc) {
+            if (alloc > cap) {
+                st = pc_fail(e, PC_ERR_TOO_LARGE, "%s: larger than the limit of %zu bytes",
+                             path, cap);
+                goto out;
+            }
+            size_t want = alloc ? alloc * 2 : 4096;
+            if (want > cap + 1)
+                want = cap + 1; /* one spare byte tells "exactly cap" from "more" */
+            char *p = realloc(data, want + 1);
+            if (p == NULL) {
+                st = pc_fail(e, PC_ERR_NOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            data = p;
+            alloc = want;
+        }
+        ssize_t n = read(fd, data + used, alloc - used);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+        if (used > cap) {
+            st = pc_fail(e, PC_ERR_TOO_LARGE, "%s: larger than the limit of %zu bytes", path,
+                         cap);
+            goto out;
+        }
+    }
+    if (data == NULL && (data = malloc(1)) == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    data[used] = '\0';
+    *buf = data;
+    *len = used;
+    data = NULL;
+out:
+    free(data);
+    close(fd);
+    return st;
+}
+
+int pc_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+pc_status pc_fsync_parent(const char *path, pc_err *e)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    pc_status st = PC_OK;
+    if (fd < 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", dir, strerror(errno));
+    } else {
+        if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+            st = pc_fail(e, PC_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+        close(fd);
+    }
+    free(copy);
+    return st;
+}
+
+pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                               pc_err *e)
+{
+    size_t n = strlen(path) + sizeof ".tmp-XXXXXX";
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+    pc_status st = PC_OK;
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    if (pc_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    if (rename(tmp, path) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return pc_fsync_parent(path, e);
+fail:
+    unlink(tmp);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,29 @@
+/* fileio.h — small, careful file helpers: read a whole file under a size cap,
+ * and write a file atomically (temporary name, fsync, rename, fsync dir). */
+#ifndef PC_FILEIO_H
+#define PC_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Read the file at path into a new NUL-terminated buffer (*buf, caller frees;
+ * the NUL is not counted in *len). Files larger than cap bytes are refused
+ * with PC_ERR_TOO_LARGE without reading them whole. */
+pc_status pc_read_file(const char *path, size_t cap, char **buf, size_t *len, pc_err *e);
+
+/* Write len bytes to path through "path.tmp-XXXXXX" in the same directory,
+ * fsync the file, rename it over path and fsync the directory. On failure the
+ * temporary file is removed and path is untouched. */
+pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                               pc_err *e);
+
+/* fsync the directory that holds path (best effort on filesystems that refuse). */
+pc_status pc_fsync_parent(const char *path, pc_err *e);
+
+/* write() all len bytes, retrying on EINTR and short writes. 0 or -1 (errno). */
+int pc_write_all(int fd, const void *data, size_t len);
+
+#endif

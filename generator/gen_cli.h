@@ -1,0 +1,11 @@
+/* gen_cli.h — subcommands of `patchcast-gen`, each in its own file. */
+#ifndef PC_GEN_CLI_H
+#define PC_GEN_CLI_H
+
+typedef struct gen_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+} gen_cmd;
+
+#endif

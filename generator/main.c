@@ -1,0 +1,48 @@
+/* main.c — the `patchcast-gen` command: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen_cli.h"
+#include "patchcast.h"
+
+static const gen_cmd commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static size_t ncommands(void)
+{
+    size_t n = 0;
+    while (commands[n].name)
+        n++;
+    return n;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: patchcast-gen <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < ncommands(); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'patchcast-gen <command> --help' describes a command.\n"
+               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("patchcast-gen %s\n", pc_version());
+        return 0;
+    }
+    for (size_t i = 0; i < ncommands(); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "patchcast-gen: unknown command '%s' (see 'patchcast-gen --help')\n", argv[1]);
+    return 2;
+}

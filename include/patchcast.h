@@ -1,0 +1,75 @@
+/* patchcast.h — public API of libpatchcast, the client side of patchcast:
+ * hashing, minisign-format signature verification, and (in later releases)
+ * planning, downloading, applying and switching incremental updates.
+ *
+ * Conventions: every fallible call returns pc_status (PC_OK is 0) and passes
+ * results back through out-parameters. pc_strerror() gives the fixed text of
+ * a status; handles carry the detail of their last failure. Memory a function
+ * returns is owned by the caller unless its comment says otherwise. */
+#ifndef PATCHCAST_H
+#define PATCHCAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PC_VERSION_MAJOR 0
+#define PC_VERSION_MINOR 1
+#define PC_VERSION_PATCH 0
+
+/* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
+const char *pc_version(void);
+
+typedef enum pc_status {
+    PC_OK = 0,
+    PC_ERR_NOMEM,        /* allocation failed */
+    PC_ERR_INVALID,      /* bad argument from the caller */
+    PC_ERR_IO,           /* reading or writing a local file failed */
+    PC_ERR_NOT_FOUND,    /* a file, key, version or object does not exist */
+    PC_ERR_FORMAT,       /* malformed input: signature, key, JSON, patch */
+    PC_ERR_TOO_LARGE,    /* input exceeds a size cap */
+    PC_ERR_SIGNATURE,    /* a signature does not verify */
+    PC_ERR_KEY,          /* signed by another key (key id mismatch) */
+    PC_ERR_PASSWORD,     /* wrong password for an encrypted secret key */
+    PC_ERR_HASH,         /* content does not match its expected SHA-256 */
+    PC_ERR_UNSUPPORTED,  /* unknown format version or algorithm */
+    PC_ERR_NETWORK,      /* a transfer failed */
+    PC_ERR_ROLLBACK,     /* metadata older than what was seen before */
+    PC_ERR_EXPIRED,      /* metadata past its expiry */
+    PC_ERR_PATCH,        /* a patch is corrupt or does not fit its input */
+    PC_ERR_STATE,        /* local install state is inconsistent */
+    PC_ERR_CANCELLED,    /* the caller cancelled the operation */
+    PC_ERR_INTERNAL,     /* a bug: please report */
+    PC_STATUS_COUNT
+} pc_status;
+
+/* Fixed English text for a status; never NULL, static storage. */
+const char *pc_strerror(pc_status status);
+
+/* ---- SHA-256 ----------------------------------------------------------- */
+
+#define PC_SHA256_LEN 32
+#define PC_SHA256_HEX_LEN 64
+
+/* Hash len bytes at data into out. */
+void pc_sha256(const void *data, size_t len, uint8_t out[PC_SHA256_LEN]);
+
+/* Hash the file at path by streaming it through a fixed buffer; the file may
+ * be of any size. Returns PC_ERR_NOT_FOUND or PC_ERR_IO on failure (errno is
+ * kept). *size_out, when not NULL, receives the number of bytes hashed. */
+pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t *size_out);
+
+/* Lower-case hex of a digest into hex (PC_SHA256_HEX_LEN chars plus NUL). */
+void pc_sha256_to_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1]);
+
+/* Parse exactly 64 hex digits (either case) into a digest.
+ * Returns PC_ERR_FORMAT for any other length or character. */
+pc_status pc_sha256_from_hex(const char *hex, uint8_t digest[PC_SHA256_LEN]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PATCHCAST_H */

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install, with apt-get, every Debian package that building, testing and the
+# demo need — only those missing. Run by `make deps`, `make check`, `make demo`.
+set -eu
+
+PKGS="
+gcc make pkg-config
+libsodium-dev libcjson-dev libcurl4-openssl-dev libmbedtls-dev
+libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
+minisign bsdiff xdelta3 zstd nginx-light
+clang libclang-rt-14-dev valgrind
+ca-certificates openssl curl
+"
+
+missing=""
+for p in $PKGS; do
+    # dpkg -s succeeds for removed-but-configured packages too; check the status line.
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "deps: all build, test and demo packages are installed"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: missing packages:$missing" >&2
+    echo "deps: not root and no sudo; install them with apt-get and re-run" >&2
+    exit 1
+fi
+
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+echo "deps: done"
