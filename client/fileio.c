@@ -104,38 +104,54 @@ pc_status pc_fsync_parent(const char *path, pc_err *e)
     return st;
 }
 
+pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e)
+{
+    t->fd = -1;
+    t->dst = dst;
+    size_t n = strlen(dst) + sizeof ".tmp-XXXXXX";
+    t->tmp_path = malloc(n);
+    if (t->tmp_path == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    snprintf(t->tmp_path, n, "%s.tmp-XXXXXX", dst);
+    t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
+    if (t->fd < 0) {
+        pc_status st = pc_fail(e, PC_ERR_IO, "%s: cannot create a temporary file: %s", dst,
+                               strerror(errno));
+        free(t->tmp_path);
+        t->tmp_path = NULL;
+        return st;
+    }
+    return PC_OK;
+}
+
+pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e)
+{
+    if (t->tmp_path == NULL)
+        return st;
+    if (st == PC_OK && (fchmod(t->fd, mode) != 0 || fsync(t->fd) != 0))
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
+    if (close(t->fd) != 0 && st == PC_OK)
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
+    if (st == PC_OK && rename(t->tmp_path, t->dst) != 0)
+        st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", t->dst, strerror(errno));
+    if (st == PC_OK)
+        st = pc_fsync_parent(t->dst, e);
+    else
+        unlink(t->tmp_path);
+    free(t->tmp_path);
+    t->tmp_path = NULL;
+    t->fd = -1;
+    return st;
+}
+
 pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                pc_err *e)
 {
-    size_t n = strlen(path) + sizeof ".tmp-XXXXXX";
-    char *tmp = malloc(n);
-    if (tmp == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
-    pc_status st = PC_OK;
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(tmp);
+    pc_tmpfile t;
+    pc_status st = pc_tmpfile_open(&t, path, e);
+    if (st != PC_OK)
         return st;
-    }
-    if (pc_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return pc_fsync_parent(path, e);
-fail:
-    unlink(tmp);
-    free(tmp);
-    return st;
+    if (pc_write_all(t.fd, data, len) != 0)
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", t.tmp_path, strerror(errno));
+    return pc_tmpfile_finish(&t, st, mode, e);
 }

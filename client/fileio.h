@@ -20,6 +20,22 @@ pc_status pc_read_file(const char *path, size_t cap, char **buf, size_t *len, pc
 pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                                pc_err *e);
 
+/* A file being written under a temporary name beside its destination. */
+typedef struct pc_tmpfile {
+    int fd;
+    char *tmp_path; /* "dst.tmp-XXXXXX" */
+    const char *dst; /* borrowed */
+} pc_tmpfile;
+
+/* Create a temporary file beside dst (mode 0600 until committed). */
+pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e);
+
+/* If st is PC_OK: set mode, fsync, close and rename onto dst, then fsync the
+ * directory. Otherwise (or if any of that fails) close and remove the
+ * temporary file, leaving dst untouched. Returns the resulting status and
+ * always releases t. */
+pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e);
+
 /* fsync the directory that holds path (best effort on filesystems that refuse). */
 pc_status pc_fsync_parent(const char *path, pc_err *e);
 
