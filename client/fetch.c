@@ -1,0 +1,585 @@
+/* fetch.c — parallel, resumable, size- and hash-enforced downloads (libcurl). */
+#include "fetch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checked.h"
+#include "fileio.h"
+#include "hex.h"
+#include "sha256.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static pc_status ensure_curl(pc_err *e)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return pc_fail(e, PC_ERR_NETWORK, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    return PC_OK;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *pc_fetch_url(const char *base, const char *rel)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    bool is_url = strstr(base, "://") != NULL;
+    char *cwd = NULL;
+    if (!is_url && base[0] != '/') {
+        cwd = getcwd(NULL, 0);
+        if (cwd == NULL)
+            return NULL;
+    }
+    size_t blen = strlen(base);
+    while (blen > 1 && base[blen - 1] == '/')
+        blen--;
+    size_t cap = (cwd ? strlen(cwd) * 3 + 1 : 0) + blen * 3 + strlen(rel) * 3 + 16;
+    char *out = malloc(cap);
+    if (out == NULL) {
+        free(cwd);
+        return NULL;
+    }
+    size_t o = 0;
+    /* Encode a local path component-safely for a file:// URL. */
+#define PUT_ENCODED(s, n)                                                                    \
+    for (size_t i_ = 0; i_ < (n); i_++) {                                                    \
+        unsigned char c_ = (unsigned char)(s)[i_];                                           \
+        if ((c_ >= 'a' && c_ <= 'z') || (c_ >= 'A' && c_ <= 'Z') || (c_ >= '0' && c_ <= '9') || \
+            c_ == '-' || c_ == '.' || c_ == '_' || c_ == '~' || c_ == '/')                   \
+            out[o++] = (char)c_;                                                             \
+        else {                                                                               \
+            out[o++] = '%';                                                                  \
+            out[o++] = hexd[c_ >> 4];                                                        \
+            out[o++] = hexd[c_ & 15];                                                        \
+        }                                                                                    \
+    }
+    if (is_url) {
+        memcpy(out, base, blen);
+        o = blen;
+    } else {
+        memcpy(out, "file://", 7);
+        o = 7;
+        if (cwd) {
+            PUT_ENCODED(cwd, strlen(cwd));
+            out[o++] = '/';
+        }
+        PUT_ENCODED(base, blen);
+    }
+    if (o == 0 || out[o - 1] != '/')
+        out[o++] = '/';
+    PUT_ENCODED(rel, strlen(rel));
+#undef PUT_ENCODED
+    out[o] = '\0';
+    free(cwd);
+    return out;
+}
+
+static void setup_easy(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf)
+{
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "patchcast/" PC_VERSION_STRING);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s ? o->connect_timeout_s : 15L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes ? o->low_speed_bytes : 1024L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_seconds ? o->low_speed_seconds : 30L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    /* Content is checked by hash; a transparent decompression would only
+     * confuse the byte counts. */
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+    errbuf[0] = '\0';
+}
+
+static unsigned retries_of(const pc_fetch_opts *o)
+{
+    return o->retries_set ? o->retries : (o->retries ? o->retries : 3);
+}
+
+static uint64_t backoff_of(const pc_fetch_opts *o, unsigned attempt)
+{
+    uint64_t base = o->backoff_ms ? o->backoff_ms : 250;
+    uint64_t d = base << (attempt > 10 ? 10 : attempt);
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)now_ms();
+    return d + r % (d / 2 + 1); /* jitter: up to half as much again */
+}
+
+/* ---- in-memory fetch ------------------------------------------------------ */
+
+typedef struct membuf {
+    char *data;
+    size_t len, cap, limit;
+    bool too_large;
+} membuf;
+
+static size_t mem_write(char *p, size_t sz, size_t n, void *ud)
+{
+    membuf *m = ud;
+    size_t add = sz * n;
+    if (add > m->limit - m->len) {
+        m->too_large = true;
+        return 0;
+    }
+    if (m->len + add + 1 > m->cap) {
+        size_t nc = m->cap ? m->cap : 8192;
+        while (nc < m->len + add + 1)
+            nc *= 2;
+        char *q = realloc(m->data, nc);
+        if (q == NULL)
+            return 0;
+        m->data = q;
+        m->cap = nc;
+    }
+    memcpy(m->data + m->len, p, add);
+    m->len += add;
+    return add;
+}
+
+static bool permanent_http(long code)
+{
+    return code == 404 || code == 403 || code == 410 || code == 401;
+}
+
+pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                          size_t *len, size_t *mirror_used, pc_err *e)
+{
+    *buf = NULL;
+    *len = 0;
+    pc_status st = ensure_curl(e);
+    if (st != PC_OK)
+        return st;
+    if (o->nmirrors == 0)
+        return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
+    char why[CURL_ERROR_SIZE + 256] = "";
+    bool too_large = false;
+    for (size_t mi = 0; mi < o->nmirrors; mi++) {
+        char *url = pc_fetch_url(o->mirrors[mi], rel);
+        if (url == NULL)
+            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        for (unsigned attempt = 0; attempt <= retries_of(o); attempt++) {
+            if (o->cancel && *o->cancel) {
+                free(url);
+                return pc_fail(e, PC_ERR_CANCELLED, "cancelled while fetching %s", rel);
+            }
+            if (attempt > 0)
+                usleep((useconds_t)(backoff_of(o, attempt - 1) * 1000));
+            CURL *h = curl_easy_init();
+            if (h == NULL) {
+                free(url);
+                return pc_fail(e, PC_ERR_NOMEM, "libcurl: cannot create a handle");
+            }
+            char errbuf[CURL_ERROR_SIZE];
+            membuf m = {.limit = cap};
+            setup_easy(h, o, url, errbuf);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
+            curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
+            CURLcode rc = curl_easy_perform(h);
+            long code = 0;
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+            curl_easy_cleanup(h);
+            if (rc == CURLE_OK && !m.too_large) {
+                if (m.data == NULL && (m.data = malloc(1)) == NULL) {
+                    free(url);
+                    return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+                }
+                m.data[m.len] = '\0';
+                *buf = m.data;
+                *len = m.len;
+                if (mirror_used)
+                    *mirror_used = mi;
+                free(url);
+                return PC_OK;
+            }
+            free(m.data);
+            if (m.too_large) {
+                too_large = true;
+                snprintf(why, sizeof why, "%s: response larger than the limit of %zu bytes",
+                         url, cap);
+                break; /* an endless or oversized answer: this mirror is not trusted */
+            }
+            snprintf(why, sizeof why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+            if (rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code))
+                break;
+            if (rc == CURLE_FILE_COULDNT_READ_FILE)
+                break;
+        }
+        free(url);
+    }
+    return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
+}
+
+/* ---- parallel file fetch -------------------------------------------------- */
+
+typedef enum { J_WAITING, J_RUNNING, J_DONE } job_state;
+
+typedef struct job {
+    pc_fetch_item *it;
+    struct fetcher *f;
+    job_state state;
+    size_t mirror;
+    unsigned attempt;
+    uint64_t not_before;
+    char *part;
+    char *url;
+    int fd;
+    uint64_t have;       /* bytes of .part present when this transfer began */
+    uint64_t got;        /* bytes written by this transfer */
+    bool first_data;
+    bool overflow;
+    CURL *h;
+    char errbuf[CURL_ERROR_SIZE];
+    char why[CURL_ERROR_SIZE + 300];
+} job;
+
+typedef struct fetcher {
+    const pc_fetch_opts *o;
+    uint64_t done, total;
+    pc_err *e;
+} fetcher;
+
+static void report(fetcher *f)
+{
+    if (f->o->progress)
+        f->o->progress(f->o->progress_ud, f->done, f->total);
+}
+
+static size_t job_write(char *p, size_t sz, size_t n, void *ud)
+{
+    job *j = ud;
+    size_t add = sz * n;
+    if (j->first_data) {
+        j->first_data = false;
+        long code = 0;
+        curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &code);
+        if (j->have > 0 && code == 200) {
+            /* The server ignored Range and sends everything: start over. */
+            if (ftruncate(j->fd, 0) != 0 || lseek(j->fd, 0, SEEK_SET) != 0)
+                return 0;
+            j->f->done -= j->have;
+            j->have = 0;
+        }
+    }
+    if (add > j->it->size - j->have - j->got) {
+        j->overflow = true;
+        return 0;
+    }
+    if (pc_write_all(j->fd, p, add) != 0)
+        return 0;
+    j->got += add;
+    j->it->transferred += add;
+    j->f->done += add;
+    report(j->f);
+    return add;
+}
+
+static bool file_matches(const char *path, uint64_t size, const uint8_t sha[32])
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size)
+        return false;
+    uint8_t got[32];
+    uint64_t n;
+    return pc_sha256_file(path, got, &n) == PC_OK && n == size && memcmp(got, sha, 32) == 0;
+}
+
+/* Open the .part file and attach a curl handle for the current mirror. */
+static pc_status job_start(job *j, CURLM *multi, pc_err *e)
+{
+    const pc_fetch_opts *o = j->f->o;
+    j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->fd < 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+    struct stat sb;
+    if (fstat(j->fd, &sb) != 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+    j->have = (uint64_t)sb.st_size;
+    if (j->have > j->it->size) {
+        if (ftruncate(j->fd, 0) != 0)
+            return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        j->have = 0;
+    }
+    if (lseek(j->fd, (off_t)j->have, SEEK_SET) < 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+    j->f->done += j->have;
+    j->got = 0;
+    j->overflow = false;
+    j->first_data = true;
+    free(j->url);
+    j->url = pc_fetch_url(o->mirrors[j->mirror], j->it->rel);
+    j->h = curl_easy_init();
+    if (j->url == NULL || j->h == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    setup_easy(j->h, o, j->url, j->errbuf);
+    curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
+    curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
+    if (j->have > 0 && j->have < j->it->size)
+        curl_easy_setopt(j->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)j->have);
+    if (j->have == j->it->size) {
+        /* Complete already: verify without a transfer. Ask for nothing. */
+        curl_easy_cleanup(j->h);
+        j->h = NULL;
+        j->state = J_RUNNING;
+        return PC_OK;
+    }
+    if (curl_multi_add_handle(multi, j->h) != CURLM_OK)
+        return pc_fail(e, PC_ERR_NETWORK, "libcurl: cannot add a transfer");
+    j->state = J_RUNNING;
+    return PC_OK;
+}
+
+/* Finish a transfer: on success verify and rename; returns true if the job
+ * is done, false if it should be retried (j->why says why). */
+static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_err *e,
+                       pc_status *fatal)
+{
+    long code = 0;
+    *permanent = false;
+    if (j->h) {
+        curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &code);
+        curl_multi_remove_handle(multi, j->h);
+        curl_easy_cleanup(j->h);
+        j->h = NULL;
+    }
+    bool ok = false;
+    bool discard = false;
+    if (j->overflow) {
+        snprintf(j->why, sizeof j->why, "%s: more than the %llu bytes expected", j->url,
+                 (unsigned long long)j->it->size);
+        discard = true;
+    } else if (rc != CURLE_OK) {
+        snprintf(j->why, sizeof j->why, "%s: %s", j->url,
+                 j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+        if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
+            rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
+            *permanent = true;
+        if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416)
+            discard = true; /* our partial file does not fit the server's */
+    } else if (j->have + j->got != j->it->size) {
+        snprintf(j->why, sizeof j->why, "%s: got %llu bytes, expected %llu", j->url,
+                 (unsigned long long)(j->have + j->got), (unsigned long long)j->it->size);
+        discard = true; /* the server's copy is not the one the metadata describes */
+    } else {
+        ok = true;
+    }
+    if (ok) {
+        uint8_t got[32];
+        uint64_t n = 0;
+        if (fsync(j->fd) != 0) {
+            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+            return false;
+        }
+        close(j->fd);
+        j->fd = -1;
+        if (pc_sha256_file(j->part, got, &n) != PC_OK) {
+            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+            return false;
+        }
+        if (n != j->it->size || memcmp(got, j->it->sha256, 32) != 0) {
+            char gh[65];
+            pc_hex_encode(got, 32, gh);
+            snprintf(j->why, sizeof j->why, "%s: content has SHA-256 %s, not the one in the metadata",
+                     j->url, gh);
+            discard = true;
+            ok = false;
+        } else if (rename(j->part, j->it->dest) != 0) {
+            *fatal = pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
+            return false;
+        } else {
+            j->state = J_DONE;
+            return true;
+        }
+    }
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
+    }
+    if (discard)
+        unlink(j->part);
+    /* The next attempt counts again what the partial file then holds. */
+    j->f->done -= j->have + j->got;
+    j->state = J_WAITING;
+    return false;
+}
+
+static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
+{
+    if (permanent || ++j->attempt > retries_of(o)) {
+        j->mirror++;
+        j->attempt = 0;
+        j->not_before = 0;
+    } else {
+        j->not_before = now_ms() + backoff_of(o, j->attempt - 1);
+    }
+}
+
+pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n, pc_err *e)
+{
+    pc_status st = ensure_curl(e);
+    if (st != PC_OK)
+        return st;
+    if (n == 0)
+        return PC_OK;
+    if (o->nmirrors == 0)
+        return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
+    fetcher f = {.o = o, .e = e};
+    job *jobs = calloc(n, sizeof *jobs);
+    CURLM *multi = curl_multi_init();
+    if (jobs == NULL || multi == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    unsigned parallel = o->parallel ? o->parallel : 3;
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)parallel);
+    size_t remaining = 0;
+    for (size_t i = 0; i < n; i++) {
+        job *j = &jobs[i];
+        j->it = &items[i];
+        j->f = &f;
+        j->fd = -1;
+        items[i].transferred = 0;
+        if (!pc_add_u64(f.total, items[i].size, &f.total)) {
+            st = pc_fail(e, PC_ERR_TOO_LARGE, "download sizes overflow");
+            goto out;
+        }
+        size_t pl = strlen(items[i].dest) + 6;
+        if ((j->part = malloc(pl)) == NULL) {
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        snprintf(j->part, pl, "%s.part", items[i].dest);
+        if (file_matches(items[i].dest, items[i].size, items[i].sha256)) {
+            j->state = J_DONE;
+            f.done += items[i].size;
+        } else {
+            j->state = J_WAITING;
+            remaining++;
+        }
+    }
+    report(&f);
+    unsigned running = 0;
+    while (remaining > 0) {
+        if (o->cancel && *o->cancel) {
+            st = pc_fail(e, PC_ERR_CANCELLED, "download cancelled");
+            goto out;
+        }
+        uint64_t now = now_ms(), wake = now + 200;
+        for (size_t i = 0; i < n && running < parallel; i++) {
+            job *j = &jobs[i];
+            if (j->state != J_WAITING)
+                continue;
+            if (j->mirror >= o->nmirrors) {
+                st = pc_fail(e, PC_ERR_NETWORK, "%s: failed on every mirror; last error: %s",
+                             j->it->rel, j->why);
+                goto out;
+            }
+            if (j->not_before > now) {
+                if (j->not_before < wake)
+                    wake = j->not_before;
+                continue;
+            }
+            if ((st = job_start(j, multi, e)) != PC_OK)
+                goto out;
+            if (j->h == NULL) { /* already complete on disk: verify now */
+                bool perm;
+                pc_status fatal = PC_OK;
+                if (job_finish(j, multi, CURLE_OK, &perm, e, &fatal))
+                    remaining--;
+                else if (fatal != PC_OK) {
+                    st = fatal;
+                    goto out;
+                } else
+                    job_reschedule(j, perm, o);
+                continue;
+            }
+            running++;
+        }
+        int still = 0;
+        CURLMcode mc = curl_multi_perform(multi, &still);
+        if (mc != CURLM_OK) {
+            st = pc_fail(e, PC_ERR_NETWORK, "libcurl: %s", curl_multi_strerror(mc));
+            goto out;
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            job *j = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            CURLcode rc = msg->data.result;
+            bool perm;
+            pc_status fatal = PC_OK;
+            running--;
+            if (job_finish(j, multi, rc, &perm, e, &fatal)) {
+                remaining--;
+            } else if (fatal != PC_OK) {
+                st = fatal;
+                goto out;
+            } else {
+                job_reschedule(j, perm, o);
+            }
+        }
+        if (remaining == 0)
+            break;
+        now = now_ms();
+        int timeout = wake > now ? (int)(wake - now) : 0;
+        if (timeout > 200)
+            timeout = 200;
+        if (running > 0)
+            curl_multi_poll(multi, NULL, 0, timeout, NULL);
+        else if (timeout > 0)
+            usleep((useconds_t)timeout * 1000);
+    }
+    report(&f);
+out:
+    if (jobs) {
+        for (size_t i = 0; i < n; i++) {
+            job *j = &jobs[i];
+            if (j->h) {
+                curl_multi_remove_handle(multi, j->h);
+                curl_easy_cleanup(j->h);
+            }
+            if (j->fd >= 0)
+                close(j->fd);
+            free(j->part);
+            free(j->url);
+        }
+    }
+    if (multi)
+        curl_multi_cleanup(multi);
+    free(jobs);
+    return st;
+}
