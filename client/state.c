@@ -1,0 +1,252 @@
+/* state.c — load and save ROOT/state.json. */
+#include "state.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+
+#define STATE_MAX_BYTES (1u << 20)
+
+void pc_state_free(pc_state *st)
+{
+    if (st == NULL)
+        return;
+    free(st->current);
+    free(st->previous);
+    for (size_t i = 0; i < st->ninstalled; i++)
+        free(st->installed[i]);
+    free(st->installed);
+    for (size_t i = 0; i < st->nhistory; i++) {
+        free(st->history[i].action);
+        free(st->history[i].from);
+        free(st->history[i].to);
+    }
+    free(st->history);
+    memset(st, 0, sizeof *st);
+}
+
+pc_status pc_state_set(char **field, const char *v, pc_err *e)
+{
+    char *copy = NULL;
+    if (v && (copy = strdup(v)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return PC_OK;
+}
+
+pc_status pc_state_add_installed(pc_state *st, const char *v, pc_err *e)
+{
+    for (size_t i = 0; i < st->ninstalled; i++)
+        if (!strcmp(st->installed[i], v))
+            return PC_OK;
+    char **p = realloc(st->installed, (st->ninstalled + 1) * sizeof *p);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    st->installed = p;
+    if ((p[st->ninstalled] = strdup(v)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    st->ninstalled++;
+    return PC_OK;
+}
+
+void pc_state_remove_installed(pc_state *st, const char *v)
+{
+    for (size_t i = 0; i < st->ninstalled; i++) {
+        if (strcmp(st->installed[i], v))
+            continue;
+        free(st->installed[i]);
+        memmove(&st->installed[i], &st->installed[i + 1],
+                (st->ninstalled - i - 1) * sizeof *st->installed);
+        st->ninstalled--;
+        return;
+    }
+}
+
+pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
+                       uint64_t downloaded, pc_err *e)
+{
+    if (st->nhistory == PC_STATE_HISTORY_MAX) {
+        pc_history_entry *old = &st->history[0];
+        free(old->action);
+        free(old->from);
+        free(old->to);
+        memmove(&st->history[0], &st->history[1], (st->nhistory - 1) * sizeof *st->history);
+        st->nhistory--;
+    }
+    pc_history_entry *p = realloc(st->history, (st->nhistory + 1) * sizeof *p);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    st->history = p;
+    pc_history_entry *h = &p[st->nhistory];
+    memset(h, 0, sizeof *h);
+    h->time = (int64_t)time(NULL);
+    h->downloaded = downloaded;
+    if (pc_state_set(&h->action, action, e) || pc_state_set(&h->from, from, e) ||
+        pc_state_set(&h->to, to, e)) {
+        free(h->action);
+        free(h->from);
+        free(h->to);
+        return PC_ERR_NOMEM;
+    }
+    st->nhistory++;
+    return PC_OK;
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+static pc_status bad(pc_err *e, const char *path, const char *field, const char *what)
+{
+    return pc_fail(e, PC_ERR_STATE, "%s: %s: %s", path, field, what);
+}
+
+static pc_status opt_string(const cJSON *o, const char *key, char **out, const char *path,
+                            pc_err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL || cJSON_IsNull(v))
+        return PC_OK;
+    if (!cJSON_IsString(v))
+        return bad(e, path, key, "expected a string");
+    return pc_state_set(out, v->valuestring, e);
+}
+
+static pc_status get_u64(const cJSON *v, uint64_t *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740991.0 ||
+        v->valuedouble != floor(v->valuedouble))
+        return PC_ERR_STATE;
+    *out = (uint64_t)v->valuedouble;
+    return PC_OK;
+}
+
+static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err *e)
+{
+    if (!cJSON_IsObject(root))
+        return pc_fail(e, PC_ERR_STATE, "%s: expected a JSON object", path);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (!cJSON_IsNumber(fmt) || fmt->valuedouble != 1)
+        return bad(e, path, "format", "expected 1");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "last_serial");
+    if (v && get_u64(v, &st->last_serial) != PC_OK)
+        return bad(e, path, "last_serial", "expected a non-negative integer");
+    pc_status s;
+    if ((s = opt_string(root, "current", &st->current, path, e)) ||
+        (s = opt_string(root, "previous", &st->previous, path, e)))
+        return s;
+    v = cJSON_GetObjectItemCaseSensitive(root, "installed");
+    if (v) {
+        if (!cJSON_IsArray(v))
+            return bad(e, path, "installed", "expected an array of version names");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, v)
+        {
+            if (!cJSON_IsString(it))
+                return bad(e, path, "installed", "expected an array of version names");
+            if ((s = pc_state_add_installed(st, it->valuestring, e)))
+                return s;
+        }
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "history");
+    if (v) {
+        if (!cJSON_IsArray(v))
+            return bad(e, path, "history", "expected an array");
+        const cJSON *it;
+        size_t i = 0;
+        cJSON_ArrayForEach(it, v)
+        {
+            char field[64];
+            snprintf(field, sizeof field, "history[%zu]", i++);
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "action");
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "time");
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(it, "downloaded");
+            uint64_t tv = 0, dv = 0;
+            if (!cJSON_IsObject(it) || !cJSON_IsString(a) || get_u64(t, &tv) ||
+                (d && get_u64(d, &dv)))
+                return bad(e, path, field, "expected {time, action, from, to, downloaded}");
+            char *from = NULL, *to = NULL;
+            if ((s = opt_string(it, "from", &from, path, e)) ||
+                (s = opt_string(it, "to", &to, path, e)) ||
+                (s = pc_state_log(st, a->valuestring, from, to, dv, e))) {
+                free(from);
+                free(to);
+                return s;
+            }
+            st->history[st->nhistory - 1].time = (int64_t)tv;
+            free(from);
+            free(to);
+        }
+    }
+    return PC_OK;
+}
+
+pc_status pc_state_load(pc_state *st, const char *path, pc_err *e)
+{
+    memset(st, 0, sizeof *st);
+    char *buf;
+    size_t len;
+    pc_status s = pc_read_file(path, STATE_MAX_BYTES, &buf, &len, e);
+    if (s == PC_ERR_NOT_FOUND)
+        return PC_OK;
+    if (s != PC_OK)
+        return s;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (root == NULL)
+        return pc_fail(e, PC_ERR_STATE, "%s: not valid JSON", path);
+    s = parse(st, root, path, e);
+    cJSON_Delete(root);
+    if (s != PC_OK)
+        pc_state_free(st);
+    return s;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
+{
+    cJSON *root = cJSON_CreateObject(), *inst = NULL, *hist = NULL;
+    if (root == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status s = PC_OK;
+    bool ok = cJSON_AddNumberToObject(root, "format", 1) &&
+              cJSON_AddNumberToObject(root, "last_serial", (double)st->last_serial) &&
+              cJSON_AddItemToObject(root, "current", str_or_null(st->current)) &&
+              cJSON_AddItemToObject(root, "previous", str_or_null(st->previous)) &&
+              (inst = cJSON_AddArrayToObject(root, "installed")) != NULL &&
+              (hist = cJSON_AddArrayToObject(root, "history")) != NULL;
+    for (size_t i = 0; ok && i < st->ninstalled; i++)
+        ok = cJSON_AddItemToArray(inst, cJSON_CreateString(st->installed[i]));
+    for (size_t i = 0; ok && i < st->nhistory; i++) {
+        const pc_history_entry *h = &st->history[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(hist, o) &&
+             cJSON_AddNumberToObject(o, "time", (double)h->time) &&
+             cJSON_AddStringToObject(o, "action", h->action) &&
+             cJSON_AddItemToObject(o, "from", str_or_null(h->from)) &&
+             cJSON_AddItemToObject(o, "to", str_or_null(h->to)) &&
+             cJSON_AddNumberToObject(o, "downloaded", (double)h->downloaded);
+    }
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (text == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    size_t n = strlen(text);
+    char *withnl = realloc(text, n + 2);
+    if (withnl == NULL) {
+        free(text);
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    }
+    withnl[n] = '\n';
+    s = pc_write_file_atomic(path, withnl, n + 1, 0644, e);
+    free(withnl);
+    return s;
+}

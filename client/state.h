@@ -1,0 +1,51 @@
+/* state.h — the client's local state, ROOT/state.json: the highest repo.json
+ * serial seen (rollback protection), the current and previous versions, the
+ * installed versions and a short history. Written atomically. */
+#ifndef PC_STATE_H
+#define PC_STATE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+#define PC_STATE_HISTORY_MAX 50
+
+typedef struct pc_history_entry {
+    int64_t time;         /* unix seconds */
+    char *action;         /* "install", "update", "rollback", "repair" */
+    char *from, *to;      /* version names; from may be NULL */
+    uint64_t downloaded;  /* bytes over the network */
+} pc_history_entry;
+
+typedef struct pc_state {
+    uint64_t last_serial;   /* 0: never saw a repo.json */
+    char *current;          /* NULL: nothing installed */
+    char *previous;         /* rollback target, or NULL */
+    char **installed;       /* versions present under ROOT/versions */
+    size_t ninstalled;
+    pc_history_entry *history; /* oldest first, at most PC_STATE_HISTORY_MAX */
+    size_t nhistory;
+} pc_state;
+
+/* Load path into st; a missing file gives an empty state (PC_OK). Malformed
+ * content is PC_ERR_STATE with the JSON path named. */
+pc_status pc_state_load(pc_state *st, const char *path, pc_err *e);
+
+/* Write st to path atomically (temporary file, fsync, rename). */
+pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e);
+
+/* Set a string field (copying v; NULL clears). */
+pc_status pc_state_set(char **field, const char *v, pc_err *e);
+
+/* Add/remove a version in the installed list (no duplicates). */
+pc_status pc_state_add_installed(pc_state *st, const char *v, pc_err *e);
+void pc_state_remove_installed(pc_state *st, const char *v);
+
+/* Append a history entry, dropping the oldest beyond the maximum. */
+pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
+                       uint64_t downloaded, pc_err *e);
+
+void pc_state_free(pc_state *st);
+
+#endif

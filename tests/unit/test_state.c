@@ -1,0 +1,96 @@
+/* test_state.c — ROOT/state.json: round trip, history cap, malformed files. */
+#include <unistd.h>
+
+#include "state.h"
+#include "test.h"
+
+static char dir[] = "/tmp/pc-state-XXXXXX";
+static char path[300];
+
+static void missing_is_empty(void)
+{
+    pc_state s;
+    pc_err e = {0};
+    CHECK(pc_state_load(&s, "/nonexistent/state.json", &e) == PC_OK);
+    CHECK(s.last_serial == 0 && s.current == NULL && s.ninstalled == 0);
+}
+
+static void roundtrip(void)
+{
+    pc_state s = {0}, t;
+    pc_err e = {0};
+    s.last_serial = 42;
+    CHECK(pc_state_set(&s.current, "1.2.0", &e) == PC_OK);
+    CHECK(pc_state_set(&s.previous, "1.1.0", &e) == PC_OK);
+    CHECK(pc_state_add_installed(&s, "1.1.0", &e) == PC_OK);
+    CHECK(pc_state_add_installed(&s, "1.2.0", &e) == PC_OK);
+    CHECK(pc_state_add_installed(&s, "1.2.0", &e) == PC_OK);
+    CHECK(s.ninstalled == 2);
+    CHECK(pc_state_log(&s, "install", NULL, "1.1.0", 1000, &e) == PC_OK);
+    CHECK(pc_state_log(&s, "update", "1.1.0", "1.2.0", 77, &e) == PC_OK);
+    CHECK(pc_state_save(&s, path, &e) == PC_OK);
+    CHECKF(pc_state_load(&t, path, &e) == PC_OK, "%s", e.msg);
+    CHECK(t.last_serial == 42);
+    CHECK_STR(t.current, "1.2.0");
+    CHECK_STR(t.previous, "1.1.0");
+    CHECK(t.ninstalled == 2 && !strcmp(t.installed[1], "1.2.0"));
+    CHECK(t.nhistory == 2 && t.history[0].from == NULL && t.history[1].downloaded == 77);
+    CHECK_STR(t.history[1].action, "update");
+    CHECK(t.history[1].time == s.history[1].time);
+    pc_state_remove_installed(&t, "1.1.0");
+    CHECK(t.ninstalled == 1 && !strcmp(t.installed[0], "1.2.0"));
+    pc_state_free(&s);
+    pc_state_free(&t);
+}
+
+static void history_capped(void)
+{
+    pc_state s = {0};
+    pc_err e = {0};
+    for (int i = 0; i < PC_STATE_HISTORY_MAX + 10; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "1.0.%d", i);
+        CHECK(pc_state_log(&s, "update", NULL, v, (uint64_t)i, &e) == PC_OK);
+    }
+    CHECK(s.nhistory == PC_STATE_HISTORY_MAX);
+    CHECK(s.history[0].downloaded == 10);
+    pc_state_free(&s);
+}
+
+static void malformed(void)
+{
+    static const char *docs[][2] = {
+        {"not json", "not valid JSON"},
+        {"[]", "expected a JSON object"},
+        {"{\"format\": 2}", "format"},
+        {"{\"format\": 1, \"last_serial\": -1}", "last_serial"},
+        {"{\"format\": 1, \"last_serial\": 1.5}", "last_serial"},
+        {"{\"format\": 1, \"current\": 3}", "current"},
+        {"{\"format\": 1, \"installed\": [1]}", "installed"},
+        {"{\"format\": 1, \"history\": [{\"action\": \"x\"}]}", "history[0]"},
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        FILE *f = fopen(path, "w");
+        fputs(docs[i][0], f);
+        fclose(f);
+        pc_state s;
+        pc_err e = {0};
+        CHECKF(pc_state_load(&s, path, &e) == PC_ERR_STATE, "doc %zu accepted", i);
+        CHECKF(strstr(e.msg, docs[i][1]) && strstr(e.msg, path), "doc %zu: %s", i, e.msg);
+    }
+}
+
+int main(void)
+{
+    t_suite = "state";
+    if (!mkdtemp(dir))
+        return 2;
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    RUN(missing_is_empty);
+    RUN(roundtrip);
+    RUN(history_capped);
+    RUN(malformed);
+    unlink(path);
+    rmdir(dir);
+    TEST_MAIN_END();
+}
