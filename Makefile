@@ -45,6 +45,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
 .PHONY: all deps check asan fuzz fuzz-build demo install clean bench
+.SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
