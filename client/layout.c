@@ -1,0 +1,254 @@
+/* layout.c — install-root paths, the lock, and the atomic `current` switch. */
+#include "layout.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+char *pc_layout_path(const pc_layout *l, const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(l->root) + strlen(a) + (b ? strlen(b) + 1 : 0) + (c ? strlen(c) + 1 : 0) + 2;
+    char *p = malloc(n);
+    if (p == NULL)
+        return NULL;
+    snprintf(p, n, "%s/%s%s%s%s%s", l->root, a, b ? "/" : "", b ? b : "", c ? "/" : "",
+             c ? c : "");
+    return p;
+}
+
+static pc_status mkdir_p(const char *path, pc_err *e)
+{
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return PC_OK;
+    return pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+}
+
+pc_status pc_layout_open(pc_layout *l, const char *root, bool create, pc_err *e)
+{
+    l->lock_fd = -1;
+    l->root = NULL;
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (n == 0)
+        return pc_fail(e, PC_ERR_INVALID, "install root: empty path");
+    if ((l->root = strndup(root, n)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    struct stat sb;
+    if (stat(l->root, &sb) != 0) {
+        if (!create) {
+            pc_status st = pc_fail(e, PC_ERR_NOT_FOUND, "install root %s: %s", l->root,
+                                   strerror(errno));
+            pc_layout_close(l);
+            return st;
+        }
+        pc_status st = mkdir_p(l->root, e);
+        if (st != PC_OK) {
+            pc_layout_close(l);
+            return st;
+        }
+    } else if (!S_ISDIR(sb.st_mode)) {
+        pc_status st = pc_fail(e, PC_ERR_INVALID, "install root %s: not a folder", l->root);
+        pc_layout_close(l);
+        return st;
+    }
+    if (create) {
+        static const char *subs[] = {"versions", "staging", "cache"};
+        for (size_t i = 0; i < 3; i++) {
+            char *p = pc_layout_path(l, subs[i], NULL, NULL);
+            pc_status st = p ? mkdir_p(p, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            free(p);
+            if (st != PC_OK) {
+                pc_layout_close(l);
+                return st;
+            }
+        }
+    }
+    return PC_OK;
+}
+
+void pc_layout_close(pc_layout *l)
+{
+    if (l->lock_fd >= 0)
+        close(l->lock_fd); /* releases the flock */
+    l->lock_fd = -1;
+    free(l->root);
+    l->root = NULL;
+}
+
+pc_status pc_layout_lock(pc_layout *l, pc_err *e)
+{
+    if (l->lock_fd >= 0)
+        return PC_OK;
+    char *p = pc_layout_path(l, ".lock", NULL, NULL);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        pc_status st = pc_fail(e, PC_ERR_IO, "%s: %s", p, strerror(errno));
+        free(p);
+        return st;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        pc_status st = pc_fail(e, PC_ERR_STATE,
+                               "%s: another patchcast process is working on this install root",
+                               l->root);
+        close(fd);
+        free(p);
+        return st;
+    }
+    free(p);
+    l->lock_fd = fd;
+    return PC_OK;
+}
+
+pc_status pc_layout_current(const pc_layout *l, char **out, pc_err *e)
+{
+    *out = NULL;
+    char *p = pc_layout_path(l, "current", NULL, NULL);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    char buf[512];
+    ssize_t n = readlink(p, buf, sizeof buf - 1);
+    pc_status st = PC_OK;
+    if (n < 0) {
+        if (errno != ENOENT)
+            st = pc_fail(e, PC_ERR_STATE, "%s: %s", p, strerror(errno));
+        free(p);
+        return st;
+    }
+    buf[n] = '\0';
+    if (strncmp(buf, "versions/", 9) != 0 || buf[9] == '\0' || strchr(buf + 9, '/')) {
+        st = pc_fail(e, PC_ERR_STATE, "%s: points at '%s', not versions/<version>", p, buf);
+    } else if ((*out = strdup(buf + 9)) == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    }
+    free(p);
+    return st;
+}
+
+pc_status pc_layout_switch(const pc_layout *l, const char *version, pc_err *e)
+{
+    char *cur = pc_layout_path(l, "current", NULL, NULL);
+    char *tmp = pc_layout_path(l, ".current.tmp", NULL, NULL);
+    char target[512];
+    pc_status st = PC_OK;
+    if (cur == NULL || tmp == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (snprintf(target, sizeof target, "versions/%s", version) >= (int)sizeof target) {
+        st = pc_fail(e, PC_ERR_INVALID, "version name too long");
+        goto out;
+    }
+    unlink(tmp);
+    if (symlink(target, tmp) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, cur) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: cannot switch: %s", cur, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    st = pc_fsync_parent(cur, e);
+out:
+    free(cur);
+    free(tmp);
+    return st;
+}
+
+static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err *e)
+{
+    if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+        return PC_OK;
+    if (errno != EISDIR && errno != EPERM)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    DIR *d = fdopendir(sub);
+    if (d == NULL) {
+        close(sub);
+        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    }
+    pc_status st = PC_OK;
+    struct dirent *de;
+    while (st == PC_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        st = rmtree_at(dirfd(d), de->d_name, shown, e);
+    }
+    closedir(d);
+    if (st == PC_OK && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    return st;
+}
+
+pc_status pc_rmtree(const char *path, pc_err *e)
+{
+    return rmtree_at(AT_FDCWD, path, path, e);
+}
+
+static pc_status fsync_at(int dfd, const char *name, const char *shown, pc_err *e)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return PC_OK; /* a symlink: nothing to sync but its folder */
+        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    }
+    struct stat sb;
+    pc_status st = PC_OK;
+    if (fstat(fd, &sb) != 0) {
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+    } else if (S_ISDIR(sb.st_mode)) {
+        int dup_fd = dup(fd);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (d == NULL) {
+            if (dup_fd >= 0)
+                close(dup_fd);
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        } else {
+            struct dirent *de;
+            while (st == PC_OK && (de = readdir(d)) != NULL)
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                    st = fsync_at(dirfd(d), de->d_name, shown, e);
+            closedir(d);
+        }
+    }
+    if (st == PC_OK && fsync(fd) != 0 && errno != EINVAL)
+        st = pc_fail(e, PC_ERR_IO, "%s: fsync: %s", shown, strerror(errno));
+    close(fd);
+    return st;
+}
+
+pc_status pc_fsync_tree(const char *path, pc_err *e)
+{
+    return fsync_at(AT_FDCWD, path, path, e);
+}
+
+pc_status pc_layout_commit_version(const pc_layout *l, const char *staging_dir,
+                                   const char *version, pc_err *e)
+{
+    char *dst = pc_layout_path(l, "versions", version, NULL);
+    if (dst == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = pc_fsync_tree(staging_dir, e);
+    if (st == PC_OK)
+        st = pc_rmtree(dst, e);
+    if (st == PC_OK && rename(staging_dir, dst) != 0)
+        st = pc_fail(e, PC_ERR_IO, "%s: cannot move into place: %s", dst, strerror(errno));
+    if (st == PC_OK)
+        st = pc_fsync_parent(dst, e);
+    free(dst);
+    return st;
+}

@@ -1,0 +1,49 @@
+/* layout.h — the install root on the user's machine:
+ *   ROOT/versions/<version>/…   one folder per installed version
+ *   ROOT/current -> versions/<version>   switched atomically
+ *   ROOT/state.json, ROOT/config.json
+ *   ROOT/staging/, ROOT/cache/   in-progress work; safe to delete
+ *   ROOT/.lock                   held while an operation runs
+ * These helpers own every path under ROOT that is not a release file. */
+#ifndef PC_LAYOUT_H
+#define PC_LAYOUT_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+typedef struct pc_layout {
+    char *root;
+    int lock_fd; /* -1 when not locked */
+} pc_layout;
+
+/* Open ROOT (created with its sub-folders if missing when create is true). */
+pc_status pc_layout_open(pc_layout *l, const char *root, bool create, pc_err *e);
+void pc_layout_close(pc_layout *l);
+
+/* Take ROOT/.lock (non-blocking); PC_ERR_STATE if another process holds it. */
+pc_status pc_layout_lock(pc_layout *l, pc_err *e);
+
+/* "ROOT/<a>[/<b>[/<c>]]" in a new string (caller frees); NULL on no memory. */
+char *pc_layout_path(const pc_layout *l, const char *a, const char *b, const char *c);
+
+/* The version `current` points at (caller frees), or NULL in *out if there
+ * is no current link. PC_ERR_STATE if the link is not versions/<name>. */
+pc_status pc_layout_current(const pc_layout *l, char **out, pc_err *e);
+
+/* Point ROOT/current at versions/<version> atomically: a new link under a
+ * temporary name renamed over the old one, then the folder is fsynced. */
+pc_status pc_layout_switch(const pc_layout *l, const char *version, pc_err *e);
+
+/* Remove a folder tree (no symlink is followed). Missing is not an error. */
+pc_status pc_rmtree(const char *path, pc_err *e);
+
+/* Move a finished staging folder to ROOT/versions/<version> (rename; an old
+ * folder of that name is removed first) and fsync what it must. */
+pc_status pc_layout_commit_version(const pc_layout *l, const char *staging_dir,
+                                   const char *version, pc_err *e);
+
+/* fsync every file and folder below path (after applying into staging). */
+pc_status pc_fsync_tree(const char *path, pc_err *e);
+
+#endif

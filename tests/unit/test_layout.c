@@ -1,0 +1,116 @@
+/* test_layout.c — install root: creation, lock, atomic current switch,
+ * committing a staged version, tree removal. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "test.h"
+
+static char dir[] = "/tmp/pc-layout-XXXXXX";
+static char root[300];
+
+static void open_creates(void)
+{
+    pc_layout l;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&l, root, false, &e) == PC_ERR_NOT_FOUND);
+    CHECK(pc_layout_open(&l, root, true, &e) == PC_OK);
+    char *p = pc_layout_path(&l, "versions", "1.0", "bin/x");
+    CHECKF(p && strcmp(p + strlen(root), "/versions/1.0/bin/x") == 0, "%s", p);
+    free(p);
+    struct stat sb;
+    p = pc_layout_path(&l, "staging", NULL, NULL);
+    CHECK(stat(p, &sb) == 0 && S_ISDIR(sb.st_mode));
+    free(p);
+    pc_layout_close(&l);
+}
+
+static void lock_is_exclusive(void)
+{
+    pc_layout a, b;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&a, root, true, &e) == PC_OK);
+    CHECK(pc_layout_open(&b, root, true, &e) == PC_OK);
+    CHECK(pc_layout_lock(&a, &e) == PC_OK);
+    CHECK(pc_layout_lock(&b, &e) == PC_ERR_STATE);
+    CHECK(strstr(e.msg, "another patchcast process") != NULL);
+    pc_layout_close(&a);
+    CHECK(pc_layout_lock(&b, &e) == PC_OK);
+    pc_layout_close(&b);
+}
+
+static void switch_and_commit(void)
+{
+    pc_layout l;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&l, root, true, &e) == PC_OK);
+    char *cur;
+    CHECK(pc_layout_current(&l, &cur, &e) == PC_OK && cur == NULL);
+    /* Stage a version with nested content, commit it, switch to it. */
+    char *stg = pc_layout_path(&l, "staging", "1.0.0", NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/bin && echo v1 > %s/bin/app && ln -s bin/app %s/link",
+             stg, stg, stg);
+    CHECK(system(cmd) == 0);
+    CHECKF(pc_layout_commit_version(&l, stg, "1.0.0", &e) == PC_OK, "%s", e.msg);
+    CHECK(access(stg, F_OK) != 0);
+    CHECK(pc_layout_switch(&l, "1.0.0", &e) == PC_OK);
+    CHECK(pc_layout_current(&l, &cur, &e) == PC_OK && cur && !strcmp(cur, "1.0.0"));
+    free(cur);
+    char *app = pc_layout_path(&l, "current", "bin", "app");
+    CHECK(access(app, R_OK) == 0);
+    free(app);
+    /* A second version; switching back and forth. */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && echo v2 > %s/app2", stg, stg);
+    CHECK(system(cmd) == 0);
+    CHECK(pc_layout_commit_version(&l, stg, "1.1.0", &e) == PC_OK);
+    CHECK(pc_layout_switch(&l, "1.1.0", &e) == PC_OK);
+    CHECK(pc_layout_current(&l, &cur, &e) == PC_OK && !strcmp(cur, "1.1.0"));
+    free(cur);
+    CHECK(pc_layout_switch(&l, "1.0.0", &e) == PC_OK);
+    CHECK(pc_layout_current(&l, &cur, &e) == PC_OK && !strcmp(cur, "1.0.0"));
+    free(cur);
+    free(stg);
+    /* A foreign link is reported, not followed. */
+    char *c = pc_layout_path(&l, "current", NULL, NULL);
+    unlink(c);
+    CHECK(symlink("/etc", c) == 0);
+    CHECK(pc_layout_current(&l, &cur, &e) == PC_ERR_STATE);
+    CHECK(strstr(e.msg, "not versions/<version>") != NULL);
+    free(c);
+    pc_layout_close(&l);
+}
+
+static void rmtree_does_not_follow_links(void)
+{
+    char cmd[4096], keep[400], tree[400];
+    snprintf(keep, sizeof keep, "%s/keep", dir);
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/a/b %s && echo x > %s/precious && ln -s %s %s/a/link && echo y > %s/a/b/f",
+             tree, keep, keep, keep, tree, tree);
+    CHECK(system(cmd) == 0);
+    pc_err e = {0};
+    CHECKF(pc_rmtree(tree, &e) == PC_OK, "%s", e.msg);
+    CHECK(access(tree, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "%s/precious", keep);
+    CHECK(access(cmd, F_OK) == 0);
+    CHECK(pc_rmtree(tree, &e) == PC_OK); /* missing is fine */
+}
+
+int main(void)
+{
+    t_suite = "layout";
+    if (!mkdtemp(dir))
+        return 2;
+    snprintf(root, sizeof root, "%s/root", dir);
+    RUN(open_creates);
+    RUN(lock_is_exclusive);
+    RUN(switch_and_commit);
+    RUN(rmtree_does_not_follow_links);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 2;
+    TEST_MAIN_END();
+}
