@@ -31,8 +31,8 @@ LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
 GEN_LIBS  := -ldivsufsort -ldivsufsort64
 CPPFLAGS  += $(LIB_CFLAGS)
 
-CLIENT_SRC := $(filter-out client/cli%.c,$(wildcard client/*.c))
-CLI_SRC    := $(wildcard client/cli*.c)
+CLI_SRC    := client/cli.c $(wildcard client/cli_*.c)
+CLIENT_SRC := $(filter-out $(CLI_SRC),$(wildcard client/*.c))
 GEN_SRC    := $(wildcard generator/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 

@@ -7,6 +7,7 @@
 #include "patchcast.h"
 
 static const pc_cli_cmd commands[] = {
+    {"verify", "verify a minisign signature", pc_cmd_verify},
     {"sha256", "print the SHA-256 of files", pc_cmd_sha256},
 };
 

@@ -26,5 +26,6 @@ void pc_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pc_cli_exit_for(int status);
 
 int pc_cmd_sha256(int argc, char **argv);
+int pc_cmd_verify(int argc, char **argv);
 
 #endif

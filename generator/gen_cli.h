@@ -8,4 +8,7 @@ typedef struct gen_cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
 } gen_cmd;
 
+int gen_cmd_keygen(int argc, char **argv);
+int gen_cmd_sign(int argc, char **argv);
+
 #endif

@@ -6,6 +6,8 @@
 #include "patchcast.h"
 
 static const gen_cmd commands[] = {
+    {"keygen", "create a signing key pair (minisign format)", gen_cmd_keygen},
+    {"sign", "sign files (prehashed minisign signatures)", gen_cmd_sign},
     {NULL, NULL, NULL},
 };
 

@@ -69,6 +69,51 @@ void pc_sha256_to_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HE
  * Returns PC_ERR_FORMAT for any other length or character. */
 pc_status pc_sha256_from_hex(const char *hex, uint8_t digest[PC_SHA256_LEN]);
 
+/* ---- Client handle and signatures ---------------------------------------- */
+
+/* A client: pinned public keys and (in later releases) the install root,
+ * repositories and channel. Not shared between threads without a lock; one
+ * handle per thread is fine. */
+typedef struct pc_client pc_client_t;
+
+/* Create a client. *out is freed with pc_client_free. */
+pc_status pc_client_new(pc_client_t **out);
+
+/* Free a client and everything it owns; NULL is accepted. */
+void pc_client_free(pc_client_t *c);
+
+/* Detail of the last failure on this handle ("" if none); valid until the
+ * next call on the handle. */
+const char *pc_client_errmsg(const pc_client_t *c);
+
+/* Pin a public key given as minisign's base64 string (as `minisign -P`) or
+ * as the whole text of a .pub file. Several keys may be pinned (rotation):
+ * a signature verifies if its key id matches one of them. */
+pc_status pc_client_add_pubkey(pc_client_t *c, const char *key);
+
+/* Pin the public key in a minisign .pub file. */
+pc_status pc_client_add_pubkey_file(pc_client_t *c, const char *path);
+
+/* Accept legacy (non-prehashed, "Ed") signatures. Refused by default. */
+#define PC_VERIFY_ALLOW_LEGACY 1u
+
+/* Verify the minisign signature sig_path (NULL: path + ".minisig") of the
+ * file at path against the pinned keys: key id, signature, and the global
+ * signature over the trusted comment. On success *trusted_comment (if not
+ * NULL) receives the trusted comment; the caller frees it.
+ * Errors: PC_ERR_SIGNATURE, PC_ERR_KEY, PC_ERR_FORMAT (malformed signature
+ * file), PC_ERR_TOO_LARGE, PC_ERR_UNSUPPORTED (legacy refused),
+ * PC_ERR_NOT_FOUND, PC_ERR_IO, PC_ERR_INVALID (no key pinned). */
+pc_status pc_client_verify_file(pc_client_t *c, const char *path, const char *sig_path,
+                                unsigned flags, char **trusted_comment);
+
+/* Like pc_client_verify_file for len bytes in memory, with the signature
+ * file's text in sig_text/sig_len. Verify before parsing: this is how the
+ * client checks repo.json before it reads a byte of it. */
+pc_status pc_client_verify_buffer(pc_client_t *c, const void *data, size_t len,
+                                  const char *sig_text, size_t sig_len, unsigned flags,
+                                  char **trusted_comment);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,18 @@
+/* password.h — where a secret key's password comes from: --password-file,
+ * else $PATCHCAST_PASSWORD, else a prompt on the terminal without echo. */
+#ifndef PC_PASSWORD_H
+#define PC_PASSWORD_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* Get a password into a new string (caller frees with pc_password_free).
+ * confirm: ask twice on a terminal and require both to match. Errors name
+ * the source (file unreadable, no terminal and no other source). */
+pc_status pc_password_get(const char *password_file, const char *prompt, bool confirm,
+                          char **out, pc_err *e);
+
+void pc_password_free(char *p);
+
+#endif
