@@ -2,7 +2,6 @@
 #include "tree.h"
 
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "sha256.h"
 
 #define TREE_MAX_DEPTH 256
@@ -66,32 +66,6 @@ static pc_status hash_fd(walker *w, int fd, const char *path, pc_tree_entry *ent
     return PC_OK;
 }
 
-/* Check, lexically, that target (relative to the directory of path) stays
- * inside the tree. */
-static bool link_stays_inside(const char *path, const char *target)
-{
-    if (target[0] == '/' || target[0] == '\0')
-        return false;
-    int depth = 0;
-    for (const char *p = path; *p; p++)
-        if (*p == '/')
-            depth++;
-    const char *s = target;
-    while (*s) {
-        size_t len = strcspn(s, "/");
-        if (len == 2 && s[0] == '.' && s[1] == '.') {
-            if (--depth < 0)
-                return false;
-        } else if (!(len == 1 && s[0] == '.') && len != 0) {
-            depth++;
-        }
-        s += len;
-        if (*s == '/')
-            s++;
-    }
-    return true;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -101,6 +75,9 @@ static pc_status walk_dir(walker *w, int dfd, const char *prefix, int depth);
 
 static pc_status visit(walker *w, int dfd, const char *name, const char *path, int depth)
 {
+    const char *bad = pc_path_problem(path);
+    if (bad)
+        return pc_fail(w->e, PC_ERR_FORMAT, "%s/%s: unusable file name: %s", w->root, path, bad);
     struct stat sb;
     if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
         return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
@@ -127,10 +104,10 @@ static pc_status visit(walker *w, int dfd, const char *name, const char *path, i
         if ((size_t)n == sizeof buf - 1)
             return pc_fail(w->e, PC_ERR_FORMAT, "%s/%s: symlink target too long", w->root, path);
         buf[n] = '\0';
-        if (!link_stays_inside(path, buf))
-            return pc_fail(w->e, PC_ERR_FORMAT,
-                           "%s/%s: symlink to '%s' points outside the release tree", w->root,
-                           path, buf);
+        const char *why = pc_symlink_problem(path, buf);
+        if (why)
+            return pc_fail(w->e, PC_ERR_FORMAT, "%s/%s: symlink to '%s': %s", w->root, path,
+                           buf, why);
         if ((ent.target = strdup(buf)) == NULL)
             return pc_fail(w->e, PC_ERR_NOMEM, "out of memory");
     } else {
