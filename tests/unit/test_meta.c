@@ -1,0 +1,270 @@
+/* test_meta.c — the metadata model: the fixtures (docs/format.md's examples)
+ * parse, round-trip byte for byte, and malformed documents are each refused
+ * with the expected status and a message naming the JSON path. */
+#include "fileio.h"
+#include "meta.h"
+#include "test.h"
+
+static char *repo_doc, *manifest_doc, *delta_doc;
+static size_t repo_len, manifest_len, delta_len;
+
+static void roundtrip_repo(void)
+{
+    pc_repo *r = NULL;
+    pc_err e = {0};
+    CHECKF(pc_repo_parse(repo_doc, repo_len, &r, &e) == PC_OK, "%s", e.msg);
+    CHECK_STR(r->product, "demo");
+    CHECK(r->serial == 3 && r->nversions == 3 && r->nedges == 3 && r->nchannels == 2);
+    CHECK(r->max_patch_chain_length == 5 && r->fallback_threshold == 0.7);
+    CHECK(r->versions[0].parent == NULL && !strcmp(r->versions[1].parent, "1.0.0"));
+    CHECK(r->edges[2].from_idx == 0 && r->edges[2].to_idx == 2);
+    CHECK_STR(pc_repo_channel(r, "beta"), "1.2.0-rc.1");
+    CHECK(pc_repo_channel(r, "nightly") == NULL);
+    CHECK(r->expires - r->created == 30 * 86400);
+    char *text;
+    size_t len;
+    CHECKF(pc_repo_write(r, &text, &len, &e) == PC_OK, "%s", e.msg);
+    /* The fixture is in canonical form: writing gives the same bytes. */
+    CHECKF(len == repo_len && memcmp(text, repo_doc, len) == 0, "canonical text differs:\n%s", text);
+    pc_repo *r2 = NULL;
+    CHECK(pc_repo_parse(text, len, &r2, &e) == PC_OK);
+    char *text2;
+    size_t len2;
+    CHECK(pc_repo_write(r2, &text2, &len2, &e) == PC_OK);
+    CHECK(len2 == len && memcmp(text, text2, len) == 0);
+    free(text);
+    free(text2);
+    pc_repo_free(r);
+    pc_repo_free(r2);
+}
+
+static void roundtrip_manifest(void)
+{
+    pc_manifest *m = NULL;
+    pc_err e = {0};
+    CHECKF(pc_manifest_parse(manifest_doc, manifest_len, &m, &e) == PC_OK, "%s", e.msg);
+    CHECK(m->nfiles == 7);
+    const pc_file_entry *f = pc_manifest_file(m, "bin/demo");
+    CHECK(f && f->type == PC_FT_FILE && f->mode == 0755 && f->flags == PC_FLAG_CRITICAL);
+    f = pc_manifest_file(m, "modules/greeter.so");
+    CHECK(f && f->flags == PC_FLAG_HOT && f->ndepends == 1);
+    CHECK_STR(f->depends[0], "modules/util.so");
+    f = pc_manifest_file(m, "share/latest");
+    CHECK(f && f->type == PC_FT_SYMLINK && !strcmp(f->target, "caf\xc3\xa9.txt"));
+    CHECK(pc_manifest_file(m, "share/caf\xc3\xa9.txt")->size == 0);
+    char *text;
+    size_t len;
+    CHECKF(pc_manifest_write(m, &text, &len, &e) == PC_OK, "%s", e.msg);
+    pc_manifest *m2 = NULL;
+    CHECK(pc_manifest_parse(text, len, &m2, &e) == PC_OK);
+    char *text2;
+    size_t len2;
+    CHECK(pc_manifest_write(m2, &text2, &len2, &e) == PC_OK);
+    CHECK(len2 == len && memcmp(text, text2, len) == 0);
+    CHECK(m2->nfiles == m->nfiles && memcmp(m2->files[1].sha256, m->files[1].sha256, 32) == 0);
+    free(text);
+    free(text2);
+    pc_manifest_free(m);
+    pc_manifest_free(m2);
+}
+
+static void roundtrip_delta(void)
+{
+    pc_delta *d = NULL;
+    pc_err e = {0};
+    CHECKF(pc_delta_parse(delta_doc, delta_len, &d, &e) == PC_OK, "%s", e.msg);
+    CHECK(d->npatches == 2 && d->patches[0].format == PC_PF_PCZ && d->patches[1].size == 900);
+    char *text;
+    size_t len;
+    CHECK(pc_delta_write(d, &text, &len, &e) == PC_OK);
+    CHECKF(len == delta_len && memcmp(text, delta_doc, len) == 0, "%s", text);
+    free(text);
+    pc_delta_free(d);
+}
+
+static void site_paths(void)
+{
+    uint8_t a[32], b[32];
+    memset(a, 0xab, 32);
+    memset(b, 0x01, 32);
+    char p[PC_SITE_PATH_MAX];
+    pc_site_object_path(a, p);
+    CHECK_STR(p, "objects/ab/abababababababababababababababababababababababababababababababab");
+    pc_site_patch_path(a, b, p);
+    CHECK(strncmp(p, "patches/ab/abab", 15) == 0 && strstr(p, "-0101") && strlen(p) == 11 + 129);
+    pc_site_manifest_path(b, p);
+    CHECK_STR(p, "manifests/0101010101010101010101010101010101010101010101010101010101010101.json");
+}
+
+/* Malformed documents: a valid fixture with one substring replaced. */
+typedef struct bad_case {
+    char doc;              /* 'r' repo, 'm' manifest, 'd' delta */
+    const char *from, *to; /* replace the first `from` with `to` */
+    pc_status want;
+    const char *msg;
+} bad_case;
+
+static const bad_case bad[] = {
+    {'r', "\"format\":\t1", "\"format\":\t2", PC_ERR_UNSUPPORTED, "format 2 is not supported"},
+    {'r', "\"format\":\t1", "\"format\":\t\"1\"", PC_ERR_FORMAT, "format: expected an integer"},
+    {'r', "\"product\":\t\"demo\",", "", PC_ERR_FORMAT, "product: missing"},
+    {'r', "\"product\":\t\"demo\"", "\"product\":\t\"de/mo\"", PC_ERR_FORMAT, "product"},
+    {'r', "\"serial\":\t3", "\"serial\":\t0", PC_ERR_FORMAT, "serial: out of range"},
+    {'r', "\"serial\":\t3", "\"serial\":\t-3", PC_ERR_FORMAT, "serial: out of range"},
+    {'r', "\"serial\":\t3", "\"serial\":\t3.5", PC_ERR_FORMAT, "serial: expected an integer"},
+    {'r', "\"serial\":\t3", "\"serial\":\t9007199254740993", PC_ERR_FORMAT, "serial: out of range"},
+    {'r', "\"serial\":\t3,", "", PC_ERR_FORMAT, "serial: missing"},
+    {'r', "\"expires\":\t\"2026-12-25T04:00:00Z\"", "\"expires\":\t\"2026-11-25T04:00:00Z\"",
+     PC_ERR_FORMAT, "expires: must be later than created"},
+    {'r', "2026-12-25T04:00:00Z", "2026-12-25 04:00:00", PC_ERR_FORMAT, "expires: expected a UTC time"},
+    {'r', "2026-12-25T04:00:00Z", "2026-02-31T04:00:00Z", PC_ERR_FORMAT, "expires: expected a UTC time"},
+    {'r', "\"max_patch_chain_length\":\t5", "\"max_patch_chain_length\":\t0", PC_ERR_FORMAT,
+     "settings.max_patch_chain_length: out of range"},
+    {'r', "\"fallback_threshold\":\t0.7", "\"fallback_threshold\":\t1.5", PC_ERR_FORMAT,
+     "settings.fallback_threshold"},
+    {'r', "\"fallback_threshold\":\t0.7", "\"fallback\":\t0.7", PC_ERR_FORMAT,
+     "settings.fallback: unknown key"},
+    {'r', "\"product\":", "\"colour\": \"red\", \"product\":", PC_ERR_FORMAT, "colour: unknown key"},
+    {'r', "\"product\":", "\"serial\": 4, \"product\":", PC_ERR_FORMAT, "serial: duplicate key"},
+    {'r', "\"stable\":\t\"1.1.0\"", "\"stable\":\t\"9.9.9\"", PC_ERR_FORMAT,
+     "channels.stable: no such version"},
+    {'r', "\"stable\":\t\"1.1.0\"", "\"Stable!\":\t\"1.1.0\"", PC_ERR_FORMAT, "channels.Stable!"},
+    {'r', "\"name\":\t\"1.1.0\"", "\"name\":\t\"1.0.0\"", PC_ERR_FORMAT,
+     "versions[1].name: duplicate version"},
+    {'r', "\"name\":\t\"1.1.0\"", "\"name\":\t\"../1.1\"", PC_ERR_FORMAT,
+     "versions[1].name: not a valid version name"},
+    {'r', "\"parent\":\t\"1.0.0\"", "\"parent\":\t\"0.9.0\"", PC_ERR_FORMAT,
+     "versions[1].parent: no such version"},
+    {'r', "\"parent\":\tnull", "\"parent\":\t\"1.1.0\"", PC_ERR_FORMAT, "parents form a cycle"},
+    {'r', "\"sha256\":\t\"2222222222222222222222222222222222222222222222222222222222222222\"",
+     "\"sha256\":\t\"22222222222222222222222222222222222222222222222222222222222222\"", PC_ERR_FORMAT,
+     "versions[1].manifest.sha256: expected 64 lower-case hex digits"},
+    {'r', "\"sha256\":\t\"2222222222222222222222222222222222222222222222222222222222222222\"",
+     "\"sha256\":\t\"222222222222222222222222222222222222222222222222222222222222222A\"", PC_ERR_FORMAT,
+     "versions[1].manifest.sha256"},
+    {'r', "\"size\":\t845", "\"size\":\t999999999999", PC_ERR_FORMAT,
+     "versions[1].manifest.size: out of range"},
+    {'r', "\"files\":\t3", "\"files\":\t\"3\"", PC_ERR_FORMAT, "versions[0].files: expected an integer"},
+    {'r', "\"notes\":\t\"First release.\"", "\"notes\":\t7", PC_ERR_FORMAT,
+     "versions[0].notes: expected a string"},
+    {'r', "\"to\":\t\"1.1.0\"", "\"to\":\t\"1.0.0\"", PC_ERR_FORMAT, "edges[0]: an edge from a version to itself"},
+    {'r', "\"to\":\t\"1.1.0\"", "\"to\":\t\"7.0\"", PC_ERR_FORMAT, "edges[0].to: no such version"},
+    {'r', "\"bytes\":\t20480", "\"bytes\":\t-1", PC_ERR_FORMAT, "edges[0].bytes: out of range"},
+    {'r', "\"bytes\":\t20480,", "", PC_ERR_FORMAT, "edges[0].bytes: missing"},
+    {'r', "\"edges\":", "\"edgez\":", PC_ERR_FORMAT, "edgez: unknown key"},
+    {'r', "\"versions\":\t[{", "\"versions\":\t{\"a\": [{", PC_ERR_FORMAT, "not valid JSON"},
+    {'r', "{", "[", PC_ERR_FORMAT, "not valid JSON"},
+    {'m', "\"format\":1", "\"format\":7", PC_ERR_UNSUPPORTED, "format 7 is not supported"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin/../demo\"", PC_ERR_FORMAT,
+     "files[1].path: '..' is not allowed"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"/bin/demo\"", PC_ERR_FORMAT,
+     "files[1].path: absolute paths are not allowed"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin\\\\demo\"", PC_ERR_FORMAT,
+     "files[1].path: backslash is not allowed"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin/de\\u0000mo\"", PC_ERR_FORMAT, "NUL"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin/de\\nmo\"", PC_ERR_FORMAT,
+     "files[1].path: control characters"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"\"", PC_ERR_FORMAT, "files[1].path: empty path"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin\"", PC_ERR_FORMAT, "files[1].path: duplicate path"},
+    {'m', "\"path\":\"bin/demo\"", "\"path\":\"zzz\"", PC_ERR_FORMAT, "not sorted"},
+    {'m', "\"path\":\"bin\",\"type\":\"dir\"", "\"path\":\"bin\",\"type\":\"symlink\",\"target\":\"x\"",
+     PC_ERR_FORMAT, "files[1].path: lies below a non-folder entry bin"},
+    {'m', "\"type\":\"dir\"", "\"type\":\"fifo\"", PC_ERR_FORMAT, "files[0].type"},
+    {'m', "\"mode\":\"755\"", "\"mode\":\"4755\"", PC_ERR_FORMAT, "files[1].mode"},
+    {'m', "\"mode\":\"755\",", "", PC_ERR_FORMAT, "files[1].mode: missing"},
+    {'m', "\"size\":18200", "\"size\":-5", PC_ERR_FORMAT, "files[1].size: out of range"},
+    {'m', "\"object_size\":7100", "\"object_size\":0", PC_ERR_FORMAT, "files[1].object_size: out of range"},
+    {'m', "\"sha256\":\"aaaa", "\"sha256\":\"AAAA", PC_ERR_FORMAT, "files[1].sha256: expected 64"},
+    {'m', "\"flags\":[\"critical\"]", "\"flags\":[\"urgent\"]", PC_ERR_FORMAT, "files[1].flags"},
+    {'m', "\"flags\":[\"critical\"]", "\"flags\":[\"critical\",\"critical\"]", PC_ERR_FORMAT,
+     "files[1].flags"},
+    {'m', "\"target\":\"caf\\u00e9.txt\"", "\"target\":\"../../etc/passwd\"", PC_ERR_FORMAT,
+     "files[6].target: symlink target points outside the tree"},
+    {'m', "\"target\":\"caf\\u00e9.txt\"", "\"target\":\"/etc/passwd\"", PC_ERR_FORMAT,
+     "files[6].target: absolute"},
+    {'m', "\"path\":\"modules\",\"type\":\"dir\"", "\"path\":\"modules\",\"type\":\"dir\",\"size\":3",
+     PC_ERR_FORMAT, "files[2].size: only files have this member"},
+    {'m', "\"depends\":[\"modules/util.so\"]", "\"depends\":[\"modules/none.so\"]", PC_ERR_FORMAT,
+     "files[3].module.depends: not a hot module of this version"},
+    {'m', "\"module\":{\"depends\"", "\"module\":{\"needs\"", PC_ERR_FORMAT,
+     "files[3].module.needs: unknown key"},
+    {'m', "\"version\":\"1.2.0-rc.1\"", "\"version\":\"1.2.0 rc\"", PC_ERR_FORMAT, "version"},
+    {'m', "\"files\":[", "\"files\":{\"a\":[", PC_ERR_FORMAT, "not valid JSON"},
+    {'d', "\"from\":\"1.1.0\"", "\"from\":\"\"", PC_ERR_FORMAT, "from: not a valid version name"},
+    {'d', "\"format\":\"pcz\"", "\"format\":\"xdelta\"", PC_ERR_FORMAT, "patches[0].format"},
+    {'d', "\"size\":2100", "\"size\":0", PC_ERR_FORMAT, "patches[0].size: out of range"},
+    {'d', "\"path\":\"bin/demo\"", "\"path\":\"../bin/demo\"", PC_ERR_FORMAT,
+     "patches[0].path: '..' is not allowed"},
+    {'d', "\"from_sha256\":\"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd",
+     "\"from_sha256\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", PC_ERR_FORMAT,
+     "patches[0]: from and to are the same"},
+    {'d', "\"to_sha256\":\"aaaa", "\"to_sha256\":\"zzzz", PC_ERR_FORMAT,
+     "patches[0].to_sha256: expected 64"},
+};
+
+static void bad_doc(size_t i)
+{
+    const bad_case *c = &bad[i];
+    const char *src = c->doc == 'r' ? repo_doc : c->doc == 'm' ? manifest_doc : delta_doc;
+    const char *at = strstr(src, c->from);
+    CHECKF(at != NULL, "fixture lacks '%s'", c->from);
+    size_t n = strlen(src) - strlen(c->from) + strlen(c->to);
+    char *doc = malloc(n + 1);
+    size_t pre = (size_t)(at - src);
+    memcpy(doc, src, pre);
+    memcpy(doc + pre, c->to, strlen(c->to));
+    strcpy(doc + pre + strlen(c->to), at + strlen(c->from));
+    pc_err e = {0};
+    pc_status st;
+    if (c->doc == 'r') {
+        pc_repo *r = NULL;
+        st = pc_repo_parse(doc, n, &r, &e);
+        CHECK(r == NULL);
+    } else if (c->doc == 'm') {
+        pc_manifest *m = NULL;
+        st = pc_manifest_parse(doc, n, &m, &e);
+        CHECK(m == NULL);
+    } else {
+        pc_delta *d = NULL;
+        st = pc_delta_parse(doc, n, &d, &e);
+        CHECK(d == NULL);
+    }
+    free(doc);
+    CHECKF(st == c->want, "status %d (%s), want %d", st, e.msg, c->want);
+    CHECKF(strstr(e.msg, c->msg) != NULL, "message '%s' lacks '%s'", e.msg, c->msg);
+}
+
+static void size_caps(void)
+{
+    pc_repo *r;
+    pc_manifest *m;
+    pc_err e = {0};
+    CHECK(pc_repo_parse(repo_doc, PC_REPO_MAX_BYTES + 1, &r, &e) == PC_ERR_TOO_LARGE);
+    CHECK(pc_manifest_parse(manifest_doc, PC_MANIFEST_MAX_BYTES + 1, &m, &e) == PC_ERR_TOO_LARGE);
+}
+
+int main(void)
+{
+    t_suite = "meta";
+    pc_err e = {0};
+    if (pc_read_file("tests/fixtures/repo.json", 1 << 20, &repo_doc, &repo_len, &e) ||
+        pc_read_file("tests/fixtures/manifest.json", 1 << 20, &manifest_doc, &manifest_len, &e) ||
+        pc_read_file("tests/fixtures/delta.json", 1 << 20, &delta_doc, &delta_len, &e)) {
+        printf("FAIL meta/fixtures: %s\n", e.msg);
+        return 1;
+    }
+    RUN(roundtrip_repo);
+    RUN(roundtrip_manifest);
+    RUN(roundtrip_delta);
+    RUN(site_paths);
+    RUN(size_caps);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "malformed_%c%02zu", bad[i].doc, i);
+        RUN_CASE(bad_doc, i, name);
+    }
+    free(repo_doc);
+    free(manifest_doc);
+    free(delta_doc);
+    TEST_MAIN_END();
+}
