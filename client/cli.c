@@ -8,6 +8,7 @@
 
 static const pc_cli_cmd commands[] = {
     {"verify", "verify a minisign signature", pc_cmd_verify},
+    {"apply", "apply a binary patch (BSDIFF40) to a file", pc_cmd_apply},
     {"sha256", "print the SHA-256 of files", pc_cmd_sha256},
 };
 

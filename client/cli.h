@@ -27,5 +27,6 @@ int pc_cli_exit_for(int status);
 
 int pc_cmd_sha256(int argc, char **argv);
 int pc_cmd_verify(int argc, char **argv);
+int pc_cmd_apply(int argc, char **argv);
 
 #endif
