@@ -8,6 +8,7 @@
 static const gen_cmd commands[] = {
     {"keygen", "create a signing key pair (minisign format)", gen_cmd_keygen},
     {"sign", "sign files (prehashed minisign signatures)", gen_cmd_sign},
+    {"diff", "write a binary patch (BSDIFF40) from OLD to NEW", gen_cmd_diff},
     {NULL, NULL, NULL},
 };
 

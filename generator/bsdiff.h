@@ -1,0 +1,41 @@
+/* bsdiff.h — the diff engine: bsdiff's algorithm (suffix array of the old
+ * file by libdivsufsort, approximate matches extended both ways) producing
+ * control triples, and the BSDIFF40 writer. */
+#ifndef PC_BSDIFF_H
+#define PC_BSDIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* One step of a patch: `add` bytes of new = diff + old (at the old cursor),
+ * then `copy` bytes taken from the extra data, then the old cursor moves by
+ * `seek` (after also moving by `add`). */
+typedef struct pc_ctrl {
+    uint64_t add, copy;
+    int64_t seek;
+} pc_ctrl;
+
+typedef struct pc_diff {
+    pc_ctrl *ctrl;
+    size_t n, cap;
+} pc_diff;
+
+/* Compute the control triples turning old into new. Memory: old + new + the
+ * suffix array (4 or 8 bytes per old byte) + the triples. */
+pc_status pc_diff_compute(const uint8_t *old, size_t oldsize, const uint8_t *new_,
+                          size_t newsize, pc_diff *out, pc_err *e);
+void pc_diff_free(pc_diff *d);
+
+/* Write a BSDIFF40 patch of the triples to the file at path (through a
+ * temporary name); *patch_size receives its size. */
+pc_status pc_bsdiff40_write(const pc_diff *d, const uint8_t *old, size_t oldsize,
+                            const uint8_t *new_, size_t newsize, const char *path,
+                            uint64_t *patch_size, pc_err *e);
+
+/* Diff two files into a patch file: maps both, computes, writes. */
+pc_status pc_diff_files(const char *old, const char *new_, const char *patch,
+                        uint64_t *patch_size, pc_err *e);
+
+#endif
