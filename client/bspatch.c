@@ -105,6 +105,21 @@ static pc_status src_read(bzsrc *s, uint8_t *out, size_t n, pc_err *e)
     return PC_OK;
 }
 
+/* After the last control entry every stream must end exactly: this checks
+ * bzip2's CRC of the tail too, so truncation is never silently accepted. */
+static pc_status src_finish(bzsrc *s, pc_err *e)
+{
+    uint8_t b;
+    pc_err scratch = {0};
+    pc_status st = src_read(s, &b, 1, &scratch);
+    if (st == PC_OK)
+        return pc_fail(e, PC_ERR_PATCH, "patch: %s block holds more data than its control uses",
+                       s->name);
+    if (s->ended)
+        return PC_OK;
+    return pc_fail(e, st, "%s", scratch.msg);
+}
+
 typedef struct sink {
     int fd;
     uint8_t buf[OUT_BUF];
@@ -220,7 +235,10 @@ pc_status pc_bspatch_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int
             goto out_sha;
         }
     }
-    st = sink_flush(k, e);
+    for (int i = 0; i < 3 && st == PC_OK; i++)
+        st = src_finish(&src[i], e);
+    if (st == PC_OK)
+        st = sink_flush(k, e);
 out_sha:;
     uint8_t digest[32];
     pc_sha256_final(&k->sha, digest);
