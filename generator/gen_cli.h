@@ -11,5 +11,6 @@ typedef struct gen_cmd {
 int gen_cmd_keygen(int argc, char **argv);
 int gen_cmd_sign(int argc, char **argv);
 int gen_cmd_diff(int argc, char **argv);
+int gen_cmd_build(int argc, char **argv);
 
 #endif

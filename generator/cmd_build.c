@@ -1,0 +1,120 @@
+/* cmd_build.c — `patchcast-gen build`: options, key loading, summary table. */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build.h"
+#include "config.h"
+#include "gen_cli.h"
+#include "password.h"
+#include "seckey.h"
+
+static const char usage[] =
+    "usage: patchcast-gen build RELEASES -o SITE -s SECKEY [--config FILE]\n"
+    "                           [--expires DURATION] [--password-file FILE] [-q]\n"
+    "\n"
+    "Build (or update) a static update site from RELEASES/<version>/ folders.\n"
+    "Existing objects and patches in SITE are verified and reused; only new\n"
+    "edges are computed; repo.json and its signature are written last.\n"
+    "  -o SITE               output folder (created if missing)\n"
+    "  -s SECKEY             minisign secret key that signs repo.json\n"
+    "  --config FILE         patchcast.json settings (docs/format.md, README)\n"
+    "  --expires DURATION    how long repo.json stays valid, e.g. 30d, 12h (default 30d)\n"
+    "  --password-file FILE  the secret key's password (else $PATCHCAST_PASSWORD, or a prompt)\n"
+    "  -q                    no progress lines\n"
+    "Release notes: RELEASES/<version>.md, or \"versions\" in the config.\n";
+
+static pc_status load_key(const char *path, const char *pwfile, pc_seckey *sk, pc_err *e)
+{
+    bool enc = false;
+    pc_status st = pc_seckey_load(path, NULL, sk, &enc, e);
+    if (st == PC_ERR_PASSWORD && enc) {
+        char *pw = NULL;
+        st = pc_password_get(pwfile, "Password: ", false, &pw, e);
+        if (st == PC_OK)
+            st = pc_seckey_load(path, pw, sk, &enc, e);
+        pc_password_free(pw);
+    }
+    return st;
+}
+
+int gen_cmd_build(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"expires", required_argument, NULL, 'x'},
+                                         {"password-file", required_argument, NULL, 'P'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *site = NULL, *key = NULL, *config = NULL, *expires = NULL, *pwfile = NULL;
+    bool quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': site = optarg; break;
+        case 's': key = optarg; break;
+        case 'c': config = optarg; break;
+        case 'x': expires = optarg; break;
+        case 'P': pwfile = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (argc - optind != 1 || !site || !key) {
+        fprintf(stderr, "patchcast-gen build: %s\n%s",
+                argc - optind != 1 ? "expected one RELEASES folder" : "-o SITE and -s SECKEY are required",
+                usage);
+        return 2;
+    }
+    const char *releases = argv[optind];
+    pc_err e = {0};
+    pc_config cfg;
+    pc_config_defaults(&cfg);
+    pc_status st = config ? pc_config_load(&cfg, config, &e) : pc_config_parse(&cfg, "{}", 2, "defaults", &e);
+    if (st == PC_OK && expires && !pc_parse_duration(expires, &cfg.expires_seconds))
+        st = pc_fail(&e, PC_ERR_INVALID, "--expires %s: expected a duration such as 30d or 12h",
+                     expires);
+    if (st == PC_OK && cfg.product == NULL) {
+        char *copy = strdup(releases);
+        char *base = copy ? basename(copy) : NULL;
+        cfg.product = base ? strdup(base) : NULL;
+        free(copy);
+        if (cfg.product == NULL)
+            st = pc_fail(&e, PC_ERR_NOMEM, "out of memory");
+    }
+    pc_seckey sk;
+    if (st == PC_OK)
+        st = load_key(key, pwfile, &sk, &e);
+    if (st != PC_OK) {
+        fprintf(stderr, "patchcast-gen build: %s\n", e.msg);
+        pc_config_free(&cfg);
+        return 1;
+    }
+    pc_build_opts o = {.releases = releases, .site = site, .cfg = &cfg, .key = &sk, .quiet = quiet};
+    pc_build_result r;
+    st = pc_build(&o, &r, &e);
+    pc_seckey_wipe(&sk);
+    if (st != PC_OK) {
+        fprintf(stderr, "patchcast-gen build: %s\n(the site's previous repo.json, if any, is untouched)\n",
+                e.msg);
+        pc_config_free(&cfg);
+        return 1;
+    }
+    printf("%s: serial %llu, %u versions, %zu edges, built in %.1f s\n", site,
+           (unsigned long long)r.serial, r.versions, r.nedges, r.seconds);
+    printf("objects: %u written, %u reused; patches: %u computed, %u reused\n",
+           r.objects_written, r.objects_reused, r.diffs_computed, r.patches_reused);
+    printf("%-24s %-24s %12s %12s %8s\n", "from", "to", "download", "full", "saving");
+    for (size_t i = 0; i < r.nedges; i++) {
+        const pc_build_edge_stat *s = &r.edges[i];
+        double save = s->full_bytes ? 100.0 * (1.0 - (double)s->bytes / (double)s->full_bytes) : 0;
+        printf("%-24s %-24s %12llu %12llu %7.1f%%\n", s->from, s->to, (unsigned long long)s->bytes,
+               (unsigned long long)s->full_bytes, save);
+    }
+    pc_build_result_free(&r);
+    pc_config_free(&cfg);
+    return 0;
+}
