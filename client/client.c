@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "sig.h"
 
 pc_status pc_client_new(pc_client_t **out)
 {
@@ -19,7 +20,80 @@ void pc_client_free(pc_client_t *c)
 {
     if (c == NULL)
         return;
+    free(c->root);
+    for (size_t i = 0; i < c->nrepos; i++)
+        free(c->repos[i]);
+    free(c->channel);
+    free(c->ca_file);
     free(c);
+}
+
+static pc_status set_str(pc_client_t *c, char **field, const char *v)
+{
+    char *copy = NULL;
+    if (v && (copy = strdup(v)) == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return PC_OK;
+}
+
+pc_status pc_client_set_root(pc_client_t *c, const char *root)
+{
+    if (c == NULL || root == NULL || root[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    return set_str(c, &c->root, root);
+}
+
+pc_status pc_client_add_repo(pc_client_t *c, const char *url)
+{
+    if (c == NULL || url == NULL || url[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    if (c->nrepos == PC_MAX_REPOS)
+        return pc_fail(&c->err, PC_ERR_TOO_LARGE, "more than %d repositories", PC_MAX_REPOS);
+    if ((c->repos[c->nrepos] = strdup(url)) == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    c->nrepos++;
+    return PC_OK;
+}
+
+pc_status pc_client_set_channel(pc_client_t *c, const char *channel)
+{
+    if (c == NULL || channel == NULL || channel[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    return set_str(c, &c->channel, channel);
+}
+
+pc_status pc_client_set_ca_file(pc_client_t *c, const char *path)
+{
+    if (c == NULL)
+        return PC_ERR_INVALID;
+    return set_str(c, &c->ca_file, path);
+}
+
+pc_status pc_client_set_keep_versions(pc_client_t *c, unsigned n)
+{
+    if (c == NULL || n < 1)
+        return PC_ERR_INVALID;
+    c->keep_versions = n;
+    return PC_OK;
+}
+
+void pc_client_set_progress(pc_client_t *c, pc_progress_fn fn, void *ud)
+{
+    if (c) {
+        c->progress = fn;
+        c->progress_ud = ud;
+    }
+}
+
+void pc_client_cancel(pc_client_t *c)
+{
+    if (c)
+        __atomic_store_n(&c->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
 const char *pc_client_errmsg(const pc_client_t *c)

@@ -7,11 +7,22 @@
 #include "sig.h"
 
 #define PC_MAX_KEYS 16
+#define PC_MAX_REPOS 8
 
 struct pc_client {
     pc_err err;
     pc_pubkey keys[PC_MAX_KEYS];
     size_t nkeys;
+    char *root;                   /* install root, or NULL */
+    char *repos[PC_MAX_REPOS];    /* mirrors, tried in order */
+    size_t nrepos;
+    char *channel;                /* NULL: "stable" */
+    char *ca_file;                /* extra CA bundle, or NULL */
+    unsigned keep_versions;       /* 0: 2 */
+    unsigned parallel;            /* 0: 3 */
+    pc_progress_fn progress;
+    void *progress_ud;
+    volatile int cancel;
 };
 
 #endif

@@ -114,6 +114,83 @@ pc_status pc_client_verify_buffer(pc_client_t *c, const void *data, size_t len,
                                   const char *sig_text, size_t sig_len, unsigned flags,
                                   char **trusted_comment);
 
+/* ---- Updates --------------------------------------------------------------- */
+
+/* Where updates go and come from. The root holds versions/<v>/, a `current`
+ * link, state.json and config.json (docs/format.md, "Install layout").
+ * A repository is an http(s):// or file:// URL or a plain folder; several
+ * are mirrors, tried in order. The channel defaults to "stable". */
+pc_status pc_client_set_root(pc_client_t *c, const char *root);
+pc_status pc_client_add_repo(pc_client_t *c, const char *url);
+pc_status pc_client_set_channel(pc_client_t *c, const char *channel);
+/* An extra CA bundle for HTTPS (private CAs, tests); NULL: the system's. */
+pc_status pc_client_set_ca_file(pc_client_t *c, const char *path);
+/* How many installed versions to keep, the current one included (default 2). */
+pc_status pc_client_set_keep_versions(pc_client_t *c, unsigned n);
+
+/* Save the root, repositories, pinned keys and channel to ROOT/config.json,
+ * and load them back (what `patchcast init` writes and the CLI reads). */
+pc_status pc_client_save_config(pc_client_t *c);
+pc_status pc_client_load_config(pc_client_t *c, const char *root);
+
+/* Progress of a long operation. Called on the thread that runs it. */
+typedef struct pc_progress {
+    uint64_t done, total;      /* bytes of the current step */
+    unsigned step, nsteps;     /* 1-based step number and count */
+    const char *step_name;     /* "metadata", "download", "apply", "verify", "switch" */
+    const char *detail;        /* e.g. a file or version; may be "" */
+} pc_progress;
+typedef void (*pc_progress_fn)(void *ud, const pc_progress *p);
+void pc_client_set_progress(pc_client_t *c, pc_progress_fn fn, void *ud);
+
+/* Ask a running operation to stop at its next safe point (any thread).
+ * It then fails with PC_ERR_CANCELLED and the installed version is intact. */
+void pc_client_cancel(pc_client_t *c);
+
+/* What an update would do or did. Free with pc_update_info_free. */
+typedef struct pc_update_info {
+    char *from;                /* installed version, NULL for a fresh install */
+    char *to;                  /* target version */
+    int up_to_date;            /* nothing to do */
+    uint64_t download_bytes;   /* planned (check) or transferred (update) */
+    uint64_t full_bytes;       /* a full download of the target */
+    unsigned hops;             /* edges chained; 0 for a full install */
+    int restart_required;      /* a file flagged critical changed */
+    char *notes;               /* release notes of the target, or NULL */
+    char **hot_modules;        /* changed hot-swappable modules (paths in the version) */
+    size_t nhot;
+    char **changed_files;      /* every added or changed path */
+    size_t nchanged;
+} pc_update_info;
+void pc_update_info_free(pc_update_info *info);
+
+/* Fetch and verify the repository's metadata and plan an update to
+ * `version` (NULL: the newest of the channel) without changing anything. */
+pc_status pc_client_check(pc_client_t *c, const char *version, pc_update_info **out);
+
+/* Update (or install into an empty root) to `version` (NULL: the newest of
+ * the channel): download, apply, verify every file, switch atomically.
+ * On any failure the installed version stays current and intact. */
+pc_status pc_client_update(pc_client_t *c, const char *version, pc_update_info **out);
+
+/* Switch back to the previous installed version, after verifying it. */
+pc_status pc_client_rollback(pc_client_t *c, pc_update_info **out);
+
+/* Re-hash the current version's files and refetch what is broken; *fixed
+ * (may be NULL) receives the number of files repaired. */
+pc_status pc_client_repair(pc_client_t *c, unsigned *fixed);
+
+/* The installed state. Free with pc_client_status_free. */
+typedef struct pc_client_status {
+    char *current;             /* NULL if nothing is installed */
+    char *previous;            /* rollback target or NULL */
+    char **installed;
+    size_t ninstalled;
+    uint64_t last_serial;      /* highest repo.json serial accepted */
+} pc_client_status_t;
+pc_status pc_client_status(pc_client_t *c, pc_client_status_t **out);
+void pc_client_status_free(pc_client_status_t *s);
+
 #ifdef __cplusplus
 }
 #endif
