@@ -7,6 +7,12 @@
 #include "patchcast.h"
 
 static const pc_cli_cmd commands[] = {
+    {"init", "configure an install root: repositories, public key, channel", pc_cmd_init},
+    {"check", "show the update that is available", pc_cmd_check},
+    {"update", "update (or install) to the newest version of the channel", pc_cmd_update},
+    {"rollback", "switch back to the previous version", pc_cmd_rollback},
+    {"status", "show the installed versions", pc_cmd_status},
+    {"repair", "re-verify the current version and refetch damaged files", pc_cmd_repair},
     {"verify", "verify a minisign signature", pc_cmd_verify},
     {"apply", "apply a binary patch (BSDIFF40) to a file", pc_cmd_apply},
     {"sha256", "print the SHA-256 of files", pc_cmd_sha256},
@@ -46,7 +52,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'patchcast <command> --help' describes a command.\n"
-               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed\n");
+               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed,\n"
+               "            4 rollback or freeze attack refused\n");
 }
 
 int main(int argc, char **argv)

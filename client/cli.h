@@ -28,5 +28,11 @@ int pc_cli_exit_for(int status);
 int pc_cmd_sha256(int argc, char **argv);
 int pc_cmd_verify(int argc, char **argv);
 int pc_cmd_apply(int argc, char **argv);
+int pc_cmd_init(int argc, char **argv);
+int pc_cmd_check(int argc, char **argv);
+int pc_cmd_update(int argc, char **argv);
+int pc_cmd_rollback(int argc, char **argv);
+int pc_cmd_status(int argc, char **argv);
+int pc_cmd_repair(int argc, char **argv);
 
 #endif

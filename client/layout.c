@@ -61,8 +61,8 @@ pc_status pc_layout_open(pc_layout *l, const char *root, bool create, pc_err *e)
         return st;
     }
     if (create) {
-        static const char *subs[] = {"versions", "staging", "cache"};
-        for (size_t i = 0; i < 3; i++) {
+        static const char *subs[] = {"versions", "staging", "cache", "manifests"};
+        for (size_t i = 0; i < 4; i++) {
             char *p = pc_layout_path(l, subs[i], NULL, NULL);
             pc_status st = p ? mkdir_p(p, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
             free(p);
