@@ -102,7 +102,8 @@ static int fail(pc_client_t *c, pc_status st, int json)
 
 static void json_str(const char *k, const char *v, int comma)
 {
-    printf("\"%s\": ", k);
+    if (k)
+        printf("\"%s\": ", k);
     if (v == NULL)
         printf("null");
     else {
@@ -210,7 +211,7 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
                (unsigned long long)i->full_bytes, i->hops, i->restart_required ? "true" : "false");
         printf("\"hot_modules\": [");
         for (size_t k = 0; k < i->nhot; k++) {
-            json_str("", i->hot_modules[k], 0);
+            json_str(NULL, i->hot_modules[k], 0);
             if (k + 1 < i->nhot)
                 printf(", ");
         }
@@ -306,7 +307,7 @@ int pc_cmd_status(int argc, char **argv)
         json_str("previous", s->previous, 1);
         printf("\"last_serial\": %llu, \"installed\": [", (unsigned long long)s->last_serial);
         for (size_t i = 0; i < s->ninstalled; i++) {
-            json_str("", s->installed[i], 0);
+            json_str(NULL, s->installed[i], 0);
             if (i + 1 < s->ninstalled)
                 printf(", ");
         }

@@ -756,6 +756,7 @@ pc_status pc_client_repair(pc_client_t *c, unsigned *fixed)
         *fixed = 0;
     pc_op op;
     pc_status st = pc_op_begin(&op, c, false);
+    op.step = op.nsteps = 1;
     pc_manifest *m = NULL;
     bool *broken = NULL;
     if (st == PC_OK && op.current == NULL)
