@@ -9,7 +9,7 @@ libsodium-dev libcjson-dev libcurl4-openssl-dev libmbedtls-dev
 libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 minisign bsdiff xdelta3 zstd nginx-light
 clang libclang-rt-14-dev valgrind
-ca-certificates openssl curl
+ca-certificates openssl curl python3
 "
 
 missing=""

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_build.sh — patchcast-gen build on a generated release history: format
+# conformance, minisign verification, incremental reuse, interrupted builds,
+# and bad inputs each refused with a clear error.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/fixtures.sh"
+cd "$TMP" || exit 1
+unset PATCHCAST_PASSWORD
+
+make_releases rel
+"$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
+cat >cfg.json <<'EOF'
+{"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"],
+ "skip_edges": 2, "workers": 2}
+EOF
+
+if "$PCGEN" build rel -o site -s k.key --config cfg.json >build1.out 2>build1.err; then
+    pass build_succeeds
+else
+    fail build_succeeds "$(tail -3 build1.err)"
+    finish
+fi
+check repo_json_verifies_with_minisign minisign -V -p k.pub -m site/repo.json
+tc=$(sed -n 3p site/repo.json.minisig)
+[[ $tc =~ ^trusted\ comment:\ patchcast-repo\ serial:1\ product:demo\ expires:20[0-9-]+T ]] &&
+    pass trusted_comment_names_serial || fail trusted_comment_names_serial "$tc"
+
+# Conformance: every referenced file exists with the hash/size repo.json says.
+python3 - site >conformance.out 2>&1 <<'EOF'
+import hashlib, json, os, sys
+site = sys.argv[1]
+repo = json.load(open(os.path.join(site, "repo.json")))
+assert repo["format"] == 1 and repo["serial"] == 1 and repo["product"] == "demo"
+names = [v["name"] for v in repo["versions"]]
+assert names == ["1.0.0", "1.1.0", "1.2.0-rc.1", "1.2.0", "1.10.0"], names
+assert repo["channels"] == {"stable": "1.10.0", "beta": "1.10.0"}, repo["channels"]
+parents = {v["name"]: v["parent"] for v in repo["versions"]}
+assert parents["1.10.0"] == "1.2.0" and parents["1.0.0"] is None, parents
+notes = {v["name"]: v.get("notes") for v in repo["versions"]}
+assert notes["1.0.0"] == "First release.\n", notes
+def check(rel, ref):
+    data = open(os.path.join(site, rel), "rb").read()
+    assert len(data) == ref["size"], rel
+    assert hashlib.sha256(data).hexdigest() == ref["sha256"], rel
+    return data
+for v in repo["versions"]:
+    m = json.loads(check("manifests/%s.json" % v["manifest"]["sha256"], v["manifest"]))
+    assert m["version"] == v["name"]
+    paths = [f["path"] for f in m["files"]]
+    assert paths == sorted(paths, key=lambda p: p.encode()), paths
+    full = 0
+    for f in m["files"]:
+        if f["type"] == "file":
+            o = os.path.join(site, "objects", f["sha256"][:2], f["sha256"])
+            assert os.path.getsize(o) == f["object_size"], f["path"]
+            full += f["object_size"]
+    assert full == v["full_bytes"], v["name"]
+    byp = {f["path"]: f for f in m["files"]}
+    assert byp["bin/app"]["flags"] == ["critical"] and byp["bin/app"]["mode"] == "755"
+    assert byp["lib/module.so"]["flags"] == ["hot"]
+    assert byp["share/link-to-big"] == {"path": "share/link-to-big", "type": "symlink", "target": "../lib/big.txt"}
+    assert byp["share/empty-dir"]["type"] == "dir"
+    assert byp["share/empty.txt"]["size"] == 0
+    assert "share/caf\u00e9.txt" in byp
+edges = {(e["from"], e["to"]) for e in repo["edges"]}
+want = {("1.0.0", "1.1.0"), ("1.1.0", "1.2.0-rc.1"), ("1.2.0-rc.1", "1.2.0"), ("1.2.0", "1.10.0"),
+        ("1.2.0-rc.1", "1.10.0"), ("1.1.0", "1.10.0")}
+assert want <= edges, edges - want
+for e in repo["edges"]:
+    d = json.loads(check("deltas/%s.json" % e["delta"]["sha256"], e["delta"]))
+    assert d["from"] == e["from"] and d["to"] == e["to"]
+    total = 0
+    for p in d["patches"]:
+        f = os.path.join(site, "patches", p["from_sha256"][:2], p["from_sha256"] + "-" + p["to_sha256"])
+        assert os.path.getsize(f) == p["size"], f
+        total += p["size"]
+    assert total <= e["bytes"]
+# The rename 1.0.0 -> 1.1.0 is served as a patch from the old name's content.
+e = [e for e in repo["edges"] if e["from"] == "1.0.0" and e["to"] == "1.1.0"][0]
+d = json.load(open(os.path.join(site, "deltas", e["delta"]["sha256"] + ".json")))
+assert any(p["path"] == "data/new-name.bin" for p in d["patches"]) or e["bytes"] < 10000, d
+print("conformance ok")
+EOF
+grep -q "conformance ok" conformance.out && pass format_conformance ||
+    fail format_conformance "$(tail -3 conformance.out | tr '\n' ' ')"
+grep -q "index.html" <(ls site) && grep -q "1.10.0" site/index.html && pass index_page ||
+    fail index_page "index.html missing or lacks versions"
+
+# Incremental: a rebuild reuses everything and bumps the serial.
+"$PCGEN" build rel -o site -s k.key --config cfg.json >build2.out 2>&1
+if grep -q "serial 2" build2.out && grep -q "objects: 0 written" build2.out &&
+    grep -q "patches: 0 computed" build2.out; then pass rebuild_reuses_everything
+else fail rebuild_reuses_everything "$(head -2 build2.out | tr '\n' ' ')"; fi
+ls site/manifests >m2.list
+# A new release: only its edges are computed.
+cp -a rel/1.10.0 rel/1.11.0
+printf 'x' >>rel/1.11.0/lib/big.txt
+"$PCGEN" build rel -o site -s k.key --config cfg.json >build3.out 2>&1
+computed=$(sed -n 's/.*patches: \([0-9]*\) computed.*/\1/p' build3.out)
+[ -n "$computed" ] && [ "$computed" -le 3 ] && grep -q "serial 3" build3.out &&
+    pass new_release_computes_only_new_edges || fail new_release_computes_only_new_edges "$(head -2 build3.out)"
+
+# A corrupted object in the site is detected and rewritten, not trusted.
+obj=$(find site/objects -type f | head -1)
+printf 'junk' >"$obj"
+"$PCGEN" build rel -o site -s k.key --config cfg.json >build4.out 2>&1
+if grep -q "objects: 1 written" build4.out; then pass corrupt_object_rewritten
+else fail corrupt_object_rewritten "$(sed -n 2p build4.out)"; fi
+
+# Interrupted build: kill it mid-run; the previous repo.json still verifies.
+cp site/repo.json repo.before
+cp -a rel/1.11.0 rel/1.12.0
+head -c 2000000 /dev/urandom >rel/1.12.0/bin/app
+( "$PCGEN" build rel -o site -s k.key --config cfg.json >/dev/null 2>&1 & echo $! >pid; wait ) &
+sleep 0.3
+kill -9 "$(cat pid)" 2>/dev/null
+wait
+if minisign -Vq -p k.pub -m site/repo.json && cmp -s site/repo.json repo.before; then
+    pass interrupted_build_leaves_valid_site
+elif minisign -Vq -p k.pub -m site/repo.json; then
+    pass interrupted_build_leaves_valid_site # it finished before the kill: still valid
+else
+    fail interrupted_build_leaves_valid_site "repo.json does not verify after a kill"
+fi
+rm -rf rel/1.12.0
+
+# Bad inputs.
+check_fails missing_releases "releases folder nope: No such file" "$PCGEN" build nope -o s2 -s k.key
+mkdir -p badrel/1.0.0 && mkdir -p "badrel/not a version"
+check_fails non_version_folder "'not a version' is not a version name" "$PCGEN" build badrel -o s2 -s k.key
+rm -rf badrel && mkdir -p badrel/1.0.0 && printf x >badrel/1.0.0/secret && chmod 000 badrel/1.0.0/secret
+if [ "$(id -u)" -ne 0 ]; then
+    check_fails unreadable_file "secret: cannot read" "$PCGEN" build badrel -o s2 -s k.key
+else
+    mkfifo badrel/1.0.0/fifo
+    check_fails special_file_refused "fifo: is a FIFO" "$PCGEN" build badrel -o s2 -s k.key
+fi
+rm -rf badrel && mkdir -p badrel/1.0.0 && ln -s /etc/passwd badrel/1.0.0/esc
+check_fails escaping_symlink "esc: symlink to '/etc/passwd'" "$PCGEN" build badrel -o s2 -s k.key
+echo '{"skip_edge": 2}' >bad.json
+check_fails bad_config "bad.json: unknown key 'skip_edge'" "$PCGEN" build rel -o s2 -s k.key --config bad.json
+echo "pw1" >pw1 && echo "pw2" >pw2
+"$PCGEN" keygen -p e.pub -s e.key --password-file pw1 >/dev/null 2>&1
+check_fails wrong_key_password "wrong password for secret key e.key" \
+    "$PCGEN" build rel -o s2 -s e.key --password-file pw2
+check_fails usage_no_key "-s SECKEY are required" "$PCGEN" build rel -o s2
+[ ! -e s2/repo.json ] && pass failed_builds_write_no_repo || fail failed_builds_write_no_repo "s2/repo.json exists"
+finish

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# test_update.sh — the client end to end against a site made by
+# patchcast-gen, served by a real nginx on a free loopback port (and once
+# over HTTPS with a test CA): installs, updates from every older version,
+# routes, fallback, failover, resume, every attack of the threat model, and
+# crash consistency under SIGKILL.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/fixtures.sh"
+cd "$TMP" || exit 1
+unset PATCHCAST_PASSWORD PATCHCAST_ROOT
+
+make_releases rel
+# 1.10.0 replaces lib/module.so whole: a patch cannot pay off -> object.
+head -c 50000 /dev/urandom >rel/1.10.0/lib/module.so
+"$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
+"$PCGEN" keygen -W -p other.pub -s other.key >/dev/null
+echo '{"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"]}' >cfg.json
+"$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1 || { fail setup "build: $(cat build.out)"; finish; }
+STATE=$TMP/nginx
+BASE=$(mkdir -p "$STATE" && "$TOP/tests/nginx.sh" start site "$STATE") || { fail setup "nginx did not start"; finish; }
+trap '"$TOP/tests/nginx.sh" stop "$STATE"; "$TOP/tests/nginx.sh" stop "$TMP/nginx-tls"; rm -rf "$TMP"' EXIT
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
+newroot() { rm -rf "$1"; "$PC" init --root "$1" --repo "${2:-$BASE}" -p k.pub >/dev/null; }
+
+# --- full install, then updates from every older version -----------------------
+newroot r0
+out=$("$PC" update --root r0 --to 1.0.0 --json 2>/dev/null)
+if [ "$(echo "$out" | json '["from"]')" = None ] && same_tree r0/current/ rel/1.0.0/; then
+    pass full_install_into_empty_root
+else fail full_install_into_empty_root "$out"; fi
+for v in 1.0.0 1.1.0 1.2.0-rc.1 1.2.0; do
+    newroot "r-$v"
+    "$PC" update --root "r-$v" --to "$v" >/dev/null 2>&1
+    out=$("$PC" update --root "r-$v" --json 2>/dev/null)
+    dl=$(echo "$out" | json '["downloaded_bytes"]')
+    full=$(echo "$out" | json '["full_bytes"]')
+    if same_tree "r-$v/current/" rel/1.10.0/ && [ "$dl" -lt "$full" ]; then
+        pass "update_${v}_to_newest"
+    else fail "update_${v}_to_newest" "tree differs or downloaded $dl of $full: $out"; fi
+done
+# The route from 1.1.0 takes the skip edge straight to 1.10.0 (one hop).
+hops=$("$PC" check --root r-1.0.0 --to 1.10.0 --json 2>/dev/null | json '["hops"]')
+newroot rr && "$PC" update --root rr --to 1.1.0 >/dev/null 2>&1
+out=$("$PC" check --root rr --json 2>/dev/null)
+[ "$(echo "$out" | json '["hops"]')" = 1 ] && pass route_uses_skip_edge || fail route_uses_skip_edge "$out"
+out=$("$PC" check --root r-1.0.0 --to 1.10.0 --json 2>/dev/null)
+[ "$(echo "$out" | json '["up_to_date"]')" = True ] && pass up_to_date_reported || fail up_to_date_reported "$out"
+# restart_required: bin/app (critical) changed between 1.1.0 and 1.10.0.
+[ "$(echo "$("$PC" check --root rr --json 2>/dev/null)" | json '["restart_required"]')" = True ] &&
+    pass restart_required_for_critical || fail restart_required_for_critical "not reported"
+# Full-file fallback: module.so was replaced wholesale, so it comes as an object.
+grep -q "GET /objects/.* 200" "$STATE/access.log" && pass object_fallback_downloaded ||
+    fail object_fallback_downloaded "no object fetched"
+
+# --- mirrors, file://, plain paths, resume ------------------------------------------
+newroot rm "http://127.0.0.1:1"
+python3 - rm/config.json "$BASE" <<'EOF'
+import json, sys
+p, base = sys.argv[1], sys.argv[2]
+c = json.load(open(p)); c["repos"].append(base); json.dump(c, open(p, "w"))
+EOF
+"$PC" update --root rm --to 1.2.0 >/dev/null 2>&1 && same_tree rm/current/ rel/1.2.0/ &&
+    pass mirror_failover_first_down || fail mirror_failover_first_down "$(cat rm/config.json)"
+newroot rf "file://$TMP/site" && "$PC" update --root rf >/dev/null 2>&1 && same_tree rf/current/ rel/1.10.0/ &&
+    pass file_url_install || fail file_url_install "file:// install failed"
+newroot rp "$TMP/site" && "$PC" update --root rp >/dev/null 2>&1 && same_tree rp/current/ rel/1.10.0/ &&
+    pass plain_path_install || fail plain_path_install "path install failed"
+# Resume: a partial object in the cache is completed with a Range request.
+newroot rs
+app=$(python3 -c "
+import json; m=None
+r=json.load(open('site/repo.json'))
+v=[v for v in r['versions'] if v['name']=='1.0.0'][0]
+m=json.load(open('site/manifests/%s.json' % v['manifest']['sha256']))
+print([f['sha256'] for f in m['files'] if f['path']=='bin/app'][0])")
+mkdir -p rs/cache/objects
+head -c 1000 "site/objects/${app:0:2}/$app" >"rs/cache/objects/$app.part"
+"$PC" update --root rs --to 1.0.0 >/dev/null 2>&1
+grep -q "GET /objects/${app:0:2}/$app HTTP/1.1 206 range=bytes=1000-" "$STATE/access.log" &&
+    same_tree rs/current/ rel/1.0.0/ && pass resume_with_range || fail resume_with_range "no Range request logged"
+
+# --- attacks: each refused, installed version intact -----------------------------
+attack_site() { rm -rf asite; cp -a site asite; }
+attack_root() { newroot ra "$TMP/asite"; "$PC" update --root ra --to 1.1.0 >/dev/null 2>&1; }
+intact() { same_tree ra/current/ rel/1.1.0/; }
+refused() { # name pattern exit-codes (a regex: "1|3")
+    local out rc
+    out=$("$PC" update --root ra 2>&1); rc=$?
+    if [[ $rc =~ ^($3)$ ]] && echo "$out" | grep -Eq "$2" && intact; then pass "$1"
+    else fail "$1" "exit $rc: $(echo "$out" | tail -1)"; fi
+}
+attack_site; attack_root
+sed -i 's/"serial":\t1/"serial":\t7/' asite/repo.json
+refused tampered_repo_json "signature verification failed" 3
+attack_site; attack_root
+sed -i 's/"mode":"644"/"mode":"755"/' asite/manifests/*.json
+refused tampered_manifest "not the one in the metadata" 1
+attack_site; attack_root
+for o in asite/objects/*/*; do printf 'evil' | dd of="$o" bs=1 seek=20 conv=notrunc status=none; done
+refused tampered_object "object: content has SHA-256|object: zstd" "1|3"
+attack_site; attack_root
+for p in asite/patches/*/*; do printf 'evil' | dd of="$p" bs=1 seek=40 conv=notrunc status=none; done
+refused tampered_patch "patch: .*(bzip2|block)|result has SHA-256" "1|3"
+attack_site; attack_root
+"$PCGEN" sign -s other.key -m asite/repo.json -t "$(sed -n 3p asite/repo.json.minisig | cut -d' ' -f3-)" 2>/dev/null
+refused wrong_signing_key "signed with key id" 3
+# Replay: an older repo.json (serial 1) after the client saw serial 2.
+attack_site; cp asite/repo.json old.json; cp asite/repo.json.minisig old.minisig
+attack_root
+"$PCGEN" build -q rel -o asite -s k.key --config cfg.json >/dev/null 2>&1
+"$PC" check --root ra >/dev/null 2>&1
+cp old.json asite/repo.json; cp old.minisig asite/repo.json.minisig
+refused replayed_older_repo_json "older than serial 2" 4
+# Freeze: an expired repo.json.
+attack_site
+"$PCGEN" build -q rel -o asite -s k.key --config cfg.json --expires 1s >/dev/null 2>&1
+newroot ra "$TMP/asite"
+sleep 2
+out=$("$PC" update --root ra 2>&1); rc=$?
+[ "$rc" = 4 ] && echo "$out" | grep -q "expired at" && pass expired_repo_json_refused ||
+    fail expired_repo_json_refused "exit $rc: $out"
+# Endless data: a huge repo.json is cut at the cap.
+attack_site; attack_root
+head -c $((17 * 1024 * 1024)) /dev/zero >asite/repo.json
+refused oversized_repo_json "larger than the limit" 1
+# Traversal: a correctly signed manifest with a '..' path is refused before any file operation.
+attack_site
+python3 - asite <<'EOF'
+import hashlib, json, os, sys
+site = sys.argv[1]
+repo = json.load(open(os.path.join(site, "repo.json")))
+v = [v for v in repo["versions"] if v["name"] == "1.10.0"][0]
+m = json.load(open(os.path.join(site, "manifests", v["manifest"]["sha256"] + ".json")))
+m["files"].insert(0, {"path": "../../escaped", "type": "file", "size": 4, "mode": "644",
+                      "sha256": "ab" * 32, "object_size": 10})
+text = json.dumps(m, separators=(",", ":")).encode() + b"\n"
+h = hashlib.sha256(text).hexdigest()
+open(os.path.join(site, "manifests", h + ".json"), "wb").write(text)
+v["manifest"] = {"sha256": h, "size": len(text)}
+repo["serial"] += 10
+open(os.path.join(site, "repo.json"), "w").write(json.dumps(repo, indent="\t") + "\n")
+EOF
+read -r serial product expires < <(python3 -c "import json; r=json.load(open('asite/repo.json')); print(r['serial'], r['product'], r['expires'])")
+"$PCGEN" sign -s k.key -m asite/repo.json -t "patchcast-repo serial:$serial product:$product expires:$expires"
+newroot ra "$TMP/asite"
+out=$("$PC" update --root ra 2>&1); rc=$?
+[ "$rc" -ne 0 ] && echo "$out" | grep -q "'..' is not allowed" && [ ! -e escaped ] && [ ! -e ra/escaped ] &&
+    pass traversal_path_refused || fail traversal_path_refused "exit $rc: $out"
+
+# --- rollback and repair ----------------------------------------------------------
+newroot rb
+"$PC" update --root rb --to 1.2.0 >/dev/null 2>&1 && "$PC" update --root rb >/dev/null 2>&1
+"$PC" rollback --root rb >/dev/null 2>&1 && same_tree rb/current/ rel/1.2.0/ &&
+    pass rollback_to_previous || fail rollback_to_previous "$("$PC" status --root rb)"
+printf 'corrupt' | dd of=rb/current/lib/big.txt bs=1 seek=10 conv=notrunc status=none
+rm rb/current/data/added.txt
+out=$("$PC" repair --root rb --json 2>/dev/null)
+[ "$(echo "$out" | json '["repaired_files"]')" = 2 ] && same_tree rb/current/ rel/1.2.0/ &&
+    pass repair_refetches_damaged || fail repair_refetches_damaged "$out"
+
+# --- HTTPS with a test CA (HTTP/2) ---------------------------------------------------
+TLS=$(mkdir -p "$TMP/nginx-tls" && "$TOP/tests/nginx.sh" start site "$TMP/nginx-tls" tls)
+rm -rf rt && "$PC" init --root rt --repo "$TLS" -p k.pub --ca-file "$TMP/nginx-tls/ca.pem" >/dev/null
+"$PC" update --root rt >/dev/null 2>&1 && same_tree rt/current/ rel/1.10.0/ &&
+    grep -q "HTTP/2.0 200" "$TMP/nginx-tls/access.log" && pass https_http2_install ||
+    fail https_http2_install "$(tail -2 "$TMP/nginx-tls/error.log")"
+rm -rf rt2 && "$PC" init --root rt2 --repo "$TLS" -p k.pub >/dev/null
+check_fails https_unknown_ca_refused "certificate|SSL" "$PC" update --root rt2
+
+# --- crash consistency: SIGKILL at random moments of 50 updates ------------------------
+newroot rc "$TMP/site"
+"$PC" update --root rc --to 1.0.0 >/dev/null 2>&1
+versions=(1.0.0 1.1.0 1.2.0-rc.1 1.2.0 1.10.0)
+bad=0
+for i in $(seq 1 50); do
+    to=${versions[$((RANDOM % 5))]}
+    "$PC" update --root rc --to "$to" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.0$((RANDOM % 9))$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    cur=$(readlink rc/current | sed 's|versions/||')
+    if ! same_tree rc/current/ "rel/$cur/"; then bad=$((bad + 1)); echo "after kill $i: $cur incomplete"; fi
+done
+"$PC" update --root rc >/dev/null 2>&1 && same_tree rc/current/ rel/1.10.0/ || bad=$((bad + 100))
+[ "$bad" -eq 0 ] && pass crash_consistency_50_kills || fail crash_consistency_50_kills "$bad bad states"
+finish
