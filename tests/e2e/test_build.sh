@@ -9,6 +9,7 @@ unset PATCHCAST_PASSWORD
 
 make_releases rel
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
+"$PCGEN" keygen -W -p other.pub -s other.key >/dev/null
 cat >cfg.json <<'EOF'
 {"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"],
  "skip_edges": 2, "workers": 2}
@@ -85,6 +86,16 @@ grep -q "conformance ok" conformance.out && pass format_conformance ||
     fail format_conformance "$(tail -3 conformance.out | tr '\n' ' ')"
 grep -q "index.html" <(ls site) && grep -q "1.10.0" site/index.html && pass index_page ||
     fail index_page "index.html missing or lacks versions"
+
+check site_verify_passes "$PCGEN" verify site -p k.pub
+cp -a site vsite
+for p in $(find vsite/patches -type f | head -2); do printf 'xx' | dd of="$p" bs=1 seek=50 conv=notrunc status=none; done
+printf 'junk' >>"$(find vsite/objects -type f | head -1)"
+out=$("$PCGEN" verify vsite -p k.pub 2>&1); rc=$?
+n=$(echo "$out" | grep -c '^PROBLEM')
+[ "$rc" = 1 ] && [ "$n" -ge 2 ] && echo "$out" | grep -q "^PROBLEM patches/" && echo "$out" | grep -q "^PROBLEM objects/" &&
+    pass site_verify_reports_by_file || fail site_verify_reports_by_file "exit $rc, $n problems: $out"
+check_fails site_verify_wrong_key "signed with key id" "$PCGEN" verify site -p other.pub
 
 # Incremental: a rebuild reuses everything and bumps the serial.
 "$PCGEN" build rel -o site -s k.key --config cfg.json >build2.out 2>&1
