@@ -344,3 +344,45 @@ int pc_cmd_repair(int argc, char **argv)
     pc_client_free(c);
     return 0;
 }
+
+int pc_cmd_mirror(int argc, char **argv)
+{
+    static const char musage[] =
+        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM]\n"
+        "Copy the site at URL into DIR and verify every file, for an offline mirror\n"
+        "(a USB stick). Clients then use DIR as a repository: patchcast init --repo DIR.\n";
+    static const struct option lo[] = {{"ca-file", required_argument, NULL, 'C'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+    const char *pub = NULL, *key = NULL, *ca = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "p:P:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'p': pub = optarg; break;
+        case 'P': key = optarg; break;
+        case 'C': ca = optarg; break;
+        case 'h': fputs(musage, stdout); return 0;
+        default: fputs(musage, stderr); return PC_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2 || (!pub && !key)) {
+        pc_cli_error("mirror: expected URL DIR and a public key");
+        fputs(musage, stderr);
+        return PC_EXIT_USAGE;
+    }
+    pc_client_t *c;
+    if (pc_client_new(&c) != PC_OK)
+        return PC_EXIT_FAIL;
+    pc_status st = pub ? pc_client_add_pubkey_file(c, pub) : pc_client_add_pubkey(c, key);
+    if (st == PC_OK && ca)
+        st = pc_client_set_ca_file(c, ca);
+    unsigned problems = 0;
+    if (st == PC_OK)
+        st = pc_client_mirror(c, argv[optind], argv[optind + 1], &problems);
+    if (st != PC_OK)
+        return fail(c, st, 0);
+    printf("%s: mirrored and verified (0 problems)\n", argv[optind + 1]);
+    pc_client_free(c);
+    return 0;
+}

@@ -180,6 +180,11 @@ pc_status pc_client_rollback(pc_client_t *c, pc_update_info **out);
  * (may be NULL) receives the number of files repaired. */
 pc_status pc_client_repair(pc_client_t *c, unsigned *fixed);
 
+/* Copy the whole site at url into the folder dir and verify every file (an
+ * offline mirror, e.g. for a USB stick; clients then use dir as a
+ * repository). *problems (may be NULL) receives the number of problems. */
+pc_status pc_client_mirror(pc_client_t *c, const char *url, const char *dir, unsigned *problems);
+
 /* The installed state. Free with pc_client_status_free. */
 typedef struct pc_client_status {
     char *current;             /* NULL if nothing is installed */

@@ -159,6 +159,15 @@ out=$("$PC" repair --root rb --json 2>/dev/null)
 [ "$(echo "$out" | json '["repaired_files"]')" = 2 ] && same_tree rb/current/ rel/1.2.0/ &&
     pass repair_refetches_damaged || fail repair_refetches_damaged "$out"
 
+# --- offline mirror: copy over HTTP into a folder, then update from the folder --
+if "$PC" mirror "$BASE" usb -p k.pub >mirror.out 2>&1 && [ -f usb/repo.json ]; then
+    newroot ru "$TMP/usb" && "$PC" update --root ru >/dev/null 2>&1 && same_tree ru/current/ rel/1.10.0/ &&
+        "$PCGEN" verify usb -p k.pub >/dev/null && pass mirror_then_update_from_path ||
+        fail mirror_then_update_from_path "update from the mirror failed"
+else fail mirror_then_update_from_path "$(tail -2 mirror.out)"; fi
+check_fails mirror_wrong_key "signed with key id" "$PC" mirror "$BASE" usb2 -p other.pub
+[ ! -e usb2/repo.json ] && pass mirror_refused_writes_no_repo || fail mirror_refused_writes_no_repo "usb2/repo.json exists"
+
 # --- HTTPS with a test CA (HTTP/2) ---------------------------------------------------
 TLS=$(mkdir -p "$TMP/nginx-tls" && "$TOP/tests/nginx.sh" start site "$TMP/nginx-tls" tls)
 rm -rf rt && "$PC" init --root rt --repo "$TLS" -p k.pub --ca-file "$TMP/nginx-tls/ca.pem" >/dev/null
