@@ -44,7 +44,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: all deps check asan fuzz fuzz-build demo install clean bench
+.PHONY: all deps check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
@@ -108,6 +108,20 @@ fuzz: fuzz-build
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
+
+# Benchmarks on the real release series; figures side by side with the peers.
+bench-diff: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh diff
+
+bench-gen: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh gen
+
+bench: bench-diff bench-gen
+	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh)."; echo; \
+	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; } > docs/benchmarks.md
+	@echo "wrote docs/benchmarks.md"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# bench.sh — benchmarks on real release series (../shared/corpus/fetch),
+# every figure measured side by side with the peers in the same run.
+#   scripts/bench.sh diff     patch engine vs bsdiff, xdelta3, zstd --patch-from
+#   scripts/bench.sh gen      site builds of the esbuild and typescript series
+#   scripts/bench.sh client   updates over nginx on loopback vs a full download
+# Results go to build/bench/<name>.md; `make bench` gathers them into
+# docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+B=$TOP/${BUILD:-build}
+OUT=$B/bench
+mkdir -p "$OUT"
+CORPUS=${PATCHCAST_CORPUS:-$HOME/.cache/patchcast-corpus}
+FETCH=${PATCHCAST_FETCH:-$TOP/../shared/corpus/fetch}
+[ -d "$CORPUS/esbuild/0.25.0" ] && [ -d "$CORPUS/typescript/5.6.3" ] || "$FETCH" "$CORPUS" >&2
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+# measure CMD...: sets SECS and KB (peak RSS) of the command.
+measure() {
+    /usr/bin/time -f "%e %M" -o "$W/time" "$@" >/dev/null 2>"$W/err" || {
+        echo "bench: failed: $* :: $(tail -2 "$W/err")" >&2
+        return 1
+    }
+    read -r SECS KB <"$W/time"
+}
+
+fmt_kb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+
+# --- diff ---------------------------------------------------------------------
+# One pair with every tool: bytes, diff time/RSS, apply time/RSS, and a check
+# that the output is right.
+diff_pair() { # label old new
+    local label=$1 old=$2 new=$3
+    local osz
+    osz=$(stat -c %s "$old")
+    printf '\n### %s\n\nold %s bytes, new %s bytes\n\n' "$label" "$osz" "$(stat -c %s "$new")"
+    printf '| tool | patch bytes | vs bsdiff | diff s | diff RSS | diff RSS / old | apply s | apply RSS |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+    local bs_bytes=0
+    for tool in bsdiff patchcast xdelta3 zstd; do
+        local p=$W/patch.$tool out=$W/out.$tool
+        case $tool in
+        bsdiff) measure bsdiff "$old" "$new" "$p" ;;
+        patchcast) measure "$B/patchcast-gen" diff "$old" "$new" "$p" ;;
+        xdelta3) measure xdelta3 -9 -S djw -f -e -s "$old" "$new" "$p" ;;
+        zstd) measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$p" ;;
+        esac
+        local ds=$SECS dk=$KB bytes
+        bytes=$(stat -c %s "$p")
+        case $tool in
+        bsdiff) measure bspatch "$old" "$out" "$p" ; bs_bytes=$bytes ;;
+        patchcast) measure "$B/patchcast" apply "$old" "$p" "$out" ;;
+        xdelta3) measure xdelta3 -f -d -s "$old" "$p" "$out" ;;
+        zstd) measure zstd -q -f -d --long=31 --patch-from="$old" "$p" -o "$out" ;;
+        esac
+        cmp -s "$out" "$new" || { echo "bench: $tool produced a wrong file for $label" >&2; exit 1; }
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$tool" "$bytes" \
+            "$(awk -v a="$bytes" -v b="$bs_bytes" 'BEGIN { printf "%.3f", a / b }')" "$ds" \
+            "$(fmt_kb "$dk")" "$(awk -v k="$dk" -v o="$osz" 'BEGIN { printf "%.1fx", k * 1024 / o }')" \
+            "$SECS" "$(fmt_kb "$KB")"
+        rm -f "$p" "$out"
+    done
+}
+
+# The whole typescript package, file by file: sums per tool.
+diff_tree() { # label olddir newdir
+    local label=$1 od=$2 nd=$3
+    printf '\n### %s (every changed file)\n\n' "$label"
+    printf '| tool | patch bytes | vs bsdiff | diff s (sum) | apply s (sum) | peak RSS |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
+    local files bs_total=0
+    files=$(cd "$nd" && find . -type f | sort)
+    for tool in bsdiff patchcast xdelta3 zstd; do
+        local total=0 dsum=0 asum=0 peak=0 n=0
+        while read -r f; do
+            [ -f "$od/$f" ] || continue
+            cmp -s "$od/$f" "$nd/$f" && continue
+            local p=$W/p out=$W/o
+            case $tool in
+            bsdiff) measure bsdiff "$od/$f" "$nd/$f" "$p" ;;
+            patchcast) measure "$B/patchcast-gen" diff "$od/$f" "$nd/$f" "$p" ;;
+            xdelta3) measure xdelta3 -9 -S djw -f -e -s "$od/$f" "$nd/$f" "$p" ;;
+            zstd) measure zstd -q -f -19 --long=31 --patch-from="$od/$f" "$nd/$f" -o "$p" ;;
+            esac
+            dsum=$(awk -v a="$dsum" -v b="$SECS" 'BEGIN { print a + b }')
+            [ "$KB" -gt "$peak" ] && peak=$KB
+            total=$((total + $(stat -c %s "$p")))
+            case $tool in
+            bsdiff) measure bspatch "$od/$f" "$out" "$p" ;;
+            patchcast) measure "$B/patchcast" apply "$od/$f" "$p" "$out" ;;
+            xdelta3) measure xdelta3 -f -d -s "$od/$f" "$p" "$out" ;;
+            zstd) measure zstd -q -f -d --long=31 --patch-from="$od/$f" "$p" -o "$out" ;;
+            esac
+            asum=$(awk -v a="$asum" -v b="$SECS" 'BEGIN { print a + b }')
+            [ "$KB" -gt "$peak" ] && peak=$KB
+            cmp -s "$out" "$nd/$f" || { echo "bench: $tool wrong output for $f" >&2; exit 1; }
+            n=$((n + 1))
+        done <<<"$files"
+        [ "$tool" = bsdiff ] && bs_total=$total
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$tool" "$total" \
+            "$(awk -v a="$total" -v b="$bs_total" 'BEGIN { printf "%.3f", a / b }')" "$dsum" "$asum" "$(fmt_kb "$peak")"
+    done
+}
+
+bench_diff() {
+    {
+        echo "## Patch engine (\`make bench-diff\`)"
+        echo
+        echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(date -u +%Y-%m-%d)."
+        echo "patchcast writes BSDIFF40 here (the compact pcz container is not implemented yet)."
+        echo "Peers: Debian bsdiff/bspatch, \`xdelta3 -9 -S djw\`, \`zstd -19 --long=31 --patch-from\`."
+        diff_pair "esbuild 0.24.0 -> 0.24.1 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.24.1/bin/esbuild"
+        diff_pair "esbuild 0.24.0 -> 0.25.0 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.25.0/bin/esbuild"
+        diff_pair "typescript 5.5.3 -> 5.6.2 (lib/typescript.js)" "$CORPUS/typescript/5.5.3/lib/typescript.js" "$CORPUS/typescript/5.6.2/lib/typescript.js"
+        diff_tree "typescript 5.5.3 -> 5.6.2" "$CORPUS/typescript/5.5.3" "$CORPUS/typescript/5.6.2"
+    } >"$OUT/diff.md"
+    cat "$OUT/diff.md"
+}
+
+# --- gen ------------------------------------------------------------------------
+bench_gen() {
+    "$B/patchcast-gen" keygen -W -p "$W/k.pub" -s "$W/k.key" >/dev/null
+    {
+        echo "## Site generator (\`make bench-gen\`)"
+        echo
+        for series in esbuild typescript; do
+            echo "### $series: $(ls "$CORPUS/$series" | sort -V | tr '\n' ' ')"
+            echo
+            echo "{\"product\": \"$series\"}" >"$W/cfg.json"
+            measure "$B/patchcast-gen" build -q "$CORPUS/$series" -o "$W/site-$series" -s "$W/k.key" --config "$W/cfg.json"
+            "$B/patchcast-gen" build -q "$CORPUS/$series" -o "$W/site-$series" -s "$W/k.key" --config "$W/cfg.json" >"$W/summary"
+            local first_s=$SECS first_kb=$KB
+            measure "$B/patchcast-gen" build -q "$CORPUS/$series" -o "$W/site-$series" -s "$W/k.key" --config "$W/cfg.json"
+            echo "first build: $first_s s, peak RSS $(fmt_kb "$first_kb"); rebuild with nothing new: $SECS s;"
+            echo "site size: $(du -sb "$W/site-$series" | cut -f1) bytes; \`patchcast-gen verify\`: $("$B/patchcast-gen" verify "$W/site-$series" -p "$W/k.pub" | tail -1 | sed 's/.*: //')"
+            echo
+            echo "| from | to | download | full download | saving |"
+            echo "| --- | --- | ---: | ---: | ---: |"
+            awk 'NR > 3 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$W/summary"
+            local med
+            med=$(awk 'NR > 3 { print $5 }' "$W/summary" | tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+            echo
+            echo "Median saving over all edges: $med %."
+            echo
+        done
+    } >"$OUT/gen.md"
+    cat "$OUT/gen.md"
+}
+
+case ${1:-all} in
+diff) bench_diff ;;
+gen) bench_gen ;;
+all) bench_diff; bench_gen ;;
+*) echo "usage: $0 diff|gen|all" >&2; exit 2 ;;
+esac
