@@ -142,8 +142,13 @@ bench_gen() {
             awk 'NR > 3 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$W/summary"
             local med
             med=$(awk 'NR > 3 { print $5 }' "$W/summary" | tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+            # Adjacent versions: the parent edges (consecutive in version order).
+            local adj
+            adj=$(ls "$CORPUS/$series" | sort -V | awk 'NR > 1 { print prev " " $0 } { prev = $0 }' >"$W/pairs";
+                  awk 'NR == FNR { want[$1 " " $2] = 1; next } FNR > 3 && ($1 " " $2) in want { print $5 }' "$W/pairs" "$W/summary" |
+                  tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
             echo
-            echo "Median saving over all edges: $med %."
+            echo "Median saving: $adj % over the edges between adjacent versions, $med % over all edges."
             echo
         done
     } >"$OUT/gen.md"

@@ -135,6 +135,20 @@ else
 fi
 rm -rf rel/1.12.0
 
+# gc: remove 1.0.0 from the releases; its files are kept for the retention
+# period, and removed with a retention of 0 days; the site still verifies.
+mv rel/1.0.0 removed-1.0.0
+"$PCGEN" build -q rel -o site -s k.key --config cfg.json >/dev/null 2>&1
+"$PCGEN" gc site --config cfg.json >gc1.out
+echo '{"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"], "patch_retention_days": 0}' >cfg0.json
+before=$(find site -type f | wc -l)
+"$PCGEN" gc site --config cfg0.json >gc2.out
+after=$(find site -type f | wc -l)
+if grep -q " 0 files removed" gc1.out && grep -q "unreferenced kept" gc1.out && [ "$after" -lt "$before" ] &&
+    "$PCGEN" verify site -p k.pub >/dev/null; then pass gc_honours_retention
+else fail gc_honours_retention "$(tail -1 gc1.out) / $(tail -1 gc2.out) / $before -> $after"; fi
+mv removed-1.0.0 rel/1.0.0
+
 # Bad inputs.
 check_fails missing_releases "releases folder nope: No such file" "$PCGEN" build nope -o s2 -s k.key
 mkdir -p badrel/1.0.0 && mkdir -p "badrel/not a version"
