@@ -12,6 +12,7 @@
 
 #include "fileio.h"
 #include "hex.h"
+#include "pcz.h"
 
 pc_status pc_patch_apply_file(const char *old, const char *patch, const char *out,
                               const pc_patch_expect *expect, pc_err *e)
@@ -60,6 +61,8 @@ pc_status pc_patch_apply_file(const char *old, const char *patch, const char *ou
     uint8_t sha[32];
     if (memcmp(magic, "BSDIFF40", 8) == 0)
         st = pc_bspatch_fd(map, old_size, pfd, t.fd, expect, &nsize, sha, e);
+    else if (memcmp(magic, PC_PCZ_MAGIC, 4) == 0)
+        st = pc_pcz_apply_fd(map, old_size, pfd, t.fd, expect, &nsize, sha, e);
     else
         st = pc_fail(e, PC_ERR_UNSUPPORTED, "unknown patch format (magic %02x%02x%02x%02x…)",
                      (unsigned char)magic[0], (unsigned char)magic[1], (unsigned char)magic[2],

@@ -352,7 +352,7 @@ static pc_status map_file(const char *path, const uint8_t **data, size_t *size, 
 }
 
 pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
-                        uint64_t *patch_size, pc_err *e)
+                        pc_diff_format format, uint64_t *patch_size, pc_err *e)
 {
     const uint8_t *o = NULL, *n = NULL;
     size_t os = 0, ns = 0;
@@ -363,7 +363,8 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
     if (st == PC_OK)
         st = pc_diff_compute(o, os, n, ns, &d, e);
     if (st == PC_OK)
-        st = pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
+        st = format == PC_DIFF_PCZ ? pc_pcz_write(&d, o, os, n, ns, patch, patch_size, e)
+                                   : pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
     pc_diff_free(&d);
     if (o)
         munmap((void *)o, os);

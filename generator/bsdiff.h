@@ -34,8 +34,15 @@ pc_status pc_bsdiff40_write(const pc_diff *d, const uint8_t *old, size_t oldsize
                             const uint8_t *new_, size_t newsize, const char *path,
                             uint64_t *patch_size, pc_err *e);
 
-/* Diff two files into a patch file: maps both, computes, writes. */
+/* Write the triples as a pcz patch (client/pcz.h). */
+pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, const uint8_t *new_,
+                       size_t newsize, const char *path, uint64_t *patch_size, pc_err *e);
+
+typedef enum pc_diff_format { PC_DIFF_BSDIFF40 = 0, PC_DIFF_PCZ = 1 } pc_diff_format;
+
+/* Diff two files into a patch file of the given format: maps both,
+ * computes, writes. */
 pc_status pc_diff_files(const char *old, const char *new_, const char *patch,
-                        uint64_t *patch_size, pc_err *e);
+                        pc_diff_format format, uint64_t *patch_size, pc_err *e);
 
 #endif

@@ -46,6 +46,7 @@ typedef struct job {
     char *from_file, *to_file; /* on disk, inside RELEASES */
     uint64_t from_size, to_size;
     uint64_t patch_size;       /* result */
+    pc_patch_fmt format;       /* of the patch file, by its magic */
     bool ok, reused;
     pc_err err;
 } job;
@@ -389,11 +390,22 @@ static void run_job(builder *b, job *j)
             unlink(tmp);
             j->patch_size = (uint64_t)sb.st_size;
             j->ok = j->reused = true;
+            FILE *pf = fopen(path, "rb");
+            char magic[4] = {0};
+            if (pf) {
+                if (fread(magic, 1, 4, pf) != 4)
+                    magic[0] = 0;
+                fclose(pf);
+            }
+            j->format = memcmp(magic, "PCZ1", 4) == 0 ? PC_PF_PCZ : PC_PF_BSDIFF40;
             goto out;
         }
     }
-    if (pc_diff_files(j->from_file, j->to_file, path, &j->patch_size, &j->err) == PC_OK)
+    pc_diff_format fmt = b->o->cfg->patch_format == PC_PATCH_PCZ ? PC_DIFF_PCZ : PC_DIFF_BSDIFF40;
+    if (pc_diff_files(j->from_file, j->to_file, path, fmt, &j->patch_size, &j->err) == PC_OK) {
         j->ok = true;
+        j->format = fmt == PC_DIFF_PCZ ? PC_PF_PCZ : PC_PF_BSDIFF40;
+    }
 out:
     free(path);
 }
@@ -513,7 +525,7 @@ static pc_status finish_edge(builder *b, edge_plan *ep)
         memcpy(p->from, j->from, 32);
         memcpy(p->to, j->to, 32);
         p->size = j->patch_size;
-        p->format = PC_PF_BSDIFF40;
+        p->format = j->format;
         ep->bytes += j->patch_size;
     }
     /* Objects for what has neither a local copy nor a patch (each content once). */

@@ -8,13 +8,13 @@
 #include "gen_cli.h"
 
 static const char usage[] =
-    "usage: patchcast-gen diff OLD NEW PATCH [--format bsdiff40]\n"
+    "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40]\n"
     "\n"
-    "Write a binary patch that turns OLD into NEW. The BSDIFF40 format is\n"
-    "byte-compatible with Debian's bsdiff/bspatch; `patchcast apply` and\n"
-    "`bspatch` both apply it.\n"
-    "  --format F   bsdiff40 (default). The compact pcz container is not\n"
-    "               available in this release.\n";
+    "Write a binary patch that turns OLD into NEW; `patchcast apply` applies both\n"
+    "formats.\n"
+    "  --format pcz       patchcast's compact container (default): varint control,\n"
+    "                     streams compressed with zstd or xz, sizes and SHA-256s\n"
+    "  --format bsdiff40  byte-compatible with Debian's bsdiff/bspatch\n";
 
 int gen_cmd_diff(int argc, char **argv)
 {
@@ -22,14 +22,18 @@ int gen_cmd_diff(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
+    pc_diff_format fmt = PC_DIFF_PCZ;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (strcmp(optarg, "bsdiff40") != 0) {
-                fprintf(stderr, "patchcast-gen diff: --format %s: %s\n", optarg,
-                        !strcmp(optarg, "pcz") ? "the pcz container is not available yet"
-                                               : "unknown format (expected bsdiff40)");
+            if (!strcmp(optarg, "bsdiff40"))
+                fmt = PC_DIFF_BSDIFF40;
+            else if (!strcmp(optarg, "pcz"))
+                fmt = PC_DIFF_PCZ;
+            else {
+                fprintf(stderr, "patchcast-gen diff: --format %s: expected pcz or bsdiff40\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -45,7 +49,7 @@ int gen_cmd_diff(int argc, char **argv)
     uint64_t size = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    pc_status st = pc_diff_files(argv[optind], argv[optind + 1], argv[optind + 2], &size, &e);
+    pc_status st = pc_diff_files(argv[optind], argv[optind + 1], argv[optind + 2], fmt, &size, &e);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen diff: %s\n", e.msg);

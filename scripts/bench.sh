@@ -40,11 +40,12 @@ diff_pair() { # label old new
     printf '| tool | patch bytes | vs bsdiff | diff s | diff RSS | diff RSS / old | apply s | apply RSS |\n'
     printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
     local bs_bytes=0
-    for tool in bsdiff patchcast xdelta3 zstd; do
+    for tool in bsdiff patchcast-bsdiff40 patchcast-pcz xdelta3 zstd; do
         local p=$W/patch.$tool out=$W/out.$tool
         case $tool in
         bsdiff) measure bsdiff "$old" "$new" "$p" ;;
-        patchcast) measure "$B/patchcast-gen" diff "$old" "$new" "$p" ;;
+        patchcast-bsdiff40) measure "$B/patchcast-gen" diff --format bsdiff40 "$old" "$new" "$p" ;;
+        patchcast-pcz) measure "$B/patchcast-gen" diff --format pcz "$old" "$new" "$p" ;;
         xdelta3) measure xdelta3 -9 -S djw -f -e -s "$old" "$new" "$p" ;;
         zstd) measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$p" ;;
         esac
@@ -52,7 +53,7 @@ diff_pair() { # label old new
         bytes=$(stat -c %s "$p")
         case $tool in
         bsdiff) measure bspatch "$old" "$out" "$p" ; bs_bytes=$bytes ;;
-        patchcast) measure "$B/patchcast" apply "$old" "$p" "$out" ;;
+        patchcast-*) measure "$B/patchcast" apply "$old" "$p" "$out" ;;
         xdelta3) measure xdelta3 -f -d -s "$old" "$p" "$out" ;;
         zstd) measure zstd -q -f -d --long=31 --patch-from="$old" "$p" -o "$out" ;;
         esac
@@ -73,7 +74,7 @@ diff_tree() { # label olddir newdir
     printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
     local files bs_total=0
     files=$(cd "$nd" && find . -type f | sort)
-    for tool in bsdiff patchcast xdelta3 zstd; do
+    for tool in bsdiff patchcast-bsdiff40 patchcast-pcz xdelta3 zstd; do
         local total=0 dsum=0 asum=0 peak=0 n=0
         while read -r f; do
             [ -f "$od/$f" ] || continue
@@ -81,7 +82,8 @@ diff_tree() { # label olddir newdir
             local p=$W/p out=$W/o
             case $tool in
             bsdiff) measure bsdiff "$od/$f" "$nd/$f" "$p" ;;
-            patchcast) measure "$B/patchcast-gen" diff "$od/$f" "$nd/$f" "$p" ;;
+            patchcast-bsdiff40) measure "$B/patchcast-gen" diff --format bsdiff40 "$od/$f" "$nd/$f" "$p" ;;
+            patchcast-pcz) measure "$B/patchcast-gen" diff --format pcz "$od/$f" "$nd/$f" "$p" ;;
             xdelta3) measure xdelta3 -9 -S djw -f -e -s "$od/$f" "$nd/$f" "$p" ;;
             zstd) measure zstd -q -f -19 --long=31 --patch-from="$od/$f" "$nd/$f" -o "$p" ;;
             esac
@@ -90,7 +92,7 @@ diff_tree() { # label olddir newdir
             total=$((total + $(stat -c %s "$p")))
             case $tool in
             bsdiff) measure bspatch "$od/$f" "$out" "$p" ;;
-            patchcast) measure "$B/patchcast" apply "$od/$f" "$p" "$out" ;;
+            patchcast-*) measure "$B/patchcast" apply "$od/$f" "$p" "$out" ;;
             xdelta3) measure xdelta3 -f -d -s "$od/$f" "$p" "$out" ;;
             zstd) measure zstd -q -f -d --long=31 --patch-from="$od/$f" "$p" -o "$out" ;;
             esac
@@ -110,7 +112,7 @@ bench_diff() {
         echo "## Patch engine (\`make bench-diff\`)"
         echo
         echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(date -u +%Y-%m-%d)."
-        echo "patchcast writes BSDIFF40 here (the compact pcz container is not implemented yet)."
+        echo "patchcast is measured in both of its formats: BSDIFF40 and the pcz container."
         echo "Peers: Debian bsdiff/bspatch, \`xdelta3 -9 -S djw\`, \`zstd -19 --long=31 --patch-from\`."
         diff_pair "esbuild 0.24.0 -> 0.24.1 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.24.1/bin/esbuild"
         diff_pair "esbuild 0.24.0 -> 0.25.0 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.25.0/bin/esbuild"

@@ -12,6 +12,7 @@
 #include "test.h"
 
 static char dir[] = "/tmp/pc-patch-XXXXXX";
+static pc_diff_format g_fmt = PC_DIFF_BSDIFF40;
 static char p_old[300], p_new[300], p_patch[300], p_out[300];
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -139,7 +140,7 @@ static void roundtrip(int kind, int round)
     CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
     pc_err e = {0};
     uint64_t psize = 0;
-    pc_status st = pc_diff_files(p_old, p_new, p_patch, &psize, &e);
+    pc_status st = pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e);
     CHECKF(st == PC_OK, "%s round %d: diff: %s", kind_names[kind], round, e.msg);
     pc_patch_expect ex = {.has_size = true, .new_size = nn, .has_sha = true};
     pc_sha256(n, nn, ex.new_sha256);
@@ -152,6 +153,19 @@ static void roundtrip(int kind, int round)
                (unsigned long long)psize);
     free(o);
     free(n);
+}
+
+static void property_roundtrips_pcz(void)
+{
+    g_fmt = PC_DIFF_PCZ;
+    int total = 0;
+    for (int kind = 0; kind < 10 && !t_cur_failed; kind++) {
+        int rounds = kind == 9 ? 2 : 8;
+        for (int r = 0; r < rounds && !t_cur_failed; r++, total++)
+            roundtrip(kind, r);
+    }
+    g_fmt = PC_DIFF_BSDIFF40;
+    CHECKF(total >= 74, "only %d pairs", total);
 }
 
 static void property_roundtrips(void)
@@ -189,7 +203,7 @@ static void interop_debian(void)
     CHECK(system(cmd) == 0);
     /* patchcast diff -> Debian bspatch */
     uint64_t psize;
-    CHECK(pc_diff_files(p_old, p_new, p_patch, &psize, &e) == PC_OK);
+    CHECK(pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e) == PC_OK);
     snprintf(cmd, sizeof cmd, "bspatch %s %s.bspatch %s && cmp -s %s.bspatch %s", p_old, p_out,
              p_patch, p_out, p_new);
     CHECK(system(cmd) == 0);
@@ -385,12 +399,67 @@ static void prepare_good_patch(void)
     write_bytes(p_new, new_bytes, sizeof new_bytes);
     uint64_t psize;
     pc_err e = {0};
-    if (pc_diff_files(p_old, p_new, p_patch, &psize, &e) != PC_OK)
+    if (pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e) != PC_OK)
         return;
     FILE *f = fopen(p_patch, "rb");
     good_patch = malloc(psize);
     good_len = fread(good_patch, 1, psize, f);
     fclose(f);
+}
+
+/* pcz: a good patch, then one field broken at a time. */
+static const struct {
+    const char *name;
+    size_t off;      /* byte to change (or truncate at, for "truncate") */
+    int value;       /* -1: truncate at off */
+    pc_status want;
+    const char *msg;
+} pcz_cases[] = {
+    {"pcz_bad_version", 3, '2', PC_ERR_UNSUPPORTED, "unknown patch format"},
+    {"pcz_reserved_flags", 5, 1, PC_ERR_UNSUPPORTED, "not a pcz version 1"},
+    {"pcz_old_size_wrong", 8, 0x77, PC_ERR_PATCH, "made for an old file of"},
+    {"pcz_new_size_wrong", 16, 0x77, PC_ERR_PATCH, "metadata expects"},
+    {"pcz_old_sha_wrong", 24, 0x00, PC_ERR_PATCH, "made for another old file"},
+    {"pcz_new_sha_wrong", 56, 0x00, PC_ERR_PATCH, "another file than the metadata expects"},
+    {"pcz_unknown_codec", 88, 9, PC_ERR_PATCH, "unknown codec"},
+    {"pcz_reserved_pad", 89, 1, PC_ERR_PATCH, "reserved header bytes"},
+    {"pcz_comp_len_wrong", 96, 0x7f, PC_ERR_PATCH, "do not match the file"},
+    {"pcz_raw_len_huge", 135, 0x7f, PC_ERR_PATCH, "larger than the new file"},
+    {"pcz_truncated", 200, -1, PC_ERR_PATCH, "do not match the file"},
+    {"pcz_header_only", 100, -1, PC_ERR_PATCH, "shorter than the 160-byte"},
+};
+
+static void pcz_case(size_t i)
+{
+    fill(old_bytes, sizeof old_bytes, 1);
+    memcpy(new_bytes, old_bytes, sizeof old_bytes);
+    fill(new_bytes + 5000, 1000, 1);
+    new_bytes[77] ^= 0xff;
+    CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
+    CHECK(write_bytes(p_new, new_bytes, sizeof new_bytes) == 0);
+    uint64_t psize;
+    pc_err e = {0};
+    CHECK(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK);
+    FILE *f = fopen(p_patch, "rb");
+    uint8_t *p = malloc(psize);
+    CHECK(f && fread(p, 1, psize, f) == psize);
+    fclose(f);
+    size_t len = psize;
+    if (pcz_cases[i].value < 0)
+        len = pcz_cases[i].off;
+    else
+        p[pcz_cases[i].off] = (uint8_t)(p[pcz_cases[i].off] == pcz_cases[i].value
+                                            ? pcz_cases[i].value + 1 : pcz_cases[i].value);
+    CHECK(write_bytes(p_patch, p, len) == 0);
+    free(p);
+    pc_patch_expect ex = {.has_size = true, .new_size = sizeof new_bytes, .has_sha = true};
+    pc_sha256(new_bytes, sizeof new_bytes, ex.new_sha256);
+    unlink(p_out);
+    pc_status st = pc_patch_apply_file(p_old, p_patch, p_out, &ex, &e);
+    CHECKF(st == pcz_cases[i].want, "status %d (%s)", st, e.msg);
+    CHECKF(strstr(e.msg, pcz_cases[i].msg) != NULL, "message '%s' lacks '%s'", e.msg,
+           pcz_cases[i].msg);
+    CHECK(access(p_out, F_OK) != 0);
 }
 
 int main(void)
@@ -404,6 +473,9 @@ int main(void)
     snprintf(p_out, sizeof p_out, "%s/out", dir);
     RUN(property_roundtrips);
     RUN(interop_debian);
+    RUN(property_roundtrips_pcz);
+    for (size_t i = 0; i < sizeof pcz_cases / sizeof pcz_cases[0]; i++)
+        RUN_CASE(pcz_case, i, pcz_cases[i].name);
     prepare_good_patch();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         RUN_CASE(hostile_case, i, cases[i].name);
