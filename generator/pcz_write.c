@@ -19,6 +19,8 @@ typedef struct buf {
 
 static int put(buf *b, const void *d, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (b->cap - b->len < n) {
         size_t nc = b->cap ? b->cap : 65536;
         while (nc - b->len < n)
