@@ -242,3 +242,22 @@ bool pc_jadd_time(cJSON *obj, const char *key, int64_t t)
     pc_format_time(t, buf);
     return cJSON_AddStringToObject(obj, key, buf) != NULL;
 }
+
+pc_status pc_jprint(cJSON *root, bool ok, bool pretty, char **out, size_t *len, pc_err *e)
+{
+    char *text = ok ? (pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root)) : NULL;
+    cJSON_Delete(root);
+    if (text == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    size_t n = strlen(text);
+    char *t2 = realloc(text, n + 2);
+    if (t2 == NULL) {
+        free(text);
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    }
+    t2[n] = '\n';
+    t2[n + 1] = '\0';
+    *out = t2;
+    *len = n + 1;
+    return PC_OK;
+}

@@ -51,6 +51,11 @@ pc_status pc_jget_time(const cJSON *obj, const char *key, bool required, int64_t
  * would silently cut strings there, so "a\u0000b" would read as "a"). */
 pc_status pc_jparse(const char *json, size_t len, const char *what, cJSON **out, pc_err *e);
 
+/* Print root (formatted or compact) with a final newline into a new
+ * NUL-terminated string; root is deleted either way. ok false (a failed
+ * build-up of root) gives PC_ERR_NOMEM. */
+pc_status pc_jprint(cJSON *root, bool ok, bool pretty, char **out, size_t *len, pc_err *e);
+
 /* Format unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (out holds 21 bytes). */
 void pc_format_time(int64_t t, char out[21]);
 /* Parse that format; false if malformed or out of range. */

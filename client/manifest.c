@@ -300,25 +300,6 @@ pc_status pc_manifest_parse(const char *json, size_t len, pc_manifest **out, pc_
     return PC_OK;
 }
 
-static pc_status finish_text(cJSON *root, bool ok, char **out, size_t *len, pc_err *e)
-{
-    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (text == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    size_t n = strlen(text);
-    char *t2 = realloc(text, n + 2);
-    if (t2 == NULL) {
-        free(text);
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    }
-    t2[n] = '\n';
-    t2[n + 1] = '\0';
-    *out = t2;
-    *len = n + 1;
-    return PC_OK;
-}
-
 pc_status pc_manifest_write(const pc_manifest *m, char **out, size_t *len, pc_err *e)
 {
     pc_status st = pc_manifest_validate(m, e);
@@ -355,7 +336,7 @@ pc_status pc_manifest_write(const pc_manifest *m, char **out, size_t *len, pc_er
                 ok = cJSON_AddItemToArray(a, cJSON_CreateString(f->depends[k]));
         }
     }
-    return finish_text(root, ok, out, len, e);
+    return pc_jprint(root, ok, false, out, len, e);
 }
 
 /* ---- delta documents -------------------------------------------------------- */
@@ -481,5 +462,5 @@ pc_status pc_delta_write(const pc_delta *d, char **out, size_t *len, pc_err *e)
              pc_jadd_u64(o, "size", p->size) &&
              cJSON_AddStringToObject(o, "format", pc_patch_fmt_name(p->format));
     }
-    return finish_text(root, ok, out, len, e);
+    return pc_jprint(root, ok, false, out, len, e);
 }

@@ -417,19 +417,5 @@ pc_status pc_repo_write(const pc_repo *r, char **out, size_t *len, pc_err *e)
              cJSON_AddStringToObject(o, "to", ed->to) && pc_jadd_u64(o, "bytes", ed->bytes) &&
              add_hashref(o, "delta", &ed->delta);
     }
-    char *text = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (text == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    size_t n = strlen(text);
-    char *t2 = realloc(text, n + 2);
-    if (t2 == NULL) {
-        free(text);
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    }
-    t2[n] = '\n';
-    t2[n + 1] = '\0';
-    *out = t2;
-    *len = n + 1;
-    return PC_OK;
+    return pc_jprint(root, ok, true, out, len, e);
 }

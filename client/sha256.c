@@ -39,12 +39,8 @@ void pc_sha256(const void *data, size_t len, uint8_t out[PC_SHA256_LEN])
     pc_sha256_final(&ctx, out);
 }
 
-pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t *size_out)
+pc_status pc_sha256_fd(int fd, uint8_t out[PC_SHA256_LEN], uint64_t *size_out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO;
-
     unsigned char buf[64 * 1024];
     pc_sha256_ctx ctx;
     uint64_t total = 0;
@@ -56,7 +52,6 @@ pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t 
                 continue;
             int saved = errno;
             pc_sha256_final(&ctx, out);
-            close(fd);
             errno = saved;
             return PC_ERR_IO;
         }
@@ -66,10 +61,21 @@ pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t 
         total += (uint64_t)n;
     }
     pc_sha256_final(&ctx, out);
-    close(fd);
     if (size_out)
         *size_out = total;
     return PC_OK;
+}
+
+pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t *size_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO;
+    pc_status st = pc_sha256_fd(fd, out, size_out);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return st;
 }
 
 void pc_sha256_to_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1])

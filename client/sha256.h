@@ -18,4 +18,8 @@ void pc_sha256_update(pc_sha256_ctx *ctx, const void *data, size_t len);
 /* Write the digest and release ctx; it must be re-initialised to reuse. */
 void pc_sha256_final(pc_sha256_ctx *ctx, uint8_t out[PC_SHA256_LEN]);
 
+/* Hash everything read from fd (to its end) through a fixed buffer.
+ * Returns PC_ERR_IO with errno kept on a read error. */
+pc_status pc_sha256_fd(int fd, uint8_t out[PC_SHA256_LEN], uint64_t *size_out);
+
 #endif

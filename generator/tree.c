@@ -42,24 +42,9 @@ static pc_status push(walker *w, pc_tree_entry *ent)
 
 static pc_status hash_fd(walker *w, int fd, const char *path, pc_tree_entry *ent)
 {
-    unsigned char buf[64 * 1024];
-    pc_sha256_ctx c;
     uint64_t total = 0;
-    pc_sha256_init(&c);
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            pc_sha256_final(&c, ent->sha256);
-            return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
-        }
-        if (n == 0)
-            break;
-        pc_sha256_update(&c, buf, (size_t)n);
-        total += (uint64_t)n;
-    }
-    pc_sha256_final(&c, ent->sha256);
+    if (pc_sha256_fd(fd, ent->sha256, &total) != PC_OK)
+        return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
     if (total != ent->size)
         return pc_fail(w->e, PC_ERR_IO, "%s/%s: the file changed while it was read", w->root,
                        path);
