@@ -64,6 +64,7 @@ typedef struct builder {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next_job;           /* into order[] */
+    size_t done_jobs;
     size_t *order;             /* job indices, biggest first */
     uint64_t mem_in_use, mem_budget;
     unsigned running;
@@ -429,6 +430,13 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&b->mu);
         run_job(b, j);
         pthread_mutex_lock(&b->mu);
+        b->done_jobs++;
+        if (!b->o->quiet) {
+            const char *name = strrchr(j->to_file, '/');
+            fprintf(stderr, "[%zu/%zu patches] %s: %llu -> %llu bytes%s\n", b->done_jobs, b->njobs,
+                    name ? name + 1 : j->to_file, (unsigned long long)j->to_size,
+                    (unsigned long long)j->patch_size, j->reused ? " (reused)" : "");
+        }
         b->running--;
         b->mem_in_use -= need;
         pthread_cond_broadcast(&b->cv);
