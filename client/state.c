@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "jsonv.h"
 
 #define STATE_MAX_BYTES (1u << 20)
 
@@ -235,18 +236,11 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
              cJSON_AddItemToObject(o, "to", str_or_null(h->to)) &&
              cJSON_AddNumberToObject(o, "downloaded", (double)h->downloaded);
     }
-    char *text = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (text == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    size_t n = strlen(text);
-    char *withnl = realloc(text, n + 2);
-    if (withnl == NULL) {
-        free(text);
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    }
-    withnl[n] = '\n';
-    s = pc_write_file_atomic(path, withnl, n + 1, 0644, e);
-    free(withnl);
+    char *text;
+    size_t len;
+    if ((s = pc_jprint(root, ok, true, &text, &len, e)) != PC_OK)
+        return s;
+    s = pc_write_file_atomic(path, text, len, 0644, e);
+    free(text);
     return s;
 }
