@@ -204,7 +204,9 @@ pc_status pc_site_verify_dir(pc_client_t *cl, const char *dir, pc_site_problem_f
                 problem(&v, prel, "size differs from the delta document");
             else if (!src || !dst)
                 problem(&v, prel, "its source or target is not in the edge's versions");
-            else if (check_object(&v, src, true)) {
+            else if (!check_object(&v, src, true))
+                problem(&v, prel, "not applied: its source object is damaged");
+            else {
                 pc_patch_expect ex = {.has_size = true, .new_size = dst->size, .has_sha = true};
                 memcpy(ex.new_sha256, dst->sha256, 32);
                 if (pc_patch_apply_file(v.tmp, pp, tmp2, &ex, &e) != PC_OK)
