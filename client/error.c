@@ -25,6 +25,7 @@ static const char *const status_text[PC_STATUS_COUNT] = {
     [PC_ERR_STATE] = "inconsistent local state",
     [PC_ERR_CANCELLED] = "cancelled",
     [PC_ERR_INTERNAL] = "internal error",
+    [PC_ERR_MODULE] = "module load, start or self-check failed",
 };
 
 const char *pc_strerror(pc_status status)

@@ -43,6 +43,7 @@ typedef enum pc_status {
     PC_ERR_STATE,        /* local install state is inconsistent */
     PC_ERR_CANCELLED,    /* the caller cancelled the operation */
     PC_ERR_INTERNAL,     /* a bug: please report */
+    PC_ERR_MODULE,       /* a hot-swap module failed to load, start or check */
     PC_STATUS_COUNT
 } pc_status;
 
