@@ -359,21 +359,29 @@ static int count_fds(void)
     return n;
 }
 
+/* Each swap loads a fresh copy (its own inode, as each installed version has),
+ * so a module that is never unloaded shows up as growing mappings. */
 static void test_hundred_swaps(void)
 {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && for i in $(seq 0 99); do mkdir -p s$i && cp v$((i %% 2 + 1))/a.so v$((i %% 2 + 1))/b.so s$i/; done",
+             dir);
+    CHECK(system(cmd) == 0);
     pc_host_t *h = host_v1();
     CHECK(h);
     CHECK(swap2(h, "v2", "a.so", "b.so") == PC_OK);
-    CHECK(swap2(h, "v1", "a.so", "b.so") == PC_OK);
     int maps = count_module_maps(), fds = count_fds();
     for (int i = 0; i < 100; i++) {
-        pc_status st = swap2(h, i % 2 ? "v1" : "v2", "a.so", "b.so");
+        char sub[16];
+        snprintf(sub, sizeof sub, "s%d", i);
+        pc_status st = swap2(h, sub, "a.so", "b.so");
         CHECKF(st == PC_OK, "swap %d: %s", i, pc_host_errmsg(h));
-        CHECK(value_of(h, "b") == (i % 2 ? 1 : 2));
+        CHECK(value_of(h, "b") == i % 2 + 1);
     }
     int maps2 = count_module_maps(), fds2 = count_fds();
     CHECKF(maps > 0 && maps2 <= maps && fds2 <= fds, "maps %d -> %d, fds %d -> %d", maps, maps2, fds, fds2);
-    CHECK(pc_host_generation(h) == 103);
+    CHECK(pc_host_generation(h) == 102);
     pc_host_free(h);
 }
 
