@@ -1,4 +1,5 @@
 /* cli_update.c — `patchcast init|check|update|rollback|status|repair`. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ static const char usage[] =
     "                      [--channel C] [--ca-file PEM]\n"
     "       patchcast check    [--root DIR] [--to VERSION] [--json]\n"
     "       patchcast update   [--root DIR] [--to VERSION] [--json] [--keep N]\n"
+    "                          [--restart-cmd CMD]\n"
     "       patchcast rollback [--root DIR] [--json]\n"
     "       patchcast status   [--root DIR] [--json]\n"
     "       patchcast repair   [--root DIR] [--json]\n"
@@ -23,11 +25,14 @@ static const char usage[] =
     "use, state.json and config.json. --root defaults to $PATCHCAST_ROOT.\n"
     "A repository is an https://, http:// or file:// URL or a folder; extra\n"
     "--repo options are mirrors, tried in order.\n"
+    "--restart-cmd CMD: when the update changed a critical file (the program,\n"
+    "the updater), replace patchcast with `sh -c CMD` (a relaunch); the command\n"
+    "sees PATCHCAST_FROM, PATCHCAST_TO and PATCHCAST_VERSION_DIR.\n"
     "exit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed,\n"
     "            4 rollback or freeze attack refused\n";
 
 typedef struct opts {
-    const char *root, *to, *channel, *ca, *pubfile, *pubkey;
+    const char *root, *to, *channel, *ca, *pubfile, *pubkey, *restart_cmd;
     const char *repos[8];
     int nrepos;
     int json;
@@ -43,6 +48,7 @@ static int parse(int argc, char **argv, opts *o)
                                        {"ca-file", required_argument, NULL, 'C'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"keep", required_argument, NULL, 'k'},
+                                       {"restart-cmd", required_argument, NULL, 'x'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -64,6 +70,7 @@ static int parse(int argc, char **argv, opts *o)
         case 'C': o->ca = optarg; break;
         case 'j': o->json = 1; break;
         case 'k': o->keep = (unsigned)atoi(optarg); break;
+        case 'x': o->restart_cmd = optarg; break;
         case 'p': o->pubfile = optarg; break;
         case 'P': o->pubkey = optarg; break;
         case 'h': fputs(usage, stdout); return -1;
@@ -232,6 +239,25 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
            i->restart_required ? "; restart required" : "");
 }
 
+static bool info_restart_failed;
+
+/* Replace this process with `sh -c CMD`, telling it what changed. */
+static void relaunch(const opts *o, const pc_update_info *i)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/versions/%s", o->root, i->to);
+    setenv("PATCHCAST_FROM", i->from ? i->from : "", 1);
+    setenv("PATCHCAST_TO", i->to, 1);
+    setenv("PATCHCAST_VERSION_DIR", dir, 1);
+    if (!o->json)
+        printf("restart required: running %s\n", o->restart_cmd);
+    fflush(stdout);
+    fflush(stderr);
+    execl("/bin/sh", "sh", "-c", o->restart_cmd, (char *)NULL);
+    pc_cli_error("update: --restart-cmd: cannot run /bin/sh: %s", strerror(errno));
+    info_restart_failed = true;
+}
+
 static int check_or_update(int argc, char **argv, bool apply)
 {
     opts o;
@@ -247,9 +273,11 @@ static int check_or_update(int argc, char **argv, bool apply)
     if (st != PC_OK)
         return fail(c, st, o.json);
     print_info(info, o.json, apply ? (info->from ? "update" : "install") : "check");
+    if (apply && o.restart_cmd && info->restart_required && !info->up_to_date)
+        relaunch(&o, info); /* returns only on failure */
     pc_update_info_free(info);
     pc_client_free(c);
-    return 0;
+    return o.restart_cmd && apply && info_restart_failed ? PC_EXIT_FAIL : 0;
 }
 
 int pc_cmd_check(int argc, char **argv)

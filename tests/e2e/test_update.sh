@@ -49,6 +49,14 @@ out=$("$PC" check --root r-1.0.0 --to 1.10.0 --json 2>/dev/null)
 # restart_required: bin/app (critical) changed between 1.1.0 and 1.10.0.
 [ "$(echo "$("$PC" check --root rr --json 2>/dev/null)" | json '["restart_required"]')" = True ] &&
     pass restart_required_for_critical || fail restart_required_for_critical "not reported"
+# --restart-cmd relaunches after a critical change (and only then).
+rm -f relaunched.txt
+"$PC" update --root rr --restart-cmd 'echo "$PATCHCAST_FROM>$PATCHCAST_TO $(basename "$PATCHCAST_VERSION_DIR")" >relaunched.txt' >/dev/null 2>&1
+[ "$(cat relaunched.txt 2>/dev/null)" = "1.1.0>1.10.0 1.10.0" ] && pass restart_cmd_runs_after_critical_change ||
+    fail restart_cmd_runs_after_critical_change "relaunched.txt: $(cat relaunched.txt 2>&1)"
+rm -f relaunched.txt
+"$PC" update --root rr --restart-cmd 'touch relaunched.txt' >/dev/null 2>&1
+[ ! -e relaunched.txt ] && pass restart_cmd_not_run_without_change || fail restart_cmd_not_run_without_change "ran"
 # Full-file fallback: module.so was replaced wholesale, so it comes as an object.
 grep -q "GET /objects/.* 200" "$STATE/access.log" && pass object_fallback_downloaded ||
     fail object_fallback_downloaded "no object fetched"
