@@ -107,7 +107,7 @@ fuzz: fuzz-build
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/demo.sh
+	@PC_LIBS="$(LIB_LIBS)" BUILD=$(BUILD) scripts/demo.sh
 
 # Benchmarks on the real release series; figures side by side with the peers.
 bench-diff: deps
