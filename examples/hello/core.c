@@ -141,9 +141,9 @@ static void say(int ids[3], long *lines_here)
         g->greet(text, sizeof text, "world");
     long n = s ? s->tick() : 0;
     pthread_mutex_lock(&mu);
+    const char *gv = pc_host_module_version(host, ids[0]), *uv = pc_host_module_version(host, ids[1]);
     printf("[core %d | %s | line %ld] %s  (greeter %s, util %s) motd: %s\n", CORE_REV, version, n, text,
-           g ? pc_host_module_version(host, ids[0]) : "-", pc_host_module_version(host, ids[1]) ?: "-",
-           motd);
+           gv ? gv : "-", uv ? uv : "-", motd);
     pthread_mutex_unlock(&mu);
     pc_host_release(host, &gs);
     pc_host_release(host, &gg);
