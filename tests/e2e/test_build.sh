@@ -98,7 +98,28 @@ n=$(echo "$out" | grep -c '^PROBLEM')
 check_fails site_verify_wrong_key "signed with key id" "$PCGEN" verify site -p other.pub
 
 # Incremental: a rebuild reuses everything and bumps the serial.
+# The page shows repo.json's serial and dates: those may change, nothing else.
+snapshot() {
+    (cd site && find . -type f ! -name repo.json ! -name repo.json.minisig ! -name index.html -print0 |
+        sort -z | xargs -0 sha256sum)
+    sed -E 's/serial:? *[0-9]+/serial N/g; s/[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:]{8}Z)?/DATE/g' site/index.html | sha256sum
+}
+snapshot >site.before
+cp site/repo.json repo.json.before
 "$PCGEN" build rel -o site -s k.key --config cfg.json >build2.out 2>&1
+# ...and leaves the site byte-identical but for what the format requires to
+# change: repo.json's serial, creation and expiry times (and so its signature).
+snapshot >site.after
+if diff -q site.before site.after >/dev/null && python3 - repo.json.before site/repo.json <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert b["serial"] == a["serial"] + 1, (a["serial"], b["serial"])
+for d in (a, b):
+    d.pop("serial"); d.pop("created"); d.pop("expires")
+assert a == b, "repo.json differs beyond serial, created and expires"
+PY
+then pass rebuild_without_change_is_byte_identical
+else fail rebuild_without_change_is_byte_identical "$(diff site.before site.after | head -3 | tr '\n' ' ')"; fi
 if grep -q "serial 2" build2.out && grep -q "objects: 0 written" build2.out &&
     grep -q "patches: 0 computed" build2.out; then pass rebuild_reuses_everything
 else fail rebuild_reuses_everything "$(head -2 build2.out | tr '\n' ' ')"; fi
