@@ -56,7 +56,8 @@ $(BUILD)/%.o: %.c
 # installed generator needs no data folder.
 TMPL_FILES := $(sort $(wildcard site-template/*))
 
-$(BUILD)/generator/site_template.c: $(TMPL_FILES) scripts/embed.sh
+# The folder too: adding or removing a file changes its time.
+$(BUILD)/generator/site_template.c: site-template $(TMPL_FILES) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $(TMPL_FILES) >$@.tmp && mv $@.tmp $@
 
