@@ -38,7 +38,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
-GEN_OBJ    := $(GEN_SRC:%.c=$(BUILD)/%.o)
+GEN_OBJ    := $(GEN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/generator/site_template.o
 GEN_LIB_OBJ := $(filter-out $(BUILD)/generator/main.o,$(GEN_OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -51,6 +51,18 @@ all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DPC_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -MMD -MP -c $< -o $@
+
+# site-template/ is compiled into patchcast-gen (generator/tmpl.h), so an
+# installed generator needs no data folder.
+TMPL_FILES := $(sort $(wildcard site-template/*))
+
+# The folder too: adding or removing a file changes its time.
+$(BUILD)/generator/site_template.c: site-template $(TMPL_FILES) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh $(TMPL_FILES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/generator/site_template.o: $(BUILD)/generator/site_template.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libpatchcast.a: $(CLIENT_OBJ)
 	@rm -f $@

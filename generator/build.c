@@ -697,7 +697,7 @@ static pc_status write_repo(builder *b, edge_plan *eps, size_t neps, const pc_re
     free(sp);
     b->res->serial = r.serial;
     if (st == PC_OK)
-        st = pc_page_write(b->site.root, &r, b->o->key, b->e);
+        st = pc_page_write(b->site.root, &r, b->o->key, tc, b->e);
 out_text:
     free(text);
     free(sig);

@@ -5,7 +5,9 @@
 # STATEDIR holds nginx.conf, the pid, error.log and access.log (one line per
 # request: "$request $status $http_range $body_bytes_sent"). With "tls", a
 # test CA and server certificate are made in STATEDIR (ca.pem) and the server
-# speaks HTTPS (and HTTP/2).
+# speaks HTTPS (and HTTP/2). A STATEDIR/extra.conf written before start is
+# included in the server block (test_site_headers.sh includes a site's
+# nginx-patchcast.conf through it).
 set -eu
 cmd=$1 state=${3:-${2:-}}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
