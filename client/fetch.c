@@ -120,6 +120,14 @@ static void setup_easy(CURL *h, const pc_fetch_opts *o, const char *url, char *e
     errbuf[0] = '\0';
 }
 
+/* Why a transfer failed, in curl's words; a timeout (a stalled or
+ * trickling server, or no connection) says so first. */
+static void describe(char *out, size_t n, const char *url, CURLcode rc, const char *errbuf)
+{
+    snprintf(out, n, "%s: %s%s", url, rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "",
+             errbuf[0] ? errbuf : curl_easy_strerror(rc));
+}
+
 static unsigned retries_of(const pc_fetch_opts *o)
 {
     return o->retries_set ? o->retries : (o->retries ? o->retries : 3);
@@ -184,9 +192,12 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
     char why[CURL_ERROR_SIZE + 256] = "";
     bool too_large = false;
     for (size_t mi = 0; mi < o->nmirrors; mi++) {
+        if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
+            continue;
         char *url = pc_fetch_url(o->mirrors[mi], rel);
         if (url == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        bool permanent = false;
         for (unsigned attempt = 0; attempt <= retries_of(o); attempt++) {
             if (o->cancel && *o->cancel) {
                 free(url);
@@ -228,12 +239,15 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
                          url, cap);
                 break; /* an endless or oversized answer: this mirror is not trusted */
             }
-            snprintf(why, sizeof why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-            if (rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code))
+            describe(why, sizeof why, url, rc, errbuf);
+            if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
+                rc == CURLE_FILE_COULDNT_READ_FILE) {
+                permanent = true; /* this file is missing here, not the mirror broken */
                 break;
-            if (rc == CURLE_FILE_COULDNT_READ_FILE)
-                break;
+            }
         }
+        if (!permanent && o->demoted)
+            o->demoted[mi] = true;
         free(url);
     }
     return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
@@ -381,8 +395,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
                  (unsigned long long)j->it->size);
         discard = true;
     } else if (rc != CURLE_OK) {
-        snprintf(j->why, sizeof j->why, "%s: %s", j->url,
-                 j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+        describe(j->why, sizeof j->why, j->url, rc, j->errbuf);
         if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
             rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             *permanent = true;
@@ -438,6 +451,8 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
 static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
 {
     if (permanent || ++j->attempt > retries_of(o)) {
+        if (!permanent && o->demoted)
+            o->demoted[j->mirror] = true;
         j->mirror++;
         j->attempt = 0;
         j->not_before = 0;
@@ -502,6 +517,11 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             job *j = &jobs[i];
             if (j->state != J_WAITING)
                 continue;
+            while (o->demoted && j->mirror + 1 < o->nmirrors && o->demoted[j->mirror]) {
+                j->mirror++;
+                j->attempt = 0;
+                j->not_before = 0;
+            }
             if (j->mirror >= o->nmirrors) {
                 st = pc_fail(e, PC_ERR_NETWORK, "%s: failed on every mirror; last error: %s",
                              j->it->rel, j->why);
