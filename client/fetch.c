@@ -556,9 +556,11 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         }
         CURLMsg *msg;
         int left;
+        bool finished_any = false;
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
+            finished_any = true;
             job *j = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
             CURLcode rc = msg->data.result;
@@ -576,6 +578,8 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         }
         if (remaining == 0)
             break;
+        if (finished_any)
+            continue; /* a slot is free: start the next transfer now, not after a nap */
         now = now_ms();
         int timeout = wake > now ? (int)(wake - now) : 0;
         if (timeout > 200)
