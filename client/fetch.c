@@ -255,7 +255,9 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
 
 /* ---- parallel file fetch -------------------------------------------------- */
 
-typedef enum { J_WAITING, J_RUNNING, J_DONE } job_state;
+/* J_FETCHED: all bytes are in the .part file, which awaits its fsync, hash
+ * check and rename (done for many files at once). */
+typedef enum { J_WAITING, J_RUNNING, J_FETCHED, J_DONE } job_state;
 
 typedef struct job {
     pc_fetch_item *it;
@@ -375,10 +377,9 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
     return PC_OK;
 }
 
-/* Finish a transfer: on success verify and rename; returns true if the job
- * is done, false if it should be retried (j->why says why). */
-static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_err *e,
-                       pc_status *fatal)
+/* Finish a transfer: true if every byte arrived (the job is then
+ * J_FETCHED), false if it should be retried (j->why says why). */
+static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
 {
     long code = 0;
     *permanent = false;
@@ -409,32 +410,10 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
         ok = true;
     }
     if (ok) {
-        uint8_t got[32];
-        uint64_t n = 0;
-        if (fsync(j->fd) != 0) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
-            return false;
-        }
         close(j->fd);
         j->fd = -1;
-        if (!j->it->no_sha && pc_sha256_file(j->part, got, &n) != PC_OK) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
-            return false;
-        }
-        if (!j->it->no_sha && (n != j->it->size || memcmp(got, j->it->sha256, 32) != 0)) {
-            char gh[65];
-            pc_hex_encode(got, 32, gh);
-            snprintf(j->why, sizeof j->why, "%s: content has SHA-256 %s, not the one in the metadata",
-                     j->url, gh);
-            discard = true;
-            ok = false;
-        } else if (rename(j->part, j->it->dest) != 0) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
-            return false;
-        } else {
-            j->state = J_DONE;
-            return true;
-        }
+        j->state = J_FETCHED;
+        return true;
     }
     if (j->fd >= 0) {
         close(j->fd);
@@ -459,6 +438,59 @@ static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
     } else {
         j->not_before = now_ms() + backoff_of(o, j->attempt - 1);
     }
+}
+
+/* Make every fetched .part file durable — fsyncs run in parallel, so the
+ * filesystem commits once for many files — then check its hash and give it
+ * its real name. A file that fails the check is fetched again. */
+static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
+                                  const pc_fetch_opts *o, pc_err *e)
+{
+    int fds[256];
+    size_t nf = 0;
+    pc_status st = PC_OK;
+    for (size_t i = 0; i < n && st == PC_OK; i++) {
+        if (jobs[i].state != J_FETCHED)
+            continue;
+        if ((fds[nf] = open(jobs[i].part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", jobs[i].part, strerror(errno));
+            break;
+        }
+        if (++nf == sizeof fds / sizeof fds[0]) {
+            st = pc_fsync_fds(fds, nf, jobs[i].part, e);
+            nf = 0;
+        }
+    }
+    if (st == PC_OK)
+        st = pc_fsync_fds(fds, nf, "downloaded files", e);
+    else
+        for (size_t i = 0; i < nf; i++)
+            close(fds[i]);
+    for (size_t i = 0; i < n && st == PC_OK; i++) {
+        job *j = &jobs[i];
+        if (j->state != J_FETCHED)
+            continue;
+        uint8_t got[32];
+        uint64_t size = 0;
+        if (!j->it->no_sha && pc_sha256_file(j->part, got, &size) != PC_OK)
+            return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        if (!j->it->no_sha && (size != j->it->size || memcmp(got, j->it->sha256, 32) != 0)) {
+            char gh[65];
+            pc_hex_encode(got, 32, gh);
+            snprintf(j->why, sizeof j->why,
+                     "%s: content has SHA-256 %s, not the one in the metadata", j->url, gh);
+            unlink(j->part);
+            j->f->done -= j->have + j->got;
+            j->state = J_WAITING;
+            job_reschedule(j, false, o);
+            continue;
+        }
+        if (rename(j->part, j->it->dest) != 0)
+            return pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
+        j->state = J_DONE;
+        (*remaining)--;
+    }
+    return st;
 }
 
 pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n, pc_err *e)
@@ -534,15 +566,9 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             }
             if ((st = job_start(j, multi, e)) != PC_OK)
                 goto out;
-            if (j->h == NULL) { /* already complete on disk: verify now */
+            if (j->h == NULL) { /* already complete on disk: no transfer */
                 bool perm;
-                pc_status fatal = PC_OK;
-                if (job_finish(j, multi, CURLE_OK, &perm, e, &fatal))
-                    remaining--;
-                else if (fatal != PC_OK) {
-                    st = fatal;
-                    goto out;
-                } else
+                if (!job_finish(j, multi, CURLE_OK, &perm))
                     job_reschedule(j, perm, o);
                 continue;
             }
@@ -565,19 +591,18 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
             CURLcode rc = msg->data.result;
             bool perm;
-            pc_status fatal = PC_OK;
             running--;
-            if (job_finish(j, multi, rc, &perm, e, &fatal)) {
-                remaining--;
-            } else if (fatal != PC_OK) {
-                st = fatal;
-                goto out;
-            } else {
+            if (!job_finish(j, multi, rc, &perm))
                 job_reschedule(j, perm, o);
-            }
         }
-        if (remaining == 0)
-            break;
+        bool waiting = false;
+        for (size_t i = 0; i < n && !waiting; i++)
+            waiting = jobs[i].state == J_WAITING;
+        if (running == 0 && !waiting) {
+            if ((st = complete_fetched(jobs, n, &remaining, o, e)) != PC_OK)
+                goto out;
+            continue;
+        }
         if (finished_any)
             continue; /* a slot is free: start the next transfer now, not after a nap */
         now = now_ms();

@@ -280,7 +280,10 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     if (expect && expect->has_sha && memcmp(expect->new_sha256, h + 56, 32) != 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
     uint8_t osha[32];
-    pc_sha256(old, (size_t)old_size, osha);
+    if (expect && expect->has_old_sha)
+        memcpy(osha, expect->old_sha256, 32);
+    else
+        pc_sha256(old, (size_t)old_size, osha);
     if (memcmp(osha, h + 24, 32) != 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
     uint64_t comp[3], raw[3], off = PC_PCZ_HEADER;
