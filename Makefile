@@ -44,7 +44,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: all deps check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen
+.PHONY: all deps check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen bench-client
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
@@ -130,9 +130,13 @@ bench-gen: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh gen
 
-bench: bench-diff bench-gen
+bench-client: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh client
+
+bench: bench-diff bench-gen bench-client
 	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh)."; echo; \
-	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; } > docs/benchmarks.md
+	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; echo; cat $(BUILD)/bench/client.md; } > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
 install: all

@@ -146,6 +146,36 @@ static void progress(void *ud, const pc_progress *p)
     snprintf(last_step, sizeof last_step, "%s", p->step_name);
 }
 
+/* A whole number >= 0 from the environment variable name; 0 when unset.
+ * false (and a message) when set to anything else. */
+static bool env_long(const char *name, long *out)
+{
+    const char *v = getenv(name);
+    *out = 0;
+    if (v == NULL || v[0] == '\0')
+        return true;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < 0) {
+        pc_cli_error("%s='%s': expected a whole number >= 0", name, v);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* The slow-transfer timeout from PATCHCAST_LOW_SPEED_LIMIT (bytes/s) and
+ * PATCHCAST_LOW_SPEED_TIME (seconds). */
+static pc_status env_low_speed(pc_client_t *c)
+{
+    long bytes, secs;
+    if (!env_long("PATCHCAST_LOW_SPEED_LIMIT", &bytes) ||
+        !env_long("PATCHCAST_LOW_SPEED_TIME", &secs))
+        return PC_ERR_INVALID;
+    return pc_client_set_low_speed(c, bytes, secs);
+}
+
 static pc_client_t *open_client(const opts *o, pc_status *st)
 {
     pc_client_t *c = NULL;
@@ -155,6 +185,8 @@ static pc_client_t *open_client(const opts *o, pc_status *st)
     *st = pc_client_load_config(c, o->root);
     if (*st == PC_OK && o->keep)
         *st = pc_client_set_keep_versions(c, o->keep);
+    if (*st == PC_OK)
+        *st = env_low_speed(c);
     if (!o->json)
         pc_client_set_progress(c, progress, NULL);
     return c;
@@ -405,6 +437,8 @@ int pc_cmd_mirror(int argc, char **argv)
     pc_status st = pub ? pc_client_add_pubkey_file(c, pub) : pc_client_add_pubkey(c, key);
     if (st == PC_OK && ca)
         st = pc_client_set_ca_file(c, ca);
+    if (st == PC_OK)
+        st = env_low_speed(c);
     unsigned problems = 0;
     if (st == PC_OK)
         st = pc_client_mirror(c, argv[optind], argv[optind + 1], &problems);

@@ -82,6 +82,15 @@ pc_status pc_client_set_keep_versions(pc_client_t *c, unsigned n)
     return PC_OK;
 }
 
+pc_status pc_client_set_low_speed(pc_client_t *c, long bytes_per_second, long seconds)
+{
+    if (c == NULL || bytes_per_second < 0 || seconds < 0)
+        return PC_ERR_INVALID;
+    c->low_speed_bytes = bytes_per_second;
+    c->low_speed_seconds = seconds;
+    return PC_OK;
+}
+
 void pc_client_set_progress(pc_client_t *c, pc_progress_fn fn, void *ud)
 {
     if (c) {

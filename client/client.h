@@ -20,6 +20,8 @@ struct pc_client {
     char *ca_file;                /* extra CA bundle, or NULL */
     unsigned keep_versions;       /* 0: 2 */
     unsigned parallel;            /* 0: 3 */
+    long low_speed_bytes;         /* 0: the transport's default */
+    long low_speed_seconds;       /* 0: the transport's default */
     pc_progress_fn progress;
     void *progress_ud;
     volatile int cancel;

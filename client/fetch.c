@@ -120,6 +120,14 @@ static void setup_easy(CURL *h, const pc_fetch_opts *o, const char *url, char *e
     errbuf[0] = '\0';
 }
 
+/* Why a transfer failed, in curl's words; a timeout (a stalled or
+ * trickling server, or no connection) says so first. */
+static void describe(char *out, size_t n, const char *url, CURLcode rc, const char *errbuf)
+{
+    snprintf(out, n, "%s: %s%s", url, rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "",
+             errbuf[0] ? errbuf : curl_easy_strerror(rc));
+}
+
 static unsigned retries_of(const pc_fetch_opts *o)
 {
     return o->retries_set ? o->retries : (o->retries ? o->retries : 3);
@@ -184,9 +192,12 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
     char why[CURL_ERROR_SIZE + 256] = "";
     bool too_large = false;
     for (size_t mi = 0; mi < o->nmirrors; mi++) {
+        if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
+            continue;
         char *url = pc_fetch_url(o->mirrors[mi], rel);
         if (url == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        bool permanent = false;
         for (unsigned attempt = 0; attempt <= retries_of(o); attempt++) {
             if (o->cancel && *o->cancel) {
                 free(url);
@@ -228,12 +239,15 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
                          url, cap);
                 break; /* an endless or oversized answer: this mirror is not trusted */
             }
-            snprintf(why, sizeof why, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-            if (rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code))
+            describe(why, sizeof why, url, rc, errbuf);
+            if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
+                rc == CURLE_FILE_COULDNT_READ_FILE) {
+                permanent = true; /* this file is missing here, not the mirror broken */
                 break;
-            if (rc == CURLE_FILE_COULDNT_READ_FILE)
-                break;
+            }
         }
+        if (!permanent && o->demoted)
+            o->demoted[mi] = true;
         free(url);
     }
     return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
@@ -241,7 +255,9 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
 
 /* ---- parallel file fetch -------------------------------------------------- */
 
-typedef enum { J_WAITING, J_RUNNING, J_DONE } job_state;
+/* J_FETCHED: all bytes are in the .part file, which awaits its fsync, hash
+ * check and rename (done for many files at once). */
+typedef enum { J_WAITING, J_RUNNING, J_FETCHED, J_DONE } job_state;
 
 typedef struct job {
     pc_fetch_item *it;
@@ -361,10 +377,9 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
     return PC_OK;
 }
 
-/* Finish a transfer: on success verify and rename; returns true if the job
- * is done, false if it should be retried (j->why says why). */
-static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_err *e,
-                       pc_status *fatal)
+/* Finish a transfer: true if every byte arrived (the job is then
+ * J_FETCHED), false if it should be retried (j->why says why). */
+static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
 {
     long code = 0;
     *permanent = false;
@@ -381,8 +396,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
                  (unsigned long long)j->it->size);
         discard = true;
     } else if (rc != CURLE_OK) {
-        snprintf(j->why, sizeof j->why, "%s: %s", j->url,
-                 j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+        describe(j->why, sizeof j->why, j->url, rc, j->errbuf);
         if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
             rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             *permanent = true;
@@ -396,32 +410,10 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
         ok = true;
     }
     if (ok) {
-        uint8_t got[32];
-        uint64_t n = 0;
-        if (fsync(j->fd) != 0) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
-            return false;
-        }
         close(j->fd);
         j->fd = -1;
-        if (!j->it->no_sha && pc_sha256_file(j->part, got, &n) != PC_OK) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
-            return false;
-        }
-        if (!j->it->no_sha && (n != j->it->size || memcmp(got, j->it->sha256, 32) != 0)) {
-            char gh[65];
-            pc_hex_encode(got, 32, gh);
-            snprintf(j->why, sizeof j->why, "%s: content has SHA-256 %s, not the one in the metadata",
-                     j->url, gh);
-            discard = true;
-            ok = false;
-        } else if (rename(j->part, j->it->dest) != 0) {
-            *fatal = pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
-            return false;
-        } else {
-            j->state = J_DONE;
-            return true;
-        }
+        j->state = J_FETCHED;
+        return true;
     }
     if (j->fd >= 0) {
         close(j->fd);
@@ -438,12 +430,67 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent, pc_er
 static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
 {
     if (permanent || ++j->attempt > retries_of(o)) {
+        if (!permanent && o->demoted)
+            o->demoted[j->mirror] = true;
         j->mirror++;
         j->attempt = 0;
         j->not_before = 0;
     } else {
         j->not_before = now_ms() + backoff_of(o, j->attempt - 1);
     }
+}
+
+/* Make every fetched .part file durable — fsyncs run in parallel, so the
+ * filesystem commits once for many files — then check its hash and give it
+ * its real name. A file that fails the check is fetched again. */
+static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
+                                  const pc_fetch_opts *o, pc_err *e)
+{
+    int fds[256];
+    size_t nf = 0;
+    pc_status st = PC_OK;
+    for (size_t i = 0; i < n && st == PC_OK; i++) {
+        if (jobs[i].state != J_FETCHED)
+            continue;
+        if ((fds[nf] = open(jobs[i].part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", jobs[i].part, strerror(errno));
+            break;
+        }
+        if (++nf == sizeof fds / sizeof fds[0]) {
+            st = pc_fsync_fds(fds, nf, jobs[i].part, e);
+            nf = 0;
+        }
+    }
+    if (st == PC_OK)
+        st = pc_fsync_fds(fds, nf, "downloaded files", e);
+    else
+        for (size_t i = 0; i < nf; i++)
+            close(fds[i]);
+    for (size_t i = 0; i < n && st == PC_OK; i++) {
+        job *j = &jobs[i];
+        if (j->state != J_FETCHED)
+            continue;
+        uint8_t got[32];
+        uint64_t size = 0;
+        if (!j->it->no_sha && pc_sha256_file(j->part, got, &size) != PC_OK)
+            return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        if (!j->it->no_sha && (size != j->it->size || memcmp(got, j->it->sha256, 32) != 0)) {
+            char gh[65];
+            pc_hex_encode(got, 32, gh);
+            snprintf(j->why, sizeof j->why,
+                     "%s: content has SHA-256 %s, not the one in the metadata", j->url, gh);
+            unlink(j->part);
+            j->f->done -= j->have + j->got;
+            j->state = J_WAITING;
+            job_reschedule(j, false, o);
+            continue;
+        }
+        if (rename(j->part, j->it->dest) != 0)
+            return pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
+        j->state = J_DONE;
+        (*remaining)--;
+    }
+    return st;
 }
 
 pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n, pc_err *e)
@@ -502,6 +549,11 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             job *j = &jobs[i];
             if (j->state != J_WAITING)
                 continue;
+            while (o->demoted && j->mirror + 1 < o->nmirrors && o->demoted[j->mirror]) {
+                j->mirror++;
+                j->attempt = 0;
+                j->not_before = 0;
+            }
             if (j->mirror >= o->nmirrors) {
                 st = pc_fail(e, PC_ERR_NETWORK, "%s: failed on every mirror; last error: %s",
                              j->it->rel, j->why);
@@ -514,15 +566,9 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             }
             if ((st = job_start(j, multi, e)) != PC_OK)
                 goto out;
-            if (j->h == NULL) { /* already complete on disk: verify now */
+            if (j->h == NULL) { /* already complete on disk: no transfer */
                 bool perm;
-                pc_status fatal = PC_OK;
-                if (job_finish(j, multi, CURLE_OK, &perm, e, &fatal))
-                    remaining--;
-                else if (fatal != PC_OK) {
-                    st = fatal;
-                    goto out;
-                } else
+                if (!job_finish(j, multi, CURLE_OK, &perm))
                     job_reschedule(j, perm, o);
                 continue;
             }
@@ -536,26 +582,29 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         }
         CURLMsg *msg;
         int left;
+        bool finished_any = false;
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
+            finished_any = true;
             job *j = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
             CURLcode rc = msg->data.result;
             bool perm;
-            pc_status fatal = PC_OK;
             running--;
-            if (job_finish(j, multi, rc, &perm, e, &fatal)) {
-                remaining--;
-            } else if (fatal != PC_OK) {
-                st = fatal;
-                goto out;
-            } else {
+            if (!job_finish(j, multi, rc, &perm))
                 job_reschedule(j, perm, o);
-            }
         }
-        if (remaining == 0)
-            break;
+        bool waiting = false;
+        for (size_t i = 0; i < n && !waiting; i++)
+            waiting = jobs[i].state == J_WAITING;
+        if (running == 0 && !waiting) {
+            if ((st = complete_fetched(jobs, n, &remaining, o, e)) != PC_OK)
+                goto out;
+            continue;
+        }
+        if (finished_any)
+            continue; /* a slot is free: start the next transfer now, not after a nap */
         now = now_ms();
         int timeout = wake > now ? (int)(wake - now) : 0;
         if (timeout > 200)

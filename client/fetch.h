@@ -28,6 +28,11 @@ typedef struct pc_fetch_opts {
     void (*progress)(void *ud, uint64_t done, uint64_t total);
     void *progress_ud;
     const volatile int *cancel; /* non-zero: stop, keep partial files */
+    /* Optional: nmirrors flags the caller keeps across calls. A mirror on
+     * which a transfer used up its retries (down, stalled or too slow) is
+     * flagged, and later transfers skip it while a mirror after it remains,
+     * so one bad mirror costs the retries of one transfer, not of each. */
+    bool *demoted;
 } pc_fetch_opts;
 
 typedef struct pc_fetch_item {

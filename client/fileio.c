@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,53 @@ int pc_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+#define SYNC_THREADS 8
+
+typedef struct sync_work {
+    const int *fds;
+    size_t n, next;
+    int err; /* errno of the first failed fsync, 0 if none */
+    pthread_mutex_t mu;
+} sync_work;
+
+static void *sync_worker(void *ud)
+{
+    sync_work *w = ud;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        size_t i = w->next++;
+        pthread_mutex_unlock(&w->mu);
+        if (i >= w->n)
+            return NULL;
+        if (fsync(w->fds[i]) != 0 && errno != EINVAL) {
+            int err = errno;
+            pthread_mutex_lock(&w->mu);
+            if (w->err == 0)
+                w->err = err;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
+}
+
+pc_status pc_fsync_fds(const int *fds, size_t n, const char *what, pc_err *e)
+{
+    sync_work w = {.fds = fds, .n = n};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_t t[SYNC_THREADS];
+    size_t nt = 0;
+    while (nt < SYNC_THREADS && nt + 1 < n && pthread_create(&t[nt], NULL, sync_worker, &w) == 0)
+        nt++;
+    sync_worker(&w); /* this thread works too: a failed thread start only slows it down */
+    for (size_t i = 0; i < nt; i++)
+        pthread_join(t[i], NULL);
+    pthread_mutex_destroy(&w.mu);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    if (w.err)
+        return pc_fail(e, PC_ERR_IO, "%s: fsync: %s", what, strerror(w.err));
+    return PC_OK;
+}
+
 pc_status pc_fsync_parent(const char *path, pc_err *e)
 {
     char *copy = strdup(path);
@@ -108,6 +156,7 @@ pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e)
 {
     t->fd = -1;
     t->dst = dst;
+    t->no_sync = false;
     size_t n = strlen(dst) + sizeof ".tmp-XXXXXX";
     t->tmp_path = malloc(n);
     if (t->tmp_path == NULL)
@@ -128,15 +177,17 @@ pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e)
 {
     if (t->tmp_path == NULL)
         return st;
-    if (st == PC_OK && (fchmod(t->fd, mode) != 0 || fsync(t->fd) != 0))
+    if (st == PC_OK && (fchmod(t->fd, mode) != 0 || (!t->no_sync && fsync(t->fd) != 0)))
         st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
+    if (st == PC_OK && t->no_sync)
+        sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* best effort: a head start */
     if (close(t->fd) != 0 && st == PC_OK)
         st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
     if (st == PC_OK && rename(t->tmp_path, t->dst) != 0)
         st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", t->dst, strerror(errno));
-    if (st == PC_OK)
+    if (st == PC_OK && !t->no_sync)
         st = pc_fsync_parent(t->dst, e);
-    else
+    else if (st != PC_OK)
         unlink(t->tmp_path);
     free(t->tmp_path);
     t->tmp_path = NULL;

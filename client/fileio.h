@@ -3,6 +3,7 @@
 #ifndef PC_FILEIO_H
 #define PC_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,16 +26,25 @@ typedef struct pc_tmpfile {
     int fd;
     char *tmp_path; /* "dst.tmp-XXXXXX" */
     const char *dst; /* borrowed */
+    /* false after open. Set it when the caller fsyncs the whole folder tree
+     * before publishing it (staging): finish then only starts the write-back
+     * instead of waiting for it, and does not fsync the folder. */
+    bool no_sync;
 } pc_tmpfile;
 
 /* Create a temporary file beside dst (mode 0600 until committed). */
 pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e);
 
 /* If st is PC_OK: set mode, fsync, close and rename onto dst, then fsync the
- * directory. Otherwise (or if any of that fails) close and remove the
+ * directory (without either fsync if t->no_sync). Otherwise (or if any of that fails) close and remove the
  * temporary file, leaving dst untouched. Returns the resulting status and
  * always releases t. */
 pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e);
+
+/* fsync the n open descriptors fds, several at a time (the filesystem then
+ * commits once for many files instead of once per file), and close them all.
+ * what names them in the error: PC_ERR_IO with the first failure. */
+pc_status pc_fsync_fds(const int *fds, size_t n, const char *what, pc_err *e);
 
 /* fsync the directory that holds path (best effort on filesystems that refuse). */
 pc_status pc_fsync_parent(const char *path, pc_err *e);

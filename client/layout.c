@@ -198,7 +198,25 @@ pc_status pc_rmtree(const char *path, pc_err *e)
     return rmtree_at(AT_FDCWD, path, path, e);
 }
 
-static pc_status fsync_at(int dfd, const char *name, const char *shown, pc_err *e)
+/* Descriptors collected for one pc_fsync_fds call. */
+#define SYNC_BATCH 256
+
+typedef struct sync_batch {
+    int fd[SYNC_BATCH];
+    size_t n;
+} sync_batch;
+
+static pc_status sync_flush(sync_batch *b, const char *shown, pc_err *e)
+{
+    pc_status st = pc_fsync_fds(b->fd, b->n, shown, e);
+    b->n = 0;
+    return st;
+}
+
+/* Queue name (below dfd) and, for a folder, everything in it, children
+ * first; the batch is synced whenever it fills. */
+static pc_status fsync_at(int dfd, const char *name, const char *shown, sync_batch *b,
+                          pc_err *e)
 {
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -221,19 +239,31 @@ static pc_status fsync_at(int dfd, const char *name, const char *shown, pc_err *
             struct dirent *de;
             while (st == PC_OK && (de = readdir(d)) != NULL)
                 if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                    st = fsync_at(dirfd(d), de->d_name, shown, e);
+                    st = fsync_at(dirfd(d), de->d_name, shown, b, e);
             closedir(d);
         }
     }
-    if (st == PC_OK && fsync(fd) != 0 && errno != EINVAL)
-        st = pc_fail(e, PC_ERR_IO, "%s: fsync: %s", shown, strerror(errno));
-    close(fd);
-    return st;
+    if (st != PC_OK) {
+        close(fd);
+        return st;
+    }
+    b->fd[b->n++] = fd;
+    return b->n == SYNC_BATCH ? sync_flush(b, shown, e) : PC_OK;
 }
 
 pc_status pc_fsync_tree(const char *path, pc_err *e)
 {
-    return fsync_at(AT_FDCWD, path, path, e);
+    sync_batch *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = fsync_at(AT_FDCWD, path, path, b, e);
+    if (st == PC_OK)
+        st = sync_flush(b, path, e);
+    else
+        for (size_t i = 0; i < b->n; i++)
+            close(b->fd[i]);
+    free(b);
+    return st;
 }
 
 pc_status pc_layout_commit_version(const pc_layout *l, const char *staging_dir,

@@ -43,7 +43,8 @@ pc_status pc_rmtree(const char *path, pc_err *e);
 pc_status pc_layout_commit_version(const pc_layout *l, const char *staging_dir,
                                    const char *version, pc_err *e);
 
-/* fsync every file and folder below path (after applying into staging). */
+/* fsync every file and folder below path (after applying into staging),
+ * several at a time. */
 pc_status pc_fsync_tree(const char *path, pc_err *e);
 
 #endif

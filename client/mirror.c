@@ -85,7 +85,9 @@ pc_status pc_client_mirror(pc_client_t *c, const char *url, const char *dir, uns
         return pc_fail(e, PC_ERR_IO, "%s: %s", dir, strerror(errno));
     const char *mirrors[1] = {url};
     pc_fetch_opts fo = {.mirrors = mirrors, .nmirrors = 1, .ca_file = c->ca_file,
-                        .cancel = &c->cancel, .parallel = c->parallel};
+                        .cancel = &c->cancel, .parallel = c->parallel,
+                        .low_speed_bytes = c->low_speed_bytes,
+                        .low_speed_seconds = c->low_speed_seconds};
     char *json = NULL, *sig = NULL;
     size_t len, slen;
     pc_repo *r = NULL;

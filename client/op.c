@@ -70,9 +70,12 @@ pc_status pc_op_begin(pc_op *op, pc_client_t *c, bool create)
     op->fo.nmirrors = c->nrepos;
     op->fo.parallel = c->parallel;
     op->fo.ca_file = c->ca_file;
+    op->fo.low_speed_bytes = c->low_speed_bytes;
+    op->fo.low_speed_seconds = c->low_speed_seconds;
     op->fo.progress = fetch_progress;
     op->fo.progress_ud = op;
     op->fo.cancel = &c->cancel;
+    op->fo.demoted = op->demoted;
     return st;
 }
 
@@ -117,6 +120,7 @@ pc_status pc_op_fetch_repo(pc_op *op)
         pc_fetch_opts fo = op->fo;
         fo.mirrors = (const char *const *)c->repos + start;
         fo.nmirrors = c->nrepos - start;
+        fo.demoted = op->demoted + start;
         free(json);
         free(sig);
         free(tc);
@@ -128,6 +132,7 @@ pc_status pc_op_fetch_repo(pc_op *op)
         mi = start + used;
         fo.mirrors = (const char *const *)c->repos + mi;
         fo.nmirrors = 1;
+        fo.demoted = op->demoted + mi;
         st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL,
                              &c->err);
         if (st == PC_OK)

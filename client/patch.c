@@ -14,14 +14,13 @@
 #include "hex.h"
 #include "pcz.h"
 
-pc_status pc_patch_apply_file(const char *old, const char *patch, const char *out,
-                              const pc_patch_expect *expect, pc_err *e)
+pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
+                            const pc_patch_expect *expect, pc_err *e)
 {
     pc_status st = PC_OK;
     int ofd = -1, pfd = -1;
     const uint8_t *map = NULL;
     uint64_t old_size = 0;
-    pc_tmpfile t = {.fd = -1};
 
     ofd = open(old, O_RDONLY | O_CLOEXEC);
     if (ofd < 0) {
@@ -55,14 +54,12 @@ pc_status pc_patch_apply_file(const char *old, const char *patch, const char *ou
         st = pc_fail(e, PC_ERR_PATCH, "%s: too short to be a patch", patch);
         goto out;
     }
-    if ((st = pc_tmpfile_open(&t, out, e)) != PC_OK)
-        goto out;
     uint64_t nsize = 0;
     uint8_t sha[32];
     if (memcmp(magic, "BSDIFF40", 8) == 0)
-        st = pc_bspatch_fd(map, old_size, pfd, t.fd, expect, &nsize, sha, e);
+        st = pc_bspatch_fd(map, old_size, pfd, out_fd, expect, &nsize, sha, e);
     else if (memcmp(magic, PC_PCZ_MAGIC, 4) == 0)
-        st = pc_pcz_apply_fd(map, old_size, pfd, t.fd, expect, &nsize, sha, e);
+        st = pc_pcz_apply_fd(map, old_size, pfd, out_fd, expect, &nsize, sha, e);
     else
         st = pc_fail(e, PC_ERR_UNSUPPORTED, "unknown patch format (magic %02x%02x%02x%02x…)",
                      (unsigned char)magic[0], (unsigned char)magic[1], (unsigned char)magic[2],
@@ -75,7 +72,6 @@ pc_status pc_patch_apply_file(const char *old, const char *patch, const char *ou
     }
     if (st != PC_OK)
         pc_fail_prefix(e, "%s: ", patch);
-    st = pc_tmpfile_finish(&t, st, 0644, e);
 out:
     if (map)
         munmap((void *)map, (size_t)old_size);
@@ -83,5 +79,15 @@ out:
         close(ofd);
     if (pfd >= 0)
         close(pfd);
+    return st;
+}
+
+pc_status pc_patch_apply_file(const char *old, const char *patch, const char *out,
+                              const pc_patch_expect *expect, pc_err *e)
+{
+    pc_tmpfile t;
+    pc_status st = pc_tmpfile_open(&t, out, e);
+    if (st == PC_OK)
+        st = pc_tmpfile_finish(&t, pc_patch_apply_fd(old, patch, t.fd, expect, e), 0644, e);
     return st;
 }

@@ -17,6 +17,11 @@ typedef struct pc_patch_expect {
     uint64_t new_size;      /* from signed metadata, when known */
     bool has_sha;
     uint8_t new_sha256[32];
+    /* The caller vouches for the old file's SHA-256 (it has just written and
+     * hashed it, e.g. the previous step of a chain): a pcz patch is checked
+     * against it instead of hashing the old file again. */
+    bool has_old_sha;
+    uint8_t old_sha256[32];
 } pc_patch_expect;
 
 /* Apply the patch file `patch` to `old`, producing `out` (mode 0644 unless
@@ -27,6 +32,12 @@ typedef struct pc_patch_expect {
  * expected hash), PC_ERR_IO, PC_ERR_NOT_FOUND. */
 pc_status pc_patch_apply_file(const char *old, const char *patch, const char *out,
                               const pc_patch_expect *expect, pc_err *e);
+
+/* Like pc_patch_apply_file, writing the new file to out_fd (sequentially,
+ * from its current offset). On failure out_fd holds a partial result that
+ * the caller discards. */
+pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
+                            const pc_patch_expect *expect, pc_err *e);
 
 /* Apply a BSDIFF40 patch read from patch_fd to the old bytes, writing to
  * out_fd; *new_size and new_sha256 receive what was written. */

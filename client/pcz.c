@@ -243,6 +243,16 @@ static pc_status dsrc_finish(dsrc *s, pc_err *e)
     return PC_OK;
 }
 
+/* Write and hash the collected output. */
+static pc_status flush(int fd, uint8_t *buf, size_t *used, pc_sha256_ctx *sha, pc_err *e)
+{
+    if (*used && pc_write_all(fd, buf, *used) != 0)
+        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+    pc_sha256_update(sha, buf, *used);
+    *used = 0;
+    return PC_OK;
+}
+
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size_out,
                           uint8_t new_sha256[32], pc_err *e)
@@ -270,7 +280,10 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     if (expect && expect->has_sha && memcmp(expect->new_sha256, h + 56, 32) != 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
     uint8_t osha[32];
-    pc_sha256(old, (size_t)old_size, osha);
+    if (expect && expect->has_old_sha)
+        memcpy(osha, expect->old_sha256, 32);
+    else
+        pc_sha256(old, (size_t)old_size, osha);
     if (memcmp(osha, h + 24, 32) != 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
     uint64_t comp[3], raw[3], off = PC_PCZ_HEADER;
@@ -309,6 +322,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     }
     uint64_t newpos = 0;
     int64_t oldpos = 0;
+    size_t used = 0;
     while (st == PC_OK && newpos < nsz) {
         uint64_t add, copy, zz;
         if ((st = read_uvarint(&s[0], &add, e)) || (st = read_uvarint(&s[0], &copy, e)) ||
@@ -319,28 +333,31 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry runs past the new size");
             break;
         }
+        /* Output collects in buf and is written a full buffer at a time:
+         * control entries are often only a few bytes long. */
         for (uint64_t done = 0; st == PC_OK && done < add;) {
-            size_t n = add - done < BUF ? (size_t)(add - done) : BUF;
-            if ((st = dsrc_read(&s[1], buf, n, e)))
+            size_t n = add - done < BUF - used ? (size_t)(add - done) : BUF - used;
+            uint8_t *dst = buf + used;
+            if ((st = dsrc_read(&s[1], dst, n, e)))
                 break;
             for (size_t i = 0; i < n; i++) {
                 int64_t op = oldpos + (int64_t)(done + i);
                 if (op >= 0 && (uint64_t)op < old_size)
-                    buf[i] = (uint8_t)(buf[i] + old[op]);
+                    dst[i] = (uint8_t)(dst[i] + old[op]);
             }
-            pc_sha256_update(&sha, buf, n);
-            if (pc_write_all(out_fd, buf, n) != 0)
-                st = pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+            used += n;
             done += n;
+            if (used == BUF)
+                st = flush(out_fd, buf, &used, &sha, e);
         }
         for (uint64_t done = 0; st == PC_OK && done < copy;) {
-            size_t n = copy - done < BUF ? (size_t)(copy - done) : BUF;
-            if ((st = dsrc_read(&s[2], buf, n, e)))
+            size_t n = copy - done < BUF - used ? (size_t)(copy - done) : BUF - used;
+            if ((st = dsrc_read(&s[2], buf + used, n, e)))
                 break;
-            pc_sha256_update(&sha, buf, n);
-            if (pc_write_all(out_fd, buf, n) != 0)
-                st = pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+            used += n;
             done += n;
+            if (used == BUF)
+                st = flush(out_fd, buf, &used, &sha, e);
         }
         newpos += add + copy;
         if (st == PC_OK && (__builtin_add_overflow(oldpos, (int64_t)add, &oldpos) ||
@@ -351,6 +368,8 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     }
     for (int i = 0; i < 3 && st == PC_OK; i++)
         st = dsrc_finish(&s[i], e);
+    if (st == PC_OK)
+        st = flush(out_fd, buf, &used, &sha, e);
 out:;
     uint8_t digest[32];
     pc_sha256_final(&sha, digest);

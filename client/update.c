@@ -452,6 +452,7 @@ static pc_status copy_file(const char *src, const char *dst, unsigned mode, pc_e
     pc_tmpfile t;
     pc_status st = pc_tmpfile_open(&t, dst, e);
     if (st == PC_OK) {
+        t.no_sync = true; /* staging: commit syncs the whole tree */
         char buf[65536];
         ssize_t r;
         while ((r = read(in, buf, sizeof buf)) > 0)
@@ -464,6 +465,39 @@ static pc_status copy_file(const char *src, const char *dst, unsigned mode, pc_e
         st = pc_tmpfile_finish(&t, st, (mode_t)mode, e);
     }
     close(in);
+    return st;
+}
+
+/* Files written into staging get no fsync of their own: commit syncs the
+ * whole staging tree at once, in parallel, before it becomes a version. */
+static pc_status unpack_staged(const char *obj, const char *dst, const pc_file_entry *t,
+                               pc_err *e)
+{
+    int in = open(obj, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", obj,
+                       strerror(errno));
+    pc_tmpfile tf;
+    pc_status st = pc_tmpfile_open(&tf, dst, e);
+    if (st == PC_OK) {
+        tf.no_sync = true;
+        if ((st = pc_object_unpack_fd(in, tf.fd, t->size, t->sha256, e)) != PC_OK)
+            pc_fail_prefix(e, "%s: ", obj);
+        st = pc_tmpfile_finish(&tf, st, (mode_t)t->mode, e);
+    }
+    close(in);
+    return st;
+}
+
+static pc_status patch_staged(const char *in, const char *patch, const char *out,
+                              const pc_patch_expect *ex, pc_err *e)
+{
+    pc_tmpfile tf;
+    pc_status st = pc_tmpfile_open(&tf, out, e);
+    if (st == PC_OK) {
+        tf.no_sync = true;
+        st = pc_tmpfile_finish(&tf, pc_patch_apply_fd(in, patch, tf.fd, ex, e), 0644, e);
+    }
     return st;
 }
 
@@ -488,7 +522,7 @@ static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst)
         char *obj = cache_object(op, t->sha256);
         if (obj == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = pc_object_unpack_file(obj, dst, t->mode, t->size, t->sha256, e);
+        st = unpack_staged(obj, dst, t, e);
         if (st == PC_ERR_HASH || st == PC_ERR_FORMAT || st == PC_ERR_TOO_LARGE)
             unlink(obj); /* a bad download: fetch it again next time */
         free(obj);
@@ -504,10 +538,14 @@ static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst)
             snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s.step%zu", dst, k);
         pc_patch_expect ex = {.has_sha = true, .has_size = last, .new_size = t->size};
         memcpy(ex.new_sha256, fp->chain[k]->to, 32);
+        if (k > 0) { /* the previous step's output, checked as it was written */
+            ex.has_old_sha = true;
+            memcpy(ex.old_sha256, fp->chain[k - 1]->to, 32);
+        }
         char *patch = cache_patch(op, fp->chain[k]);
         if (patch == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = pc_patch_apply_file(in, patch, out, &ex, e);
+        st = patch_staged(in, patch, out, &ex, e);
         if (st == PC_ERR_PATCH || st == PC_ERR_HASH || st == PC_ERR_UNSUPPORTED)
             unlink(patch);
         free(patch);

@@ -17,6 +17,7 @@ typedef struct pc_op {
     char *current;          /* what ROOT/current points at, or NULL */
     pc_repo *repo;          /* verified repo.json, once fetched */
     pc_fetch_opts fo;
+    bool demoted[PC_MAX_REPOS]; /* mirrors that failed a transfer in this operation */
     unsigned step, nsteps;
 } pc_op;
 

@@ -128,6 +128,12 @@ pc_status pc_client_set_channel(pc_client_t *c, const char *channel);
 pc_status pc_client_set_ca_file(pc_client_t *c, const char *path);
 /* How many installed versions to keep, the current one included (default 2). */
 pc_status pc_client_set_keep_versions(pc_client_t *c, unsigned n);
+/* Abort a transfer that stays below bytes_per_second for `seconds` (the
+ * defence against a slow-retrieval attack: a mirror that trickles bytes).
+ * It is then retried and the next mirror tried, like any failed transfer.
+ * 0 keeps the default of each: 1024 bytes/s for 30 s. PC_ERR_INVALID for a
+ * negative value. */
+pc_status pc_client_set_low_speed(pc_client_t *c, long bytes_per_second, long seconds);
 
 /* Save the root, repositories, pinned keys and channel to ROOT/config.json,
  * and load them back (what `patchcast init` writes and the CLI reads). */

@@ -18,9 +18,10 @@ FETCH=${PATCHCAST_FETCH:-$TOP/../shared/corpus/fetch}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-# measure CMD...: sets SECS and KB (peak RSS) of the command.
+# measure CMD...: sets SECS and KB (peak RSS) of the command. Its output
+# goes to $MEASURE_OUT (default: nowhere).
 measure() {
-    /usr/bin/time -f "%e %M" -o "$W/time" "$@" >/dev/null 2>"$W/err" || {
+    /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"${MEASURE_OUT:-/dev/null}" 2>"$W/err" || {
         echo "bench: failed: $* :: $(tail -2 "$W/err")" >&2
         return 1
     }
@@ -157,9 +158,131 @@ bench_gen() {
     cat "$OUT/gen.md"
 }
 
+# --- client -------------------------------------------------------------------
+# Updates over a real nginx on loopback, side by side in the same run with
+# the full download of the package (the corpus keeps unpacked trees only, so
+# the package is the NEW tree as a .tgz, gzip -9, like npm's) and with a
+# patchcast install of NEW into an empty root. Each figure is the median of
+# BENCH_RUNS runs (default 5), the three taken in turn in every run.
+CLIENT_PAIRS="esbuild 0.24.0 0.24.1
+esbuild 0.24.0 0.25.0
+typescript 5.5.4 5.6.2
+typescript 5.5.3 5.6.2
+typescript 5.5.3 5.6.3"
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+jfield() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+stripped() { strip -o "$W/stripped" "$1" && stat -c %s "$W/stripped"; }
+
+bench_client() {
+    local S=$OUT/client-site runs=${BENCH_RUNS:-5} pc=$B/patchcast
+    # The site is kept between runs: rebuilding it with nothing new takes a second.
+    mkdir -p "$S/full"
+    [ -f "$S/k.key" ] || "$B/patchcast-gen" keygen -W -p "$S/k.pub" -s "$S/k.key" >/dev/null
+    for series in esbuild typescript; do
+        echo "{\"product\": \"$series\"}" >"$W/cfg.json"
+        "$B/patchcast-gen" build -q "$CORPUS/$series" -o "$S/$series" -s "$S/k.key" --config "$W/cfg.json" >/dev/null
+    done
+    local series old new
+    while read -r series old new; do
+        local tgz=$S/full/$series-$new.tgz
+        [ -f "$tgz" ] || tar -C "$CORPUS/$series" -cf - --transform "s,^$new,package," "$new" | gzip -9 >"$tgz"
+    done <<<"$CLIENT_PAIRS"
+    local url
+    url=$(mkdir -p "$W/nginx" && "$TOP/tests/nginx.sh" start "$S" "$W/nginx")
+    trap '"$TOP/tests/nginx.sh" stop "$W/nginx"; rm -rf "$W"' EXIT
+
+    {
+        echo "## Client updates over HTTP (\`make bench-client\`)"
+        echo
+        echo "Produced by \`make bench-client\` (\`scripts/bench.sh client\`, BENCH_RUNS=$runs) on"
+        echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(date -u +%Y-%m-%d): nginx on loopback serves"
+        echo "the sites \`patchcast-gen build\` makes of the corpus series. Per pair: \`patchcast"
+        echo "init\` + \`patchcast update --to OLD\` (untimed), then the timed \`patchcast update --to"
+        echo "NEW --json\`; in the same run, the full download and unpack of the package"
+        echo "(\`curl -s URL/NEW.tgz | tar xz\`; the .tgz is the NEW tree, \`gzip -9\`), the same"
+        echo "followed by \`sync\` of every unpacked file (the durability patchcast gives), and"
+        echo "\`patchcast update --to NEW\` into an empty root (full install). Times are medians"
+        echo "of $runs runs; peak RSS from \`/usr/bin/time -f %M\`, the largest of the runs."
+        echo "Every update is checked against the release tree (\`diff -r\`)."
+        echo
+        echo "| update | adjacent | downloaded bytes | full .tgz bytes | downloaded / .tgz | patchcast full bytes | update s | curl + tar s | update / full | curl + tar + sync s | install s | update peak RSS | install peak RSS |"
+        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    } >"$OUT/client.md"
+    local targets_dl="" targets_time="" targets_rss=""
+    while read -r series old new; do
+        local tgz=$S/full/$series-$new.tgz repo=$url/$series
+        local adj=no
+        [ "$(ls "$CORPUS/$series" | sort -V | grep -F -x -A1 "$old" | tail -1)" = "$new" ] && adj=yes
+        : >"$W/t.up"; : >"$W/t.full"; : >"$W/t.sync"; : >"$W/t.inst"
+        local up_kb=0 inst_kb=0
+        for _ in $(seq 1 "$runs"); do
+            rm -rf "$W/r" "$W/f" "$W/x"
+            "$pc" init --root "$W/r" --repo "$repo" -p "$S/k.pub" >/dev/null
+            "$pc" update --root "$W/r" --to "$old" >/dev/null 2>&1
+            MEASURE_OUT=$W/up.json measure "$pc" update --root "$W/r" --to "$new" --json
+            echo "$SECS" >>"$W/t.up"
+            [ "$KB" -gt "$up_kb" ] && up_kb=$KB
+            diff -r "$W/r/current/" "$CORPUS/$series/$new/" >/dev/null ||
+                { echo "bench: $series $old -> $new: the updated tree differs" >&2; exit 1; }
+            mkdir "$W/x"
+            measure bash -c "curl -sf '$url/full/$series-$new.tgz' | tar xz -C '$W/x'"
+            echo "$SECS" >>"$W/t.full"
+            rm -rf "$W/x" && mkdir "$W/x"
+            measure bash -c "curl -sf '$url/full/$series-$new.tgz' | tar xz -C '$W/x' && find '$W/x' -type f -exec sync {} +"
+            echo "$SECS" >>"$W/t.sync"
+            "$pc" init --root "$W/f" --repo "$repo" -p "$S/k.pub" >/dev/null
+            measure "$pc" update --root "$W/f" --to "$new" --json
+            echo "$SECS" >>"$W/t.inst"
+            [ "$KB" -gt "$inst_kb" ] && inst_kb=$KB
+        done
+        local dl full tgzb up fl sy inst
+        dl=$(jfield "$W/up.json" downloaded_bytes)
+        full=$(jfield "$W/up.json" full_bytes)
+        tgzb=$(stat -c %s "$tgz")
+        up=$(median <"$W/t.up"); fl=$(median <"$W/t.full"); sy=$(median <"$W/t.sync"); inst=$(median <"$W/t.inst")
+        local pct ratio
+        pct=$(awk -v a="$dl" -v b="$tgzb" 'BEGIN { printf "%.1f %%", 100 * a / b }')
+        ratio=$(awk -v a="$up" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
+        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$series" "$old" "$new" "$adj" "$dl" "$tgzb" "$pct" "$full" "$up" "$fl" "$ratio" "$sy" \
+            "$inst" "$(fmt_kb "$up_kb")" "$(fmt_kb "$inst_kb")" >>"$OUT/client.md"
+        [ "$adj" = yes ] && targets_dl="$targets_dl $series $old -> $new: $pct $(awk -v a="$dl" -v b="$tgzb" 'BEGIN { print (a <= 0.1 * b) ? "(met)" : "(NOT met)" }');"
+        targets_time="$targets_time $series $old -> $new: $(awk -v a="$up" -v b="$fl" 'BEGIN { print (a < b) ? "met" : "NOT met" }');"
+        [ "$series" = esbuild ] && targets_rss="$targets_rss $series $old -> $new: $(fmt_kb "$up_kb") $(awk -v k="$up_kb" 'BEGIN { print (k < 32768) ? "(met)" : "(NOT met)" }');"
+    done <<<"$CLIENT_PAIRS"
+    local so so_b cli_b
+    so=$(ls "$B"/libpatchcast.so.*.*.* | head -1)
+    so_b=$(stripped "$so")
+    cli_b=$(stripped "$B/patchcast")
+    {
+        echo
+        echo "Stripped sizes (\`strip -o\`): $(basename "$so") $so_b bytes, patchcast $cli_b bytes"
+        echo "(the CLI links the static library)."
+        echo
+        echo "Targets of the client issue:"
+        echo
+        echo "- downloaded bytes ≤ 10 % of the full download, adjacent versions:$targets_dl"
+        echo "- update wall time below the full download and unpack:$targets_time"
+        echo "- peak RSS < 32 MiB while updating the 10 MB esbuild binary:$targets_rss"
+        echo "- libpatchcast.so < 200 KB stripped: $so_b bytes $(awk -v b="$so_b" 'BEGIN { print (b < 200 * 1024) ? "(met)" : "(NOT met)" }')."
+        echo
+        echo "What an update does that \`curl | tar xz\` does not: it checks the signature of"
+        echo "the metadata, hashes (SHA-256, mbedTLS) the old file a patch applies to, every"
+        echo "file it writes and every unchanged file it links, writes into a staging folder,"
+        echo "fsyncs every download and every staged file (in parallel batches) and switches"
+        echo "\`current\` atomically. On loopback the network costs nothing, so the comparison"
+        echo "is of local work: with many megabytes of changed files (typescript: 38 files,"
+        echo "22 MB, changed between minor versions) the patch route does more CPU work"
+        echo "(patch apply plus hashing old and new) than gunzip does."
+    } >>"$OUT/client.md"
+    cat "$OUT/client.md"
+}
+
 case ${1:-all} in
 diff) bench_diff ;;
 gen) bench_gen ;;
-all) bench_diff; bench_gen ;;
-*) echo "usage: $0 diff|gen|all" >&2; exit 2 ;;
+client) bench_client ;;
+all) bench_diff; bench_gen; bench_client ;;
+*) echo "usage: $0 diff|gen|client|all" >&2; exit 2 ;;
 esac

@@ -224,6 +224,47 @@ static void all_mirrors_down(void)
     CHECKF(strstr(e.msg, "failed on every mirror") && strstr(e.msg, "127.0.0.1:2"), "%s", e.msg);
 }
 
+/* A mirror that used up its retries is flagged and skipped by later
+ * transfers (of this call and of later calls) while another remains; one
+ * that only lacks a file (404) is not. */
+static void demoted_mirror_skipped(void)
+{
+    pc_fetch_item it[NFILES];
+    items_for(it, "demote");
+    char missing[200], skipped[200];
+    snprintf(missing, sizeof missing, "%s/demote-missing", base);
+    snprintf(skipped, sizeof skipped, "%s/demote-skipped", base);
+    const char *m[] = {"http://127.0.0.1:1", missing, base};
+    bool demoted[3] = {false, false, false};
+    pc_fetch_opts o = {.mirrors = m, .nmirrors = 3, .retries = 1, .backoff_ms = 10,
+                       .demoted = demoted};
+    pc_err e = {0};
+    CHECKF(pc_fetch_files(&o, it, NFILES, &e) == PC_OK, "%s", e.msg);
+    CHECK(all_present(it));
+    CHECK(demoted[0] && !demoted[1] && !demoted[2]);
+    /* Flagged before the call: never asked, neither for files nor buffers. */
+    items_for(it, "demote2");
+    const char *m2[] = {skipped, base};
+    bool d2[2] = {true, false};
+    o = (pc_fetch_opts){.mirrors = m2, .nmirrors = 2, .demoted = d2};
+    CHECKF(pc_fetch_files(&o, it, NFILES, &e) == PC_OK, "%s", e.msg);
+    CHECK(all_present(it));
+    char *buf;
+    size_t len, used;
+    CHECKF(pc_fetch_buffer(&o, "repo.json", 1024, &buf, &len, &used, &e) == PC_OK, "%s", e.msg);
+    free(buf);
+    CHECK(used == 1);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "grep -q 'demote-skipped' %s/access.log", state);
+    CHECK(system(cmd) != 0);
+    /* The last mirror is tried even when flagged. */
+    items_for(it, "demote3");
+    const char *m3[] = {base};
+    bool d3[1] = {true};
+    o = (pc_fetch_opts){.mirrors = m3, .nmirrors = 1, .demoted = d3};
+    CHECKF(pc_fetch_files(&o, it, NFILES, &e) == PC_OK, "%s", e.msg);
+}
+
 static void file_url_and_plain_path(void)
 {
     pc_fetch_item it[NFILES];
@@ -335,6 +376,7 @@ int main(void)
     RUN(short_response_detected);
     RUN(failover_to_second_mirror);
     RUN(all_mirrors_down);
+    RUN(demoted_mirror_skipped);
     RUN(file_url_and_plain_path);
     RUN(buffer_fetch_capped);
     RUN(cancel_keeps_partials);

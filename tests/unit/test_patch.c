@@ -183,6 +183,39 @@ static void property_roundtrips(void)
     CHECKF(total >= 200, "only %d pairs", total);
 }
 
+/* An old hash the caller vouches for replaces hashing the old file: the
+ * right one applies, a wrong one is refused like a wrong old file, and
+ * pc_patch_apply_fd writes the result to an open file. */
+static void pcz_caller_known_old_hash(void)
+{
+    uint8_t *o, *n;
+    size_t on, nn;
+    make_pair(0, &o, &on, &n, &nn);
+    CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
+    pc_err e = {0};
+    uint64_t psize = 0;
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK, "%s", e.msg);
+    pc_patch_expect ex = {.has_sha = true, .has_old_sha = true};
+    pc_sha256(n, nn, ex.new_sha256);
+    pc_sha256(o, on, ex.old_sha256);
+    int fd = open(p_out, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    pc_status st = pc_patch_apply_fd(p_old, p_patch, fd, &ex, &e);
+    close(fd);
+    CHECKF(st == PC_OK, "%s", e.msg);
+    uint8_t got[32];
+    uint64_t len;
+    CHECK(pc_sha256_file(p_out, got, &len) == PC_OK && len == nn &&
+          memcmp(got, ex.new_sha256, 32) == 0);
+    ex.old_sha256[5] ^= 1;
+    unlink(p_out);
+    CHECK(pc_patch_apply_file(p_old, p_patch, p_out, &ex, &e) == PC_ERR_PATCH);
+    CHECKF(strstr(e.msg, "made for another old file"), "%s", e.msg);
+    CHECK(access(p_out, F_OK) != 0);
+    free(o);
+    free(n);
+}
+
 /* Interop with Debian's tools on a binary and a text pair. */
 static void interop_debian(void)
 {
@@ -474,6 +507,7 @@ int main(void)
     RUN(property_roundtrips);
     RUN(interop_debian);
     RUN(property_roundtrips_pcz);
+    RUN(pcz_caller_known_old_hash);
     for (size_t i = 0; i < sizeof pcz_cases / sizeof pcz_cases[0]; i++)
         RUN_CASE(pcz_case, i, pcz_cases[i].name);
     prepare_good_patch();
