@@ -2,6 +2,7 @@
  * repair and status. Every change happens in ROOT/staging and becomes
  * visible only through the atomic switch of ROOT/current. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -501,9 +502,8 @@ static pc_status patch_staged(const char *in, const char *patch, const char *out
     return st;
 }
 
-static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst)
+static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst, pc_err *e)
 {
-    pc_err *e = &op->c->err;
     const pc_file_entry *t = &p->target->files[i];
     file_plan *fp = &p->files[i];
     pc_status st = PC_OK;
@@ -536,12 +536,13 @@ static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst)
         const char *out = last ? dst : tmp[k % 2];
         if (!last)
             snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s.step%zu", dst, k);
-        pc_patch_expect ex = {.has_sha = true, .has_size = last, .new_size = t->size};
+        /* The input is a file of an installed, verified version, or the
+         * previous step's output, checked as it was written: its hash is
+         * known. (Were it damaged, the output's hash would not match.) */
+        pc_patch_expect ex = {.has_sha = true, .has_size = last, .new_size = t->size,
+                              .has_old_sha = true};
         memcpy(ex.new_sha256, fp->chain[k]->to, 32);
-        if (k > 0) { /* the previous step's output, checked as it was written */
-            ex.has_old_sha = true;
-            memcpy(ex.old_sha256, fp->chain[k - 1]->to, 32);
-        }
+        memcpy(ex.old_sha256, fp->chain[k]->from, 32);
         char *patch = cache_patch(op, fp->chain[k]);
         if (patch == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
@@ -558,42 +559,102 @@ static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst)
     return st;
 }
 
+static char *stage_path(const char *stage, const char *path)
+{
+    size_t n = strlen(stage) + strlen(path) + 2;
+    char *dst = malloc(n);
+    if (dst)
+        snprintf(dst, n, "%s/%s", stage, path);
+    return dst;
+}
+
+/* Regular files are applied by two threads taking the next index in turn:
+ * hashing and patching are CPU-bound and the files independent. */
+typedef struct apply_job {
+    pc_op *op;
+    plan *p;
+    const char *stage;
+    size_t next;    /* atomic: next file index */
+    uint64_t done;  /* atomic: bytes applied */
+    int failed;     /* atomic: stop taking files */
+    pc_err err;     /* the helper thread's failure */
+} apply_job;
+
+/* Apply files until none is left or one fails; progress only on the
+ * operation's own thread (report). */
+static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t total)
+{
+    const pc_manifest *m = j->p->target;
+    for (;;) {
+        if (__atomic_load_n(&j->failed, __ATOMIC_SEQ_CST))
+            return PC_OK;
+        if (CANCELLED(j->op))
+            return pc_fail(e, PC_ERR_CANCELLED, "update cancelled");
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
+        if (i >= m->nfiles)
+            return PC_OK;
+        const pc_file_entry *t = &m->files[i];
+        if (t->type != PC_FT_FILE)
+            continue;
+        char *dst = stage_path(j->stage, t->path);
+        pc_status st = dst ? apply_file(j->op, j->p, i, dst, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        free(dst);
+        if (st != PC_OK)
+            return pc_fail_prefix(e, "%s: ", t->path);
+        uint64_t done = __atomic_add_fetch(&j->done, t->size, __ATOMIC_SEQ_CST);
+        if (report)
+            pc_op_progress(j->op, "apply", t->path, done, total);
+    }
+}
+
+static void *apply_helper(void *arg)
+{
+    apply_job *j = arg;
+    if (apply_files(j, &j->err, false, 0) != PC_OK)
+        __atomic_store_n(&j->failed, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
 static pc_status apply_all(pc_op *op, plan *p, const char *stage)
 {
     pc_err *e = &op->c->err;
     if (mkdir(stage, 0755) != 0 && errno != EEXIST)
         return pc_fail(e, PC_ERR_IO, "%s: %s", stage, strerror(errno));
-    uint64_t total = 0, done = 0;
-    for (size_t i = 0; i < p->target->nfiles; i++)
-        total += p->target->files[i].size;
+    uint64_t total = 0;
+    size_t nfiles = 0;
+    /* Folders and links first (and every file's folder), on this thread. */
     for (size_t i = 0; i < p->target->nfiles; i++) {
-        if (CANCELLED(op))
-            return pc_fail(e, PC_ERR_CANCELLED, "update cancelled");
         const pc_file_entry *t = &p->target->files[i];
-        size_t n = strlen(stage) + strlen(t->path) + 2;
-        char *dst = malloc(n);
+        char *dst = stage_path(stage, t->path);
         if (dst == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        snprintf(dst, n, "%s/%s", stage, t->path);
         pc_status st = mkdirs_for(dst, e);
-        if (st == PC_OK) {
-            if (t->type == PC_FT_DIR) {
-                if (mkdir(dst, 0755) != 0 && errno != EEXIST)
-                    st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
-            } else if (t->type == PC_FT_SYMLINK) {
-                if (symlink(t->target, dst) != 0)
-                    st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
-            } else {
-                st = apply_file(op, p, i, dst);
-                done += t->size;
-            }
-        }
-        pc_op_progress(op, "apply", t->path, done, total);
+        if (st == PC_OK && t->type == PC_FT_DIR && mkdir(dst, 0755) != 0 && errno != EEXIST)
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
+        if (st == PC_OK && t->type == PC_FT_SYMLINK && symlink(t->target, dst) != 0)
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
         free(dst);
         if (st != PC_OK)
             return pc_fail_prefix(e, "%s: ", t->path);
+        if (t->type == PC_FT_FILE) {
+            total += t->size;
+            nfiles++;
+        }
     }
-    return PC_OK;
+    apply_job j = {.op = op, .p = p, .stage = stage};
+    pthread_t th;
+    bool helper = nfiles > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                  pthread_create(&th, NULL, apply_helper, &j) == 0;
+    pc_status st = apply_files(&j, e, true, total);
+    if (st != PC_OK)
+        __atomic_store_n(&j.failed, 1, __ATOMIC_SEQ_CST);
+    if (helper)
+        pthread_join(th, NULL);
+    if (st == PC_OK && j.err.code != PC_OK) {
+        *e = j.err;
+        st = j.err.code;
+    }
+    return st;
 }
 
 /* Keep the newest `keep` installed versions, never current or previous. */
