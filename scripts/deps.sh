@@ -10,6 +10,7 @@ libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 minisign bsdiff xdelta3 zstd nginx-light
 clang libclang-rt-14-dev valgrind
 ca-certificates openssl curl python3
+rsync
 "
 
 missing=""

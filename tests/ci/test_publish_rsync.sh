@@ -12,31 +12,7 @@ cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD
 PUBLISH=$TOP/ci/publish-rsync
 
-# refs_missing SITE: files SITE/repo.json reaches that SITE lacks (python:
-# independent of the script's own grep-based reader).
-refs_missing() {
-    python3 - "$1" <<'EOF'
-import json, os, sys
-site = sys.argv[1]
-def has(rel):
-    if not os.path.isfile(os.path.join(site, rel)):
-        print(rel)
-        return False
-    return True
-repo = json.load(open(os.path.join(site, "repo.json")))
-for v in repo["versions"]:
-    rel = "manifests/%s.json" % v["manifest"]["sha256"]
-    if has(rel):
-        for f in json.load(open(os.path.join(site, rel)))["files"]:
-            if f["type"] == "file":
-                has("objects/%s/%s" % (f["sha256"][:2], f["sha256"]))
-for e in repo["edges"]:
-    rel = "deltas/%s.json" % e["delta"]["sha256"]
-    if has(rel):
-        for p in json.load(open(os.path.join(site, rel)))["patches"]:
-            has("patches/%s/%s-%s" % (p["from_sha256"][:2], p["from_sha256"], p["to_sha256"]))
-EOF
-}
+source "$TOP/tests/ci/moments.sh"
 
 # An rsync on PATH that runs the real one, then logs its arguments and
 # snapshots the destination folder with hard links (rsync replaces files by
@@ -53,27 +29,14 @@ exit 0
 EOF
 chmod +x bin/rsync
 
-# check_moments NAME: in every snapshot, the repo.json present names only
-# files present; the pair verifies in every snapshot but the one taken right
-# after repo.json alone was uploaded. Clears the snapshots.
-check_moments() {
-    local name=$1 s bad="" gaps=0 n=0
-    for s in snaps/*; do
-        n=$((n + 1))
-        [ -f "$s/repo.json" ] || continue
-        local miss
-        miss=$(refs_missing "$s")
-        [ -z "$miss" ] || bad="$bad ${s#snaps/}: repo.json names missing $(echo "$miss" | head -1);"
-        if ! "$PC" verify -q -p k.pub -m "$s/repo.json" >/dev/null 2>&1; then
-            gaps=$((gaps + 1))
-            local i=${s#snaps/}
-            grep "^$((10#$i)) " rsync.log | grep -q -- '--include=/repo\.json ' ||
-                bad="$bad $i: pair does not verify outside the repo.json gap;"
-        fi
-    done
-    [ "$n" -ge 7 ] || bad="$bad only $n rsync runs seen;"
-    [ "$gaps" -le 1 ] || bad="$bad $gaps moments with a mismatched pair;"
-    [ -z "$bad" ] && pass "$name" || fail "$name" "$bad"
+# moments NAME: check_moments on the snapshots of one publish run (the gap
+# is the snapshot after the run that uploaded repo.json), then clear them.
+moments() {
+    local gap n
+    n=$(grep -- '--include=/repo\.json ' rsync.log | cut -d' ' -f1)
+    gap=$(printf %03d "$n")
+    [ "$(ls snaps | wc -l)" -ge 7 ] || fail "$1" "only $(ls snaps | wc -l) rsync runs seen"
+    check_moments "$1" snaps . "$gap" k.pub
     rm -rf snaps/* rsync.log
 }
 
@@ -94,7 +57,7 @@ else
     finish
 fi
 check published_equals_site diff -r site1 pub
-check_moments first_upload_consistent_at_every_moment
+moments first_upload_consistent_at_every_moment
 order=$(grep -o 'publish-rsync: [a-z./]*' publish1.out | sed 's/publish-rsync: //' | tr '\n' ' ')
 [ "$order" = "objects/ patches/ deltas/ manifests/ other repo.json repo.json.minisig done " ] &&
     pass upload_order_logged || fail upload_order_logged "$order"
@@ -117,7 +80,7 @@ gone=$(cd site1 && find . -type f | while read -r f; do [ -e "../site2/$f" ] || 
 
 PATH="$TMP/bin:$PATH" "$PUBLISH" site2 pub >publish2.out 2>&1 &&
     pass publish_second_generation || fail publish_second_generation "$(tail -2 publish2.out)"
-check_moments second_upload_consistent_at_every_moment
+moments second_upload_consistent_at_every_moment
 deleted=$(cd pub-gen1 && find . -type f | while read -r f; do [ -f "../pub/$f" ] || echo "$f"; done)
 [ -z "$deleted" ] && pass no_old_file_deleted ||
     fail no_old_file_deleted "$(echo "$deleted" | head -3 | tr '\n' ' ')"
