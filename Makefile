@@ -5,6 +5,7 @@
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       the end-to-end story on file://, no server
 #   make deps       apt-get what building, testing and the demo need
+#   make deps-build apt-get only what building and installing need
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION_MAJOR := 0
@@ -44,7 +45,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: all deps check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen
+.PHONY: all deps deps-build check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
@@ -73,6 +74,9 @@ $(BUILD)/patchcast-gen: $(GEN_OBJ) $(BUILD)/libpatchcast.a
 # Unit tests link the generator's modules too (everything but its main).
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a
 	$(CC) -o $@ $< $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+
+deps-build:
+	@scripts/deps.sh build
 
 deps:
 	@scripts/deps.sh

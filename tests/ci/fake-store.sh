@@ -95,7 +95,20 @@ if [ "$tool" = aws ]; then
     [ -n "$type" ] || { [ "$guess" -eq 1 ] && type=guessed || type=binary/octet-stream; }
     case $cmd in
     cp) [ ${#args[@]} -eq 2 ] || die "cp SRC DST"; put "${args[0]}" "$(key "${args[1]}")" "$cache" "$type" ;;
-    sync) [ ${#args[@]} -eq 2 ] || die "sync SRC DST"; sync_dir "${args[0]%/}" "$(key "${args[1]}")" ;;
+    sync)
+        [ ${#args[@]} -eq 2 ] || die "sync SRC DST"
+        case ${args[0]} in
+        s3://*) # download: what the folder lacks or has with another size
+            k=$(key "${args[0]%/}")
+            mkdir -p "${args[1]}"
+            [ -d "$STORE/$k" ] || exit 0
+            (cd "$STORE/$k" && find . -type f | sed 's|^\./||') | while IFS= read -r f; do
+                [ -f "${args[1]}/$f" ] && [ "$(stat -c %s "$STORE/$k/$f")" = "$(stat -c %s "${args[1]}/$f")" ] &&
+                    continue
+                mkdir -p "$(dirname "${args[1]}/$f")" && cp "$STORE/$k/$f" "${args[1]}/$f"
+            done ;;
+        *) sync_dir "${args[0]%/}" "$(key "${args[1]}")" ;;
+        esac ;;
     rm) [ ${#args[@]} -eq 1 ] || die "rm KEY"; del "$(key "${args[0]}")" ;;
     ls)
         [ ${#args[@]} -eq 1 ] && [ "$recursive" -eq 1 ] || die "only ls --recursive URL"
