@@ -11,11 +11,14 @@ libsodium-dev libcjson-dev libcurl4-openssl-dev libmbedtls-dev
 libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 "
 
+# Tests only: the last line is what `pkg-config --static --libs libcurl`
+# names, for tests/install's static link against libpatchcast.a.
 PKGS="$BUILD_PKGS
 minisign bsdiff xdelta3 zstd nginx-light
 clang libclang-rt-14-dev valgrind
 ca-certificates openssl curl python3
-rsync python3-yaml
+rsync python3-yaml man-db groff-base dpkg-dev
+libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
 "
 
 [ "${1:-}" = build ] && PKGS=$BUILD_PKGS
