@@ -105,7 +105,7 @@ EOF
 cc -std=c11 t.c -o t $(pkg-config --cflags --libs patchcast) >cc.out 2>&1 &&
     out=$(env -u LD_LIBRARY_PATH ./t) &&
     [ "$out" = "$VERSION ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ] &&
-    ldd t | grep -q "libpatchcast.so.0 => /usr/lib/$MA/libpatchcast.so.0" &&
+    ldd t | grep -qE "libpatchcast.so.0 => (/usr)?/lib/$MA/libpatchcast.so.0" &&
     pass program_links_installed_library || fail program_links_installed_library "$(cat cc.out) $out"
 
 if out=$(dpkg_locked -r patchcast); then
