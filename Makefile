@@ -169,11 +169,8 @@ uninstall:
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB      := $(BUILD)/patchcast_$(VERSION)_$(DEB_ARCH).deb
 
-deb: $(DEB)
-
-$(DEB): $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen \
-	  $(MANPAGES) $(CI_SCRIPTS) patchcast.pc.in scripts/deb.sh
-	@BUILD=$(BUILD) VERSION=$(VERSION) MAKE="$(MAKE)" scripts/deb.sh $@
+deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+	@BUILD=$(BUILD) VERSION=$(VERSION) MAKE="$(MAKE)" scripts/deb.sh $(DEB)
 
 clean:
 	rm -rf build build-asan build-fuzz
