@@ -94,18 +94,22 @@ run_steps() {
 
 # story NAME SITE_DIR: three runs; then checks on the published site.
 story() {
-    local name=$1 site=$2 run tag key_left=""
+    local name=$1 site=$2 run tag label key_left=""
     for run in 1 2 3; do
         rm -rf app runner && mkdir runner
-        case $run in 1) tag=v1.0.0 ;; 2) tag=v1.1.0 ;; 3) tag="" ;; esac
+        case $run in
+        1) tag=v1.0.0 label=first_release ;;
+        2) tag=v1.1.0 label=second_release ;;
+        3) tag="" label=scheduled_resign ;;
+        esac
         app_release "$run"
         if (
             [ -z "$tag" ] || export GITHUB_REF=refs/tags/$tag GITHUB_REF_NAME=$tag CI_COMMIT_TAG=$tag
             TMPDIR=$TMP/runner run_steps_env
         ) >"$name-run$run.log" 2>&1; then
-            pass "${name}_run${run}_${tag:-schedule}"
+            pass "${name}_$label"
         else
-            fail "${name}_run${run}_${tag:-schedule}" "$(tail -3 "$name-run$run.log" | tr '\n' ' ')"
+            fail "${name}_$label" "$(tail -3 "$name-run$run.log" | tr '\n' ' ')"
             return
         fi
         # The key's text is nowhere on disk after the run (mktemp uses TMPDIR).
