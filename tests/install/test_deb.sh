@@ -101,8 +101,11 @@ int main(void)
     return 0;
 }
 EOF
+# A sanitizer build's library needs the sanitizer runtime in the program too.
+SAN=""
+nm "$BUILD/libpatchcast.a" 2>/dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
 # shellcheck disable=SC2046
-cc -std=c11 t.c -o t $(pkg-config --cflags --libs patchcast) >cc.out 2>&1 &&
+cc -std=c11 $SAN t.c -o t $(pkg-config --cflags --libs patchcast) >cc.out 2>&1 &&
     out=$(env -u LD_LIBRARY_PATH ./t) &&
     [ "$out" = "$VERSION ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ] &&
     ldd t | grep -qE "libpatchcast.so.0 => (/usr)?/lib/$MA/libpatchcast.so.0" &&
