@@ -5,7 +5,9 @@
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       the end-to-end story on file://, no server
 #   make deps       apt-get what building, testing and the demo need
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps-build apt-get only what building and installing need
+#   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
+#   make deb        build/patchcast_<version>_<arch>.deb (dpkg-deb)
 
 VERSION_MAJOR := 0
 VERSION_MINOR := 1
@@ -44,7 +46,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: all deps check asan fuzz fuzz-build demo install clean bench bench-diff bench-gen bench-client
+.PHONY: all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
@@ -85,6 +87,9 @@ $(BUILD)/patchcast-gen: $(GEN_OBJ) $(BUILD)/libpatchcast.a
 # Unit tests link the generator's modules too (everything but its main).
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a
 	$(CC) -o $@ $< $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+
+deps-build:
+	@scripts/deps.sh build
 
 deps:
 	@scripts/deps.sh
@@ -139,14 +144,49 @@ bench: bench-diff bench-gen bench-client
 	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; echo; cat $(BUILD)/bench/client.md; } > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(BUILD)/patchcast $(BUILD)/patchcast-gen $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(BUILD)/libpatchcast.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpatchcast.so
-	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/
+# Install layout; the .deb uses PREFIX=/usr and Debian's multiarch LIBDIR.
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/patchcast
+PCDIR      ?= $(LIBDIR)/pkgconfig
+MANPAGES   := docs/patchcast.1 docs/patchcast-gen.1
+CI_SCRIPTS := ci/publish-rsync ci/publish-s3
+HEADERS    := $(wildcard include/*.h)
+
+install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/ci
+	install -m 755 $(BUILD)/patchcast $(BUILD)/patchcast-gen $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/libpatchcast.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libpatchcast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpatchcast.so
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' patchcast.pc.in >$(DESTDIR)$(PCDIR)/patchcast.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/patchcast.pc
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 755 $(CI_SCRIPTS) $(DESTDIR)$(DATADIR)/ci/
+	install -m 644 ci/site-refs.sh ci/github-actions.yml ci/gitlab-ci.yml $(DESTDIR)$(DATADIR)/ci/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/patchcast $(DESTDIR)$(BINDIR)/patchcast-gen
+	rm -f $(DESTDIR)$(LIBDIR)/libpatchcast.a $(DESTDIR)$(LIBDIR)/libpatchcast.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpatchcast.so.$(VERSION)
+	rm -f $(HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(PCDIR)/patchcast.pc
+	rm -f $(MANPAGES:docs/%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -rf $(DESTDIR)$(DATADIR)
+	-rmdir $(DESTDIR)$(PCDIR) 2>/dev/null || true
+
+# A Debian package of everything `install` installs, into /usr.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB      := $(BUILD)/patchcast_$(VERSION)_$(DEB_ARCH).deb
+
+deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+	@BUILD=$(BUILD) VERSION=$(VERSION) MAKE="$(MAKE)" scripts/deb.sh $(DEB)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -234,6 +234,11 @@ static pc_status make_plan(pc_op *op, const char *version, plan *p)
         file_plan *fp = &p->files[i];
         if (t->type != PC_FT_FILE)
             continue;
+        /* Changed or new: a critical file means a restart, even when its new
+         * content is already on disk (another installed version, a rollback). */
+        const pc_file_entry *old = cur ? pc_manifest_file(cur, t->path) : NULL;
+        if ((t->flags & PC_FLAG_CRITICAL) && cur && (!old || memcmp(old->sha256, t->sha256, 32)))
+            p->restart = true;
         if ((fp->local = find_local(op, p, t->sha256)) != NULL) {
             fp->how = HOW_LOCAL;
             continue;
@@ -245,10 +250,6 @@ static pc_status make_plan(pc_op *op, const char *version, plan *p)
             p->download += t->object_size;
         for (size_t k = 0; k < fp->nchain; k++)
             p->download += fp->chain[k]->size;
-        /* Changed or new: a critical file means a restart. */
-        const pc_file_entry *old = cur ? pc_manifest_file(cur, t->path) : NULL;
-        if ((t->flags & PC_FLAG_CRITICAL) && cur && (!old || memcmp(old->sha256, t->sha256, 32)))
-            p->restart = true;
     }
     return PC_OK;
 }

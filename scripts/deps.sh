@@ -1,17 +1,28 @@
 #!/bin/sh
 # Install, with apt-get, every Debian package that building, testing and the
 # demo need — only those missing. Run by `make deps`, `make check`, `make demo`.
+# `scripts/deps.sh build` (`make deps-build`) installs only what building and
+# installing need (e.g. in a publisher's CI).
 set -eu
 
-PKGS="
+BUILD_PKGS="
 gcc make pkg-config
 libsodium-dev libcjson-dev libcurl4-openssl-dev libmbedtls-dev
 libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
+"
+
+# Tests only: the last line is what `pkg-config --static --libs libcurl`
+# names, for tests/install's static link against libpatchcast.a.
+PKGS="$BUILD_PKGS
 minisign bsdiff xdelta3 zstd nginx-light
 clang libclang-rt-14-dev valgrind
 ca-certificates openssl curl python3
 chromium
+rsync python3-yaml man-db groff-base dpkg-dev
+libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
 "
+
+[ "${1:-}" = build ] && PKGS=$BUILD_PKGS
 
 missing=""
 for p in $PKGS; do
@@ -22,7 +33,7 @@ for p in $PKGS; do
 done
 
 if [ -z "$missing" ]; then
-    echo "deps: all build, test and demo packages are installed"
+    echo "deps: all ${1:-build, test and demo} packages are installed"
     exit 0
 fi
 

@@ -1,9 +1,16 @@
 /* test_fetch.c — the transport against a real nginx on loopback (started by
  * the test on a free port) and file:// / plain paths: parallel downloads,
  * resume with Range, hash and size enforcement, mirror failover, capped
- * in-memory fetches, cancellation, HTTPS with a test CA. */
+ * in-memory fetches, cancellation, HTTPS with a test CA, and a server that
+ * trickles (slow retrieval). */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -320,6 +327,78 @@ static void cancel_keeps_partials(void)
     CHECK(pc_fetch_files(&o, it, NFILES, &e) == PC_ERR_CANCELLED);
 }
 
+/* A server that promises 100000 bytes and sends one every 200 ms: the slow
+ * retrieval attack (a full answer would take 5.5 hours). It runs in its own
+ * process group; each connection is served by a child. */
+static pid_t start_trickle(int *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 8) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    if (pid != 0) {
+        close(s);
+        return pid;
+    }
+    setpgid(0, 0);
+    alarm(120);
+    for (;;) {
+        int c = accept(s, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (fork() == 0) {
+            char req[4096];
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+            if (recv(c, req, sizeof req, 0) > 0 && send(c, h, strlen(h), MSG_NOSIGNAL) > 0)
+                for (int i = 0; i < 600 && send(c, "x", 1, MSG_NOSIGNAL) == 1; i++)
+                    usleep(200000);
+            _exit(0);
+        }
+        close(c);
+    }
+}
+
+static void slow_retrieval_abandoned(void)
+{
+    int port = 0;
+    pid_t pid = start_trickle(&port);
+    CHECK(pid > 0);
+    char slow[64];
+    snprintf(slow, sizeof slow, "http://127.0.0.1:%d", port);
+    const char *m[] = {slow, base};
+    pc_fetch_opts o = {.mirrors = m, .nmirrors = 2, .retries = 1, .backoff_ms = 10,
+                       .low_speed_bytes = 1000, .low_speed_seconds = 2};
+    pc_fetch_item it[NFILES];
+    items_for(it, "slow");
+    pc_err e = {0};
+    time_t t0 = time(NULL);
+    pc_status st = pc_fetch_files(&o, &it[4], 1, &e); /* 100000 bytes, as the trickle promises */
+    time_t files_s = time(NULL) - t0;
+    char files_msg[sizeof e.msg];
+    snprintf(files_msg, sizeof files_msg, "%s", e.msg);
+    char *buf = NULL;
+    size_t len;
+    o.nmirrors = 1;
+    t0 = time(NULL);
+    pc_status bst = pc_fetch_buffer(&o, "repo.json", 1 << 20, &buf, &len, NULL, &e);
+    time_t buffer_s = time(NULL) - t0;
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    free(buf);
+    /* Abandoned after about low_speed_seconds, then the next mirror served it
+     * (the bytes the trickle sent fail the hash on resume; the retry starts
+     * over). */
+    CHECKF(st == PC_OK, "fetch with a trickling first mirror: %d %s", (int)st, files_msg);
+    CHECK(access(it[4].dest, F_OK) == 0); /* verified by size and SHA-256 on the way */
+    CHECKF(files_s < 30, "took %lds", (long)files_s);
+    CHECKF(bst == PC_ERR_NETWORK, "buffer fetch from the trickle alone: %d", (int)bst);
+    CHECKF(buffer_s < 30, "took %lds", (long)buffer_s);
+}
+
 static void https_with_test_ca(void)
 {
     CHECK(start_nginx(tls_state, "tls", tls_base, sizeof tls_base) == 0);
@@ -381,6 +460,7 @@ int main(void)
     RUN(buffer_fetch_capped);
     RUN(cancel_keeps_partials);
     RUN(https_with_test_ca);
+    RUN(slow_retrieval_abandoned);
     sh("tests/nginx.sh stop '%s'; tests/nginx.sh stop '%s'", state, tls_state);
     sh("rm -rf '%s'%s", dir, "");
     TEST_MAIN_END();
