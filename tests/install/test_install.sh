@@ -21,6 +21,7 @@ fi
 want="usr/bin/patchcast
 usr/bin/patchcast-gen
 usr/include/patchcast.h
+usr/include/patchcast_module.h
 usr/lib/libpatchcast.a
 usr/lib/libpatchcast.so -> libpatchcast.so.0
 usr/lib/libpatchcast.so.0 -> libpatchcast.so.$VERSION
@@ -48,6 +49,7 @@ soname=$(readelf -d "$R/usr/lib/libpatchcast.so.$VERSION" | sed -n 's/.*(SONAME)
 # A program against the installed library, through pkg-config only.
 cat >t.c <<'EOF'
 #include <patchcast.h>
+#include <patchcast_module.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +63,10 @@ int main(void)
     if (pc_client_new(&c) != PC_OK)
         return 2;
     pc_client_free(c);
+    pc_host_t *h = NULL;
+    if (pc_host_new(&h) != PC_OK)
+        return 3;
+    pc_host_free(h);
     printf("%s %s\n", pc_version(), hex);
     return strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") != 0;
 }
