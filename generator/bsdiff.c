@@ -8,6 +8,7 @@
 #include <divsufsort64.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,14 +18,45 @@
 #include "fileio.h"
 #include "patch.h"
 
-typedef struct sa_view {
+/* The suffix array of the old file, and every KEY_STEP-th suffix's first
+ * eight bytes (big-endian, zero-padded) in a small array, itself indexed by
+ * its first two bytes: a search narrows its interval there before touching
+ * the big array. */
+#define KEY_STEP 32
+
+typedef struct sa_index {
+    const uint8_t *old;
+    int64_t on;
     const int32_t *sa32;
     const int64_t *sa64;
-} sa_view;
+    uint64_t *keys;
+    int64_t nkeys;
+    int64_t *bucket; /* keys[bucket[b] .. bucket[b + 1]) start with the bytes b */
+} sa_index;
 
-static inline int64_t sa_at(const sa_view *v, int64_t i)
+static inline int64_t sa_at(const sa_index *v, int64_t i)
 {
     return v->sa32 ? v->sa32[i] : v->sa64[i];
+}
+
+static inline void sa_prefetch(const sa_index *v, int64_t i)
+{
+    if (v->sa32)
+        __builtin_prefetch(v->sa32 + i);
+    else
+        __builtin_prefetch(v->sa64 + i);
+}
+
+static inline uint64_t key_of(const uint8_t *p, int64_t n)
+{
+    uint64_t k = 0;
+    if (n >= 8) {
+        memcpy(&k, p, 8);
+        return __builtin_bswap64(k);
+    }
+    for (int i = 0; i < 8; i++)
+        k = k << 8 | (i < n ? p[i] : 0);
+    return k;
 }
 
 static inline int64_t match_len(const uint8_t *a, int64_t an, const uint8_t *b, int64_t bn)
@@ -43,17 +75,50 @@ static inline int64_t match_len(const uint8_t *a, int64_t an, const uint8_t *b, 
     return i;
 }
 
-/* Longest match of new[0..nn) among the suffixes of old: binary search over
- * the suffix array, comparing from the prefix both bounds already share. */
-static int64_t search(const sa_view *v, const uint8_t *old, int64_t on, const uint8_t *nw,
-                      int64_t nn, int64_t *pos)
+/* Longest match of new[0..nn) among the suffixes of old. A sampled key below
+ * new's key belongs to a suffix below new, one above to a suffix above it
+ * (zero padding never reverses an order), so the sampled keys bracket the
+ * interval; then a binary search over the suffix array, comparing from the
+ * prefix both bounds already share. */
+static int64_t search(const sa_index *v, const uint8_t *nw, int64_t nn, int64_t *pos)
 {
-    int64_t lo = 0, hi = on - 1;
-    int64_t llo = match_len(old + sa_at(v, lo), on - sa_at(v, lo), nw, nn);
-    int64_t lhi = match_len(old + sa_at(v, hi), on - sa_at(v, hi), nw, nn);
+    const uint8_t *old = v->old;
+    int64_t on = v->on;
+    uint64_t t = key_of(nw, nn);
+    int64_t a = v->bucket[t >> 48], b = v->bucket[(t >> 48) + 1];
+    while (a < b) { /* first key >= t */
+        int64_t m = a + (b - a) / 2;
+        if (v->keys[m] < t)
+            a = m + 1;
+        else
+            b = m;
+    }
+    int64_t c = a;
+    b = v->bucket[(t >> 48) + 1];
+    while (c < b) { /* first key > t */
+        int64_t m = c + (b - c) / 2;
+        if (v->keys[m] <= t)
+            c = m + 1;
+        else
+            b = m;
+    }
+    int64_t lo = a > 0 ? (a - 1) * KEY_STEP : 0;
+    int64_t hi = c < v->nkeys ? c * KEY_STEP : on - 1;
+    int64_t slo = sa_at(v, lo), shi = sa_at(v, hi);
+    int64_t llo = match_len(old + slo, on - slo, nw, nn);
+    int64_t lhi = match_len(old + shi, on - shi, nw, nn);
     while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2, s = sa_at(v, mid);
-        int64_t k = llo < lhi ? llo : lhi;
+        int64_t mid = lo + (hi - lo) / 2, k = llo < lhi ? llo : lhi;
+        /* The search is bound by memory latency: fetch ahead the entries of
+         * the next two steps and the old bytes the next step compares. */
+        int64_t q1 = lo + (mid - lo) / 2, q2 = mid + (hi - mid) / 2;
+        sa_prefetch(v, lo + (q1 - lo) / 2);
+        sa_prefetch(v, q1 + (mid - q1) / 2);
+        sa_prefetch(v, mid + (q2 - mid) / 2);
+        sa_prefetch(v, q2 + (hi - q2) / 2);
+        __builtin_prefetch(old + sa_at(v, q1) + k);
+        __builtin_prefetch(old + sa_at(v, q2) + k);
+        int64_t s = sa_at(v, mid);
         int64_t l = k + match_len(old + s + k, on - s - k, nw + k, nn - k);
         /* Is the suffix at mid below new? (a suffix that ends first is) */
         bool below = (s + l == on && l < nn) || (l < nn && s + l < on && old[s + l] < nw[l]);
@@ -93,56 +158,96 @@ void pc_diff_free(pc_diff *d)
     memset(d, 0, sizeof *d);
 }
 
-pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw,
-                          size_t newsize_, pc_diff *out, pc_err *e)
+/* Drop the pages of [from, to) of a read-only file mapping from this
+ * process (they stay in the page cache), so the peak memory holds only the
+ * part of the new file being worked on. */
+static void drop_pages(const uint8_t *base, int64_t from, int64_t to)
 {
-    memset(out, 0, sizeof *out);
-    int64_t on = (int64_t)oldsize_, nn = (int64_t)newsize_;
-    if (on == 0)
-        return nn ? push(out, 0, (uint64_t)nn, 0, e) : PC_OK;
-    sa_view v = {0};
-    void *sa = NULL;
-    if (on < INT32_MAX) {
-        sa = malloc((size_t)on * sizeof(int32_t));
-        if (sa && divsufsort(old, sa, (saidx_t)on) != 0) {
-            free(sa);
-            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
-        }
-        v.sa32 = sa;
-    } else {
-        sa = malloc((size_t)on * sizeof(int64_t));
-        if (sa && divsufsort64(old, sa, (saidx64_t)on) != 0) {
-            free(sa);
-            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
-        }
-        v.sa64 = sa;
-    }
-    if (sa == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "diff: no memory for the suffix array (%lld entries)",
-                       (long long)on);
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)(base + from) + pg - 1) & ~(pg - 1);
+    uintptr_t b = (uintptr_t)(base + to) & ~(pg - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
 
-    pc_status st = PC_OK;
-    int64_t scan = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0, lastoffset = 0;
+/* Shortcuts that spare most searches (each costs a few cache misses) and
+ * leave the patches as small: where the current alignment matches at least
+ * TRUST_LEN bytes it is taken as the match; a mismatch of at most
+ * RESUME_GAP bytes after which the alignment matches RESUME_LEN bytes again
+ * (a changed pointer or field) is not searched; and through a stretch where
+ * searches keep finding less than MISS_LEN bytes (new content) the scan
+ * moves faster, one more byte per MISS_ACCEL misses, at most MAX_STEP. The
+ * backward extension later recovers the start of a match stepped over. */
+#define TRUST_LEN 4
+#define RESUME_GAP 4
+#define RESUME_LEN 16
+#define MISS_LEN 8
+#define MISS_ACCEL 4
+#define MAX_STEP 8
+
+static bool resumes(const uint8_t *old, int64_t on, const uint8_t *nw, int64_t nn, int64_t ap,
+                    int64_t scan)
+{
+    for (int64_t g = 1; g <= RESUME_GAP && ap + g < on && scan + g < nn; g++)
+        if (match_len(old + ap + g, on - ap - g, nw + scan + g, nn - scan - g) >= RESUME_LEN)
+            return true;
+    return false;
+}
+
+/* bsdiff's scan over new[start, end): triples whose old cursor starts at
+ * `start` (as if old and new were aligned there) and, for all but the last
+ * range, ends at `next` (where the following range starts). */
+typedef struct scan_job {
+    const sa_index *ix;
+    const uint8_t *nw;
+    int64_t start, end, next;
+    bool last, drop;
+    pc_diff out;
+    pc_status st;
+    pc_err err;
+} scan_job;
+
+static void scan_range(scan_job *j)
+{
+    const uint8_t *old = j->ix->old, *nw = j->nw;
+    int64_t on = j->ix->on, nn = j->end, dropped = j->start;
+    int64_t scan = j->start, len = 0, pos = 0;
+    int64_t lastscan = j->start, lastpos = j->start, lastoffset = 0;
+    pc_diff *out = &j->out;
+    j->st = PC_OK;
     while (scan < nn) {
-        int64_t oldscore = 0, scsc;
-        for (scsc = scan += len; scan < nn; scan++) {
-            len = search(&v, old, on, nw + scan, nn - scan, &pos);
+        int64_t oldscore = 0, scsc, misses = 0;
+        for (scsc = scan += len; scan < nn;) {
+            int64_t ap = scan + lastoffset, la = 0;
+            if (ap >= 0 && ap < on)
+                la = match_len(old + ap, on - ap, nw + scan, nn - scan);
+            if (la >= TRUST_LEN) {
+                len = la;
+                pos = ap;
+            } else if (ap >= 0 && resumes(old, on, nw, nn, ap, scan)) {
+                len = 0;
+            } else {
+                len = search(j->ix, nw + scan, nn - scan, &pos);
+                misses = len < MISS_LEN ? misses + 1 : 0;
+            }
             for (; scsc < scan + len; scsc++)
                 if (scsc + lastoffset >= 0 && scsc + lastoffset < on &&
                     old[scsc + lastoffset] == nw[scsc])
                     oldscore++;
             if ((len == oldscore && len != 0) || len > oldscore + 8)
                 break;
-            if (scan + lastoffset >= 0 && scan + lastoffset < on &&
-                old[scan + lastoffset] == nw[scan])
-                oldscore--;
+            int64_t step = 1 + misses / MISS_ACCEL;
+            for (int64_t k = 0; k < step && k < MAX_STEP && scan < nn; k++, scan++)
+                if (scan + lastoffset >= 0 && scan + lastoffset < on &&
+                    old[scan + lastoffset] == nw[scan])
+                    oldscore--;
         }
         if (len == oldscore && scan != nn)
             continue;
         /* Extend the previous match forwards and this one backwards. */
         int64_t s = 0, sf = 0, lenf = 0;
         for (int64_t i = 0; lastscan + i < scan && lastpos + i < on;) {
-            if (old[lastpos + i] == nw[lastscan + i])
+            if (lastpos + i >= 0 && old[lastpos + i] == nw[lastscan + i])
                 s++;
             i++;
             if (s * 2 - i > sf * 2 - lenf) {
@@ -179,15 +284,149 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
             lenf += lens - overlap;
             lenb -= lens;
         }
-        st = push(out, (uint64_t)lenf, (uint64_t)((scan - lenb) - (lastscan + lenf)),
-                  (pos - lenb) - (lastpos + lenf), e);
-        if (st != PC_OK)
+        int64_t to = scan < nn || j->last ? pos - lenb : j->next;
+        j->st = push(out, (uint64_t)lenf, (uint64_t)((scan - lenb) - (lastscan + lenf)),
+                     to - (lastpos + lenf), &j->err);
+        if (j->st != PC_OK)
             break;
         lastscan = scan - lenb;
         lastpos = pos - lenb;
         lastoffset = pos - scan;
+        if (j->drop && lastscan - dropped >= (1 << 20)) {
+            drop_pages(nw, dropped, lastscan);
+            dropped = lastscan;
+        }
     }
-    free(sa);
+    if (j->st != PC_OK)
+        pc_diff_free(out);
+}
+
+static void *scan_thread(void *arg)
+{
+    scan_range(arg);
+    return NULL;
+}
+
+/* Work is split over the new file only when each piece is worth a thread. */
+#define SCAN_THREADS 2
+#define SCAN_MIN_PIECE (1 << 20)
+
+static void free_index(sa_index *v)
+{
+    free((void *)v->sa32);
+    free((void *)v->sa64);
+    free(v->keys);
+    free(v->bucket);
+    memset(v, 0, sizeof *v);
+}
+
+static pc_status build_index(sa_index *v, const uint8_t *old, int64_t on, pc_err *e)
+{
+    memset(v, 0, sizeof *v);
+    v->old = old;
+    v->on = on;
+    if (on < INT32_MAX) {
+        int32_t *sa = malloc((size_t)on * sizeof *sa);
+        if (sa && divsufsort(old, sa, (saidx_t)on) != 0) {
+            free(sa);
+            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
+        }
+        v->sa32 = sa;
+    } else {
+        int64_t *sa = malloc((size_t)on * sizeof *sa);
+        if (sa && divsufsort64(old, sa, (saidx64_t)on) != 0) {
+            free(sa);
+            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
+        }
+        v->sa64 = sa;
+    }
+    if (v->sa32 == NULL && v->sa64 == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "diff: no memory for the suffix array (%lld entries)",
+                       (long long)on);
+    v->nkeys = (on + KEY_STEP - 1) / KEY_STEP;
+    v->keys = malloc((size_t)v->nkeys * sizeof *v->keys);
+    if (v->keys == NULL) {
+        free_index(v);
+        return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+    }
+    for (int64_t j = 0; j < v->nkeys; j++) {
+        int64_t s = sa_at(v, j * KEY_STEP);
+        v->keys[j] = key_of(old + s, on - s);
+    }
+    v->bucket = malloc(65537 * sizeof *v->bucket);
+    if (v->bucket == NULL) {
+        free_index(v);
+        return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+    }
+    int64_t j = 0;
+    for (uint64_t b = 0; b <= 65536; b++) {
+        while (j < v->nkeys && (v->keys[j] >> 48) < b)
+            j++;
+        v->bucket[b] = j;
+    }
+    return PC_OK;
+}
+
+pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw,
+                          size_t newsize_, pc_diff *out, pc_err *e)
+{
+    memset(out, 0, sizeof *out);
+    int64_t on = (int64_t)oldsize_, nn = (int64_t)newsize_;
+    if (nn == 0)
+        return PC_OK;
+    if (on == 0)
+        return push(out, 0, (uint64_t)nn, 0, e);
+    sa_index ix;
+    pc_status st = build_index(&ix, old, on, e);
+    if (st != PC_OK)
+        return st;
+
+    int nt = nn / SCAN_MIN_PIECE >= SCAN_THREADS ? SCAN_THREADS : 1;
+    scan_job jobs[SCAN_THREADS];
+    pthread_t tid[SCAN_THREADS];
+    bool started[SCAN_THREADS] = {0};
+    for (int i = 0; i < nt; i++) {
+        jobs[i] = (scan_job){.ix = &ix, .nw = nw, .start = nn / nt * i,
+                             .end = i + 1 < nt ? nn / nt * (i + 1) : nn, .last = i + 1 == nt,
+                             .drop = nn >= SCAN_MIN_PIECE};
+        jobs[i].next = jobs[i].end;
+    }
+    for (int i = 1; i < nt; i++)
+        started[i] = pthread_create(&tid[i], NULL, scan_thread, &jobs[i]) == 0;
+    scan_range(&jobs[0]);
+    for (int i = 1; i < nt; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            scan_range(&jobs[i]); /* no thread: do it here */
+    }
+    free_index(&ix);
+    for (int i = 0; i < nt && st == PC_OK; i++)
+        if (jobs[i].st != PC_OK)
+            st = pc_fail(e, jobs[i].st, "%s", jobs[i].err.msg);
+    /* Concatenate the pieces' triples. */
+    size_t total = 0;
+    for (int i = 0; i < nt; i++)
+        total += jobs[i].out.n;
+    if (st == PC_OK) {
+        *out = jobs[0].out;
+        jobs[0].out = (pc_diff){0};
+        if (nt > 1) {
+            pc_ctrl *p = realloc(out->ctrl, total * sizeof *p);
+            if (p == NULL)
+                st = pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+            else {
+                out->ctrl = p;
+                out->cap = total;
+                for (int i = 1; i < nt; i++) {
+                    memcpy(out->ctrl + out->n, jobs[i].out.ctrl, jobs[i].out.n * sizeof *p);
+                    out->n += jobs[i].out.n;
+                }
+            }
+        }
+    }
+    for (int i = 0; i < nt; i++)
+        pc_diff_free(&jobs[i].out);
     if (st != PC_OK)
         pc_diff_free(out);
     return st;
