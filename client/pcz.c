@@ -1,6 +1,7 @@
-/* pcz.c — streaming reader of pcz patches: three decoders (raw, zstd or xz)
- * over the same file through pread, each with fixed buffers and a bounded
- * window; output written sequentially and hashed. */
+/* pcz.c — streaming reader of pcz patches (versions 1 and 2): one decoder
+ * per stream (raw, zstd or xz) over the same file through pread, each with
+ * fixed buffers and a bounded window; output written sequentially through a
+ * buffer and hashed. */
 #include "pcz.h"
 
 #include <errno.h>
@@ -33,7 +34,7 @@ typedef struct dsrc {
 } dsrc;
 
 static pc_status dsrc_open(dsrc *s, int codec, int fd, uint64_t off, uint64_t comp,
-                           uint64_t raw, const char *name, pc_err *e)
+                           uint64_t raw, int wlog, const char *name, pc_err *e)
 {
     memset(s, 0, offsetof(dsrc, in));
     s->codec = codec;
@@ -46,13 +47,13 @@ static pc_status dsrc_open(dsrc *s, int codec, int fd, uint64_t off, uint64_t co
     if (codec == PC_PCZ_ZSTD) {
         s->z = ZSTD_createDStream();
         if (s->z == NULL ||
-            ZSTD_isError(ZSTD_DCtx_setParameter(s->z, ZSTD_d_windowLogMax, PC_PCZ_WINDOW_LOG)))
+            ZSTD_isError(ZSTD_DCtx_setParameter(s->z, ZSTD_d_windowLogMax, wlog)))
             return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
     } else if (codec == PC_PCZ_XZ) {
         lzma_stream init = LZMA_STREAM_INIT;
         s->x = init;
-        /* A 4 MiB dictionary needs about 5 MiB; refuse anything heavier. */
-        if (lzma_stream_decoder(&s->x, 8u << 20, 0) != LZMA_OK)
+        /* The dictionary plus a little; a heavier stream is refused. */
+        if (lzma_stream_decoder(&s->x, (1u << wlog) + (1u << 20), 0) != LZMA_OK)
             return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the xz decoder");
         s->xinit = true;
     } else if (codec != PC_PCZ_RAW) {
@@ -243,104 +244,240 @@ static pc_status dsrc_finish(dsrc *s, pc_err *e)
     return PC_OK;
 }
 
-pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
-                          const pc_patch_expect *expect, uint64_t *new_size_out,
-                          uint8_t new_sha256[32], pc_err *e)
+/* ---- version 2's diff stream: zero-run tokens ---------------------------- */
+
+typedef struct tokens {
+    dsrc *s;
+    uint64_t zeros, lits; /* left in the current token */
+} tokens;
+
+static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
 {
-    uint8_t h[PC_PCZ_HEADER];
+    while (n > 0) {
+        if (t->zeros == 0 && t->lits == 0) {
+            pc_status st;
+            if ((st = read_uvarint(t->s, &t->zeros, e)) || (st = read_uvarint(t->s, &t->lits, e)))
+                return st;
+            if (t->zeros == 0 && t->lits == 0)
+                return pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds an empty token");
+        }
+        size_t k;
+        if (t->zeros) {
+            k = t->zeros < n ? (size_t)t->zeros : n;
+            memset(dst, 0, k);
+            t->zeros -= k;
+        } else {
+            k = t->lits < n ? (size_t)t->lits : n;
+            pc_status st = dsrc_read(t->s, dst, k, e);
+            if (st != PC_OK)
+                return st;
+            t->lits -= k;
+        }
+        dst += k;
+        n -= k;
+    }
+    return PC_OK;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+#define OUT_BUF (256 * 1024)
+
+typedef struct sink {
+    int fd;
+    uint8_t *buf;
+    size_t used;
+    pc_sha256_ctx sha;
+} sink;
+
+static pc_status sink_flush(sink *k, pc_err *e)
+{
+    if (k->used == 0)
+        return PC_OK;
+    pc_sha256_update(&k->sha, k->buf, k->used);
+    if (pc_write_all(k->fd, k->buf, k->used) != 0)
+        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+    k->used = 0;
+    return PC_OK;
+}
+
+/* ---- the patch ------------------------------------------------------------ */
+
+typedef struct layout {
+    int version, nstreams;
+    uint64_t nsz;
+    uint8_t new_sha[32], old_sha[32];
+    int codec[PC_PCZ_MAX_STREAMS];
+    uint64_t comp[PC_PCZ_MAX_STREAMS], raw[PC_PCZ_MAX_STREAMS];
+} layout;
+
+static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *expect, layout *l,
+                             pc_err *e)
+{
+    uint8_t h[PC_PCZ2_HEADER];
     struct stat sb;
-    if (fstat(patch_fd, &sb) != 0)
+    if (fstat(fd, &sb) != 0)
         return pc_fail(e, PC_ERR_IO, "patch: %s", strerror(errno));
     uint64_t psize = (uint64_t)sb.st_size;
-    if (psize < PC_PCZ_HEADER || pread(patch_fd, h, PC_PCZ_HEADER, 0) != PC_PCZ_HEADER)
-        return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %d-byte pcz header",
-                       PC_PCZ_HEADER);
-    if (memcmp(h, PC_PCZ_MAGIC, 4) != 0 || (h[4] | h[5] | h[6] | h[7]) != 0)
-        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: not a pcz version 1 patch");
-    uint64_t osz = pc_get_le64(h + 8), nsz = pc_get_le64(h + 16);
+    if (psize < 4 || pread(fd, h, 4, 0) != 4)
+        return pc_fail(e, PC_ERR_PATCH, "patch: too short to be a pcz patch");
+    size_t hsize;
+    if (memcmp(h, PC_PCZ1_MAGIC, 4) == 0) {
+        l->version = 1;
+        l->nstreams = 3;
+        hsize = PC_PCZ1_HEADER;
+    } else if (memcmp(h, PC_PCZ2_MAGIC, 4) == 0) {
+        l->version = 2;
+        l->nstreams = 5;
+        hsize = PC_PCZ2_HEADER;
+    } else {
+        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: not a pcz patch of version 1 or 2");
+    }
+    if (psize < hsize || pread(fd, h, hsize, 0) != (ssize_t)hsize)
+        return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %zu-byte pcz header", hsize);
+    if ((h[4] | h[5] | h[6] | h[7]) != 0)
+        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: pcz version %d with unknown flags",
+                       l->version);
+    uint64_t osz = pc_get_le64(h + 8);
+    l->nsz = pc_get_le64(h + 16);
     if (osz != old_size)
         return pc_fail(e, PC_ERR_PATCH, "patch: made for an old file of %llu bytes, not %llu",
                        (unsigned long long)osz, (unsigned long long)old_size);
-    if (nsz > PC_PATCH_NEW_MAX)
+    if (l->nsz > PC_PATCH_NEW_MAX)
         return pc_fail(e, PC_ERR_PATCH, "patch: claims an output of %llu bytes",
-                       (unsigned long long)nsz);
-    if (expect && expect->has_size && expect->new_size != nsz)
+                       (unsigned long long)l->nsz);
+    if (expect && expect->has_size && expect->new_size != l->nsz)
         return pc_fail(e, PC_ERR_PATCH, "patch: produces %llu bytes, but the metadata expects %llu",
-                       (unsigned long long)nsz, (unsigned long long)expect->new_size);
-    if (expect && expect->has_sha && memcmp(expect->new_sha256, h + 56, 32) != 0)
+                       (unsigned long long)l->nsz, (unsigned long long)expect->new_size);
+    memcpy(l->old_sha, h + 24, 32);
+    memcpy(l->new_sha, h + 56, 32);
+    if (expect && expect->has_sha && memcmp(expect->new_sha256, l->new_sha, 32) != 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
-    uint8_t osha[32];
-    pc_sha256(old, (size_t)old_size, osha);
-    if (memcmp(osha, h + 24, 32) != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
-    uint64_t comp[3], raw[3], off = PC_PCZ_HEADER;
-    int codec[3];
-    static const char *names[3] = {"control", "diff", "extra"};
-    for (int i = 0; i < 3; i++) {
+    uint64_t off = hsize;
+    for (int i = 0; i < l->nstreams; i++) {
         const uint8_t *d = h + 88 + 24 * i;
-        codec[i] = d[0];
+        l->codec[i] = d[0];
         for (int k = 1; k < 8; k++)
             if (d[k])
                 return pc_fail(e, PC_ERR_PATCH, "patch: reserved header bytes are not zero");
-        comp[i] = pc_get_le64(d + 8);
-        raw[i] = pc_get_le64(d + 16);
-        if (!pc_add_u64(off, comp[i], &off))
+        l->comp[i] = pc_get_le64(d + 8);
+        l->raw[i] = pc_get_le64(d + 16);
+        if (!pc_add_u64(off, l->comp[i], &off))
             return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths overflow");
     }
     if (off != psize)
         return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths (%llu) do not match the file (%llu)",
                        (unsigned long long)off, (unsigned long long)psize);
-    if (raw[1] > nsz || raw[2] > nsz)
+    /* Raw diff bytes (version 1) and extra bytes are at most the new size;
+     * a diff token makes at least one byte and takes at most 20 + 1. */
+    int diff = l->version == 1 ? 1 : PC_PCZ_DIFF, extra = l->version == 1 ? 2 : PC_PCZ_EXTRA;
+    uint64_t diff_max = l->version == 1 ? l->nsz : l->nsz * 21 + 20;
+    if (l->nsz > PC_PATCH_NEW_MAX / 21)
+        diff_max = UINT64_MAX;
+    if (l->raw[diff] > diff_max || l->raw[extra] > l->nsz)
         return pc_fail(e, PC_ERR_PATCH, "patch: diff or extra stream larger than the new file");
+    return PC_OK;
+}
 
-    pc_status st = PC_OK;
-    dsrc *s = calloc(3, sizeof *s);
-    uint8_t *buf = malloc(BUF);
-    pc_sha256_ctx sha;
-    pc_sha256_init(&sha);
-    if (!s || !buf) {
+/* Add old bytes to n diff bytes at dst: new positions from np, old cursor
+ * from op. Version 2 adds 16-bit little-endian words at even new positions
+ * whose partner is in the same run (`last` is the run's last position). */
+static void add_old(int version, uint8_t *dst, size_t n, uint64_t np, uint64_t run_end,
+                    const uint8_t *old, uint64_t old_size, int64_t op)
+{
+    for (size_t i = 0; i < n;) {
+        int64_t q = op + (int64_t)i;
+        uint8_t o0 = (q >= 0 && (uint64_t)q < old_size) ? old[q] : 0;
+        if (version == 2 && ((np + i) & 1) == 0 && np + i + 1 < run_end) {
+            uint8_t o1 = (q + 1 >= 0 && (uint64_t)(q + 1) < old_size) ? old[q + 1] : 0;
+            unsigned lo = (unsigned)dst[i] + o0;
+            dst[i] = (uint8_t)lo;
+            dst[i + 1] = (uint8_t)(dst[i + 1] + o1 + (lo >> 8));
+            i += 2;
+        } else {
+            dst[i] = (uint8_t)(dst[i] + o0);
+            i++;
+        }
+    }
+}
+
+static pc_status read_triple(const layout *l, dsrc *s, uint64_t *add, uint64_t *copy,
+                             int64_t *seek, pc_err *e)
+{
+    uint64_t zz;
+    pc_status st;
+    dsrc *a = &s[0], *c = l->version == 1 ? &s[0] : &s[PC_PCZ_COPY],
+         *k = l->version == 1 ? &s[0] : &s[PC_PCZ_SEEK];
+    if ((st = read_uvarint(a, add, e)) || (st = read_uvarint(c, copy, e)) ||
+        (st = read_uvarint(k, &zz, e)))
+        return st;
+    *seek = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    return PC_OK;
+}
+
+pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
+                          const pc_patch_expect *expect, uint64_t *new_size_out,
+                          uint8_t new_sha256[32], pc_err *e)
+{
+    static const char *names1[3] = {"control", "diff", "extra"};
+    static const char *names2[5] = {"add", "copy", "seek", "diff", "extra"};
+    layout l;
+    pc_status st = read_header(patch_fd, old_size, expect, &l, e);
+    if (st != PC_OK)
+        return st;
+    int diff = l.version == 1 ? 1 : PC_PCZ_DIFF, extra = l.version == 1 ? 2 : PC_PCZ_EXTRA;
+    uint64_t newpos = 0, nsz = l.nsz;
+    int64_t oldpos = 0;
+    dsrc *s = calloc((size_t)l.nstreams, sizeof *s);
+    tokens tk = {.s = s ? &s[diff] : NULL};
+    sink k = {.fd = out_fd, .buf = malloc(OUT_BUF)};
+    pc_sha256_init(&k.sha);
+    if (!s || !k.buf) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    off = PC_PCZ_HEADER;
-    for (int i = 0; i < 3 && st == PC_OK; i++) {
-        st = dsrc_open(&s[i], codec[i], patch_fd, off, comp[i], raw[i], names[i], e);
-        off += comp[i];
+    uint64_t off = l.version == 1 ? PC_PCZ1_HEADER : PC_PCZ2_HEADER;
+    for (int i = 0; i < l.nstreams && st == PC_OK; i++) {
+        int wlog = l.version == 1 ? PC_PCZ1_WINDOW_LOG
+                   : i < PC_PCZ_DIFF ? PC_PCZ_CTRL_WINDOW_LOG
+                                     : PC_PCZ_DATA_WINDOW_LOG;
+        st = dsrc_open(&s[i], l.codec[i], patch_fd, off, l.comp[i], l.raw[i], wlog,
+                       l.version == 1 ? names1[i] : names2[i], e);
+        off += l.comp[i];
     }
-    uint64_t newpos = 0;
-    int64_t oldpos = 0;
     while (st == PC_OK && newpos < nsz) {
-        uint64_t add, copy, zz;
-        if ((st = read_uvarint(&s[0], &add, e)) || (st = read_uvarint(&s[0], &copy, e)) ||
-            (st = read_uvarint(&s[0], &zz, e)))
+        uint64_t add, copy;
+        int64_t seek;
+        if ((st = read_triple(&l, s, &add, &copy, &seek, e)))
             break;
-        int64_t seek = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
         if (add > nsz - newpos || copy > nsz - newpos - add) {
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry runs past the new size");
             break;
         }
         for (uint64_t done = 0; st == PC_OK && done < add;) {
-            size_t n = add - done < BUF ? (size_t)(add - done) : BUF;
-            if ((st = dsrc_read(&s[1], buf, n, e)))
+            size_t n = add - done < OUT_BUF - k.used ? (size_t)(add - done) : OUT_BUF - k.used;
+            /* Keep word pairs whole: a piece ends at an even position. */
+            if (l.version == 2 && done + n < add && ((newpos + done + n) & 1) && n > 1)
+                n--;
+            uint8_t *dst = k.buf + k.used;
+            st = l.version == 1 ? dsrc_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
+            if (st != PC_OK)
                 break;
-            for (size_t i = 0; i < n; i++) {
-                int64_t op = oldpos + (int64_t)(done + i);
-                if (op >= 0 && (uint64_t)op < old_size)
-                    buf[i] = (uint8_t)(buf[i] + old[op]);
-            }
-            pc_sha256_update(&sha, buf, n);
-            if (pc_write_all(out_fd, buf, n) != 0)
-                st = pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+            add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
+                    oldpos + (int64_t)done);
+            k.used += n;
             done += n;
+            if (k.used > OUT_BUF - 2)
+                st = sink_flush(&k, e);
         }
         for (uint64_t done = 0; st == PC_OK && done < copy;) {
-            size_t n = copy - done < BUF ? (size_t)(copy - done) : BUF;
-            if ((st = dsrc_read(&s[2], buf, n, e)))
+            size_t n = copy - done < OUT_BUF - k.used ? (size_t)(copy - done) : OUT_BUF - k.used;
+            if ((st = dsrc_read(&s[extra], k.buf + k.used, n, e)))
                 break;
-            pc_sha256_update(&sha, buf, n);
-            if (pc_write_all(out_fd, buf, n) != 0)
-                st = pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+            k.used += n;
             done += n;
+            if (k.used > OUT_BUF - 2)
+                st = sink_flush(&k, e);
         }
         newpos += add + copy;
         if (st == PC_OK && (__builtin_add_overflow(oldpos, (int64_t)add, &oldpos) ||
@@ -349,21 +486,32 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
                             oldpos < -(int64_t)PC_PATCH_NEW_MAX))
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry seeks out of range");
     }
-    for (int i = 0; i < 3 && st == PC_OK; i++)
+    if (st == PC_OK)
+        st = sink_flush(&k, e);
+    if (st == PC_OK && (tk.zeros || tk.lits))
+        st = pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds more data than the control uses");
+    for (int i = 0; i < l.nstreams && st == PC_OK; i++)
         st = dsrc_finish(&s[i], e);
 out:;
     uint8_t digest[32];
-    pc_sha256_final(&sha, digest);
-    if (st == PC_OK && memcmp(digest, h + 56, 32) != 0)
-        st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
+    pc_sha256_final(&k.sha, digest);
+    if (st == PC_OK && memcmp(digest, l.new_sha, 32) != 0) {
+        /* Say why: the old file is hashed only now, when something is wrong. */
+        uint8_t osha[32];
+        pc_sha256(old ? old : (const uint8_t *)"", (size_t)old_size, osha);
+        if (memcmp(osha, l.old_sha, 32) != 0)
+            st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
+        else
+            st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
+    }
     if (st == PC_OK) {
         *new_size_out = nsz;
         memcpy(new_sha256, digest, 32);
     }
     if (s)
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < l.nstreams; i++)
             dsrc_close(&s[i]);
     free(s);
-    free(buf);
+    free(k.buf);
     return st;
 }

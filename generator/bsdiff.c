@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "patch.h"
+#include "sha256.h"
 
 /* The suffix array of the old file, and every KEY_STEP-th suffix's first
  * eight bytes (big-endian, zero-padded) in a small array, itself indexed by
@@ -590,20 +591,55 @@ static pc_status map_file(const char *path, const uint8_t **data, size_t *size, 
     return st;
 }
 
+/* SHA-256s of both files for the pcz header, on another thread while the
+ * suffix array is sorted; the new file's pages are dropped once hashed. */
+typedef struct hash_job {
+    const uint8_t *old, *nw;
+    size_t os, ns;
+    uint8_t osha[32], nsha[32];
+} hash_job;
+
+static void *hash_thread(void *arg)
+{
+    hash_job *h = arg;
+    pc_sha256(h->old ? h->old : (const uint8_t *)"", h->os, h->osha);
+    pc_sha256_ctx c;
+    pc_sha256_init(&c);
+    for (size_t off = 0; off < h->ns; off += 1 << 20) {
+        size_t n = h->ns - off < (1 << 20) ? h->ns - off : (1 << 20);
+        pc_sha256_update(&c, h->nw + off, n);
+        drop_pages(h->nw, (int64_t)off, (int64_t)(off + n));
+    }
+    pc_sha256_final(&c, h->nsha);
+    return NULL;
+}
+
 pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
                         pc_diff_format format, uint64_t *patch_size, pc_err *e)
 {
     const uint8_t *o = NULL, *n = NULL;
     size_t os = 0, ns = 0;
     pc_diff d = {0};
+    hash_job h = {0};
+    pthread_t tid;
+    bool hashing = false;
     pc_status st = map_file(old, &o, &os, e);
     if (st == PC_OK)
         st = map_file(nw, &n, &ns, e);
+    if (st == PC_OK && format == PC_DIFF_PCZ) {
+        h = (hash_job){.old = o, .nw = n, .os = os, .ns = ns};
+        hashing = pthread_create(&tid, NULL, hash_thread, &h) == 0;
+        if (!hashing)
+            hash_thread(&h);
+    }
     if (st == PC_OK)
         st = pc_diff_compute(o, os, n, ns, &d, e);
+    if (hashing)
+        pthread_join(tid, NULL);
     if (st == PC_OK)
-        st = format == PC_DIFF_PCZ ? pc_pcz_write(&d, o, os, n, ns, patch, patch_size, e)
-                                   : pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
+        st = format == PC_DIFF_PCZ
+                 ? pc_pcz_write(&d, o, os, n, ns, h.osha, h.nsha, patch, patch_size, e)
+                 : pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
     pc_diff_free(&d);
     if (o)
         munmap((void *)o, os);

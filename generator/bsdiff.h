@@ -22,8 +22,10 @@ typedef struct pc_diff {
     size_t n, cap;
 } pc_diff;
 
-/* Compute the control triples turning old into new. Memory: old + new + the
- * suffix array (4 or 8 bytes per old byte) + the triples. */
+/* Compute the control triples turning old into new. Memory: old + the
+ * suffix array (4 or 8 bytes per old byte, plus 1/4) + the triples + the
+ * part of new being scanned (its pages are dropped behind the scan when new
+ * is a file mapping). Uses two threads on large inputs. */
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize, const uint8_t *new_,
                           size_t newsize, pc_diff *out, pc_err *e);
 void pc_diff_free(pc_diff *d);
@@ -34,9 +36,11 @@ pc_status pc_bsdiff40_write(const pc_diff *d, const uint8_t *old, size_t oldsize
                             const uint8_t *new_, size_t newsize, const char *path,
                             uint64_t *patch_size, pc_err *e);
 
-/* Write the triples as a pcz patch (client/pcz.h). */
+/* Write the triples as a version-2 pcz patch (client/pcz.h); old_sha and
+ * new_sha are the files' SHA-256s. */
 pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, const uint8_t *new_,
-                       size_t newsize, const char *path, uint64_t *patch_size, pc_err *e);
+                       size_t newsize, const uint8_t old_sha[32], const uint8_t new_sha[32],
+                       const char *path, uint64_t *patch_size, pc_err *e);
 
 typedef enum pc_diff_format { PC_DIFF_BSDIFF40 = 0, PC_DIFF_PCZ = 1 } pc_diff_format;
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bsdiff.h"
+#include "fileio.h"
 #include "patch.h"
 #include "sha256.h"
 #include "test.h"
@@ -407,26 +408,30 @@ static void prepare_good_patch(void)
     fclose(f);
 }
 
-/* pcz: a good patch, then one field broken at a time. */
+/* pcz: a good patch, then one field broken at a time (version 2 header:
+ * descriptors of the add, copy, seek, diff and extra streams at 88 + 24 i:
+ * codec, 7 zero bytes, compressed length, raw length). */
 static const struct {
     const char *name;
     size_t off;      /* byte to change (or truncate at, for "truncate") */
-    int value;       /* -1: truncate at off */
+    int value;       /* -1: truncate at off; -2: change the old file instead */
     pc_status want;
     const char *msg;
 } pcz_cases[] = {
-    {"pcz_bad_version", 3, '2', PC_ERR_UNSUPPORTED, "unknown patch format"},
-    {"pcz_reserved_flags", 5, 1, PC_ERR_UNSUPPORTED, "not a pcz version 1"},
+    {"pcz_bad_version", 3, '3', PC_ERR_UNSUPPORTED, "unknown patch format"},
+    {"pcz_reserved_flags", 5, 1, PC_ERR_UNSUPPORTED, "unknown flags"},
     {"pcz_old_size_wrong", 8, 0x77, PC_ERR_PATCH, "made for an old file of"},
     {"pcz_new_size_wrong", 16, 0x77, PC_ERR_PATCH, "metadata expects"},
-    {"pcz_old_sha_wrong", 24, 0x00, PC_ERR_PATCH, "made for another old file"},
+    {"pcz_wrong_old_file", 100, -2, PC_ERR_PATCH, "made for another old file"},
     {"pcz_new_sha_wrong", 56, 0x00, PC_ERR_PATCH, "another file than the metadata expects"},
     {"pcz_unknown_codec", 88, 9, PC_ERR_PATCH, "unknown codec"},
     {"pcz_reserved_pad", 89, 1, PC_ERR_PATCH, "reserved header bytes"},
     {"pcz_comp_len_wrong", 96, 0x7f, PC_ERR_PATCH, "do not match the file"},
-    {"pcz_raw_len_huge", 135, 0x7f, PC_ERR_PATCH, "larger than the new file"},
-    {"pcz_truncated", 200, -1, PC_ERR_PATCH, "do not match the file"},
-    {"pcz_header_only", 100, -1, PC_ERR_PATCH, "shorter than the 160-byte"},
+    {"pcz_diff_raw_len_huge", 183, 0x7f, PC_ERR_PATCH, "larger than the new file"},
+    {"pcz_extra_raw_len_huge", 207, 0x7f, PC_ERR_PATCH, "larger than the new file"},
+    {"pcz_add_raw_len_wrong", 104, 0x7f, PC_ERR_PATCH, "add stream"},
+    {"pcz_truncated", 250, -1, PC_ERR_PATCH, "do not match the file"},
+    {"pcz_header_only", 100, -1, PC_ERR_PATCH, "shorter than the 208-byte"},
 };
 
 static void pcz_case(size_t i)
@@ -444,10 +449,14 @@ static void pcz_case(size_t i)
     uint8_t *p = malloc(psize);
     CHECK(f && fread(p, 1, psize, f) == psize);
     fclose(f);
+    CHECK(psize > 260 && memcmp(p, "PCZ2", 4) == 0);
     size_t len = psize;
-    if (pcz_cases[i].value < 0)
+    if (pcz_cases[i].value == -1)
         len = pcz_cases[i].off;
-    else
+    else if (pcz_cases[i].value == -2) {
+        old_bytes[pcz_cases[i].off] ^= 0x10; /* same size, other content */
+        CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
+    } else
         p[pcz_cases[i].off] = (uint8_t)(p[pcz_cases[i].off] == pcz_cases[i].value
                                             ? pcz_cases[i].value + 1 : pcz_cases[i].value);
     CHECK(write_bytes(p_patch, p, len) == 0);
@@ -459,6 +468,55 @@ static void pcz_case(size_t i)
     CHECKF(st == pcz_cases[i].want, "status %d (%s)", st, e.msg);
     CHECKF(strstr(e.msg, pcz_cases[i].msg) != NULL, "message '%s' lacks '%s'", e.msg,
            pcz_cases[i].msg);
+    CHECK(access(p_out, F_OK) != 0);
+}
+
+/* Version-1 pcz patches (three streams, raw diff bytes) still apply: one
+ * built by hand with raw streams, then one of its streams cut short. */
+static void pcz_version1(void)
+{
+    static const uint8_t old[] = "the quick brown fox jumps over the lazy dog";
+    static const uint8_t nw[] = "the quick brown cat jumps over the lazy dog!!";
+    size_t on = sizeof old - 1, nn = sizeof nw - 1;
+    /* add 16 (with diffs), copy 3 ("cat"), seek +3; add 24, copy 2 ("!!"). */
+    uint8_t ctrl[] = {16, 3, 6, 24, 2, 0}, diff[40], extra[] = "cat!!";
+    for (size_t i = 0; i < 16; i++)
+        diff[i] = (uint8_t)(nw[i] - old[i]);
+    for (size_t i = 0; i < 24; i++)
+        diff[16 + i] = (uint8_t)(nw[19 + i] - old[19 + i]);
+    uint8_t h[160] = "PCZ1";
+    for (int i = 0; i < 8; i++) {
+        h[8 + i] = (uint8_t)(on >> (8 * i));
+        h[16 + i] = (uint8_t)(nn >> (8 * i));
+    }
+    pc_sha256(old, on, h + 24);
+    pc_sha256(nw, nn, h + 56);
+    size_t lens[3] = {sizeof ctrl, 40, 5};
+    for (int i = 0; i < 3; i++) {
+        h[88 + 24 * i + 8] = (uint8_t)lens[i];
+        h[88 + 24 * i + 16] = (uint8_t)lens[i];
+    }
+    uint8_t p[160 + 6 + 40 + 5];
+    memcpy(p, h, 160);
+    memcpy(p + 160, ctrl, 6);
+    memcpy(p + 166, diff, 40);
+    memcpy(p + 206, extra, 5);
+    CHECK(write_bytes(p_old, old, on) == 0 && write_bytes(p_patch, p, sizeof p) == 0);
+    pc_err e = {0};
+    unlink(p_out);
+    CHECKF(pc_patch_apply_file(p_old, p_patch, p_out, NULL, &e) == PC_OK, "%s", e.msg);
+    uint8_t *got;
+    size_t glen;
+    CHECK(pc_read_file(p_out, 1 << 20, (char **)&got, &glen, &e) == PC_OK);
+    CHECK(glen == nn && memcmp(got, nw, nn) == 0);
+    free(got);
+    /* The diff stream one byte short (the extra stream one longer). */
+    p[88 + 24 + 8] = 39;
+    p[88 + 24 + 16] = 39;
+    p[88 + 48 + 8] = 6;
+    CHECK(write_bytes(p_patch, p, sizeof p) == 0);
+    unlink(p_out);
+    CHECK(pc_patch_apply_file(p_old, p_patch, p_out, NULL, &e) == PC_ERR_PATCH);
     CHECK(access(p_out, F_OK) != 0);
 }
 
@@ -474,6 +532,7 @@ int main(void)
     RUN(property_roundtrips);
     RUN(interop_debian);
     RUN(property_roundtrips_pcz);
+    RUN(pcz_version1);
     for (size_t i = 0; i < sizeof pcz_cases / sizeof pcz_cases[0]; i++)
         RUN_CASE(pcz_case, i, pcz_cases[i].name);
     prepare_good_patch();
