@@ -1,15 +1,20 @@
-/* pcz.c — streaming reader of pcz patches (versions 1 and 2): one decoder
+/* pcz.c — reader of pcz patches (versions 1 and 2). Streams: one decoder
  * per stream (raw, zstd or xz) over the same file through pread, each with
  * fixed buffers and a bounded window; output written sequentially through a
- * buffer and hashed. */
+ * buffer and hashed. Mode 1: one zstd frame over the old file, decoded into
+ * the mapped output. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include "pcz.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lzma.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -304,7 +309,7 @@ static pc_status sink_flush(sink *k, pc_err *e)
 /* ---- the patch ------------------------------------------------------------ */
 
 typedef struct layout {
-    int version, nstreams;
+    int version, nstreams, mode;
     uint64_t nsz;
     uint8_t new_sha[32], old_sha[32];
     int codec[PC_PCZ_MAX_STREAMS];
@@ -335,7 +340,8 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
     }
     if (psize < hsize || pread(fd, h, hsize, 0) != (ssize_t)hsize)
         return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %zu-byte pcz header", hsize);
-    if ((h[4] | h[5] | h[6] | h[7]) != 0)
+    l->mode = l->version == 2 ? h[4] : 0;
+    if ((h[5] | h[6] | h[7]) != 0 || l->mode > 1 || (l->version == 1 && h[4]))
         return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: pcz version %d with unknown flags",
                        l->version);
     uint64_t osz = pc_get_le64(h + 8);
@@ -368,6 +374,14 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
     if (off != psize)
         return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths (%llu) do not match the file (%llu)",
                        (unsigned long long)off, (unsigned long long)psize);
+    if (l->mode == 1) {
+        if (l->codec[0] != PC_PCZ_ZSTD_OLD || l->raw[0] != l->nsz)
+            return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 needs one zstd stream of the new size");
+        for (int i = 1; i < l->nstreams; i++)
+            if (l->codec[i] || l->comp[i] || l->raw[i])
+                return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 has data in stream %d", i);
+        return PC_OK;
+    }
     /* Raw diff bytes (version 1) and extra bytes are at most the new size;
      * a diff token makes at least one byte and takes at most 20 + 1. */
     int diff = l->version == 1 ? 1 : PC_PCZ_DIFF, extra = l->version == 1 ? 2 : PC_PCZ_EXTRA;
@@ -401,6 +415,87 @@ static void add_old(int version, uint8_t *dst, size_t n, uint64_t np, uint64_t r
     }
 }
 
+/* Mode 1: one zstd frame whose prefix is the old file, decoded in a single
+ * call into the output file mapped at its final size (allocated first, so a
+ * full disk is an error, not a fault): no window to buffer, the heap holds
+ * only the decoder's context. */
+static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_size, int patch_fd,
+                              int out_fd, uint8_t digest[32], pc_err *e)
+{
+    uint64_t comp = l->comp[0], nsz = l->nsz, psize = PC_PCZ2_HEADER + comp;
+    uint64_t window = (uint64_t)1 << PC_PCZ_OLD_WINDOW_LOG_MAX;
+    if (old_size + nsz > window)
+        return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 with old and new over %llu bytes",
+                       (unsigned long long)window);
+    while (window / 2 >= old_size + nsz && window > 1024)
+        window /= 2;
+    pc_status st = PC_OK;
+    uint8_t *pm = mmap(NULL, (size_t)psize, PROT_READ, MAP_PRIVATE, patch_fd, 0), *out = NULL;
+    ZSTD_DCtx *dc = NULL;
+    if (pm == MAP_FAILED)
+        return pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+    const uint8_t *src = pm + PC_PCZ2_HEADER;
+    ZSTD_frameHeader fh;
+    size_t rc = ZSTD_getFrameHeader(&fh, src, (size_t)comp);
+    if (rc != 0 || fh.frameType != ZSTD_frame) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: mode 1 stream is no zstd frame");
+        goto out;
+    }
+    if (fh.frameContentSize != nsz || fh.dictID != 0) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame disagrees with the header");
+        goto out;
+    }
+    if (fh.windowSize > window) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd window of %llu bytes is larger than old and new",
+                     (unsigned long long)fh.windowSize);
+        goto out;
+    }
+    rc = ZSTD_findFrameCompressedSize(src, (size_t)comp);
+    if (ZSTD_isError(rc) || rc != comp) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame is truncated or followed by data");
+        goto out;
+    }
+    if (nsz > 0) {
+        struct statvfs vs;
+        if (fstatvfs(out_fd, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < nsz) {
+            st = pc_fail(e, PC_ERR_IO, "patch: no room for the %llu-byte result",
+                         (unsigned long long)nsz);
+            goto out;
+        }
+        int err = ftruncate(out_fd, (off_t)nsz) ? errno : posix_fallocate(out_fd, 0, (off_t)nsz);
+        if (err) {
+            st = pc_fail(e, PC_ERR_IO, "patch: cannot allocate the result: %s", strerror(err));
+            goto out;
+        }
+        out = mmap(NULL, (size_t)nsz, PROT_READ | PROT_WRITE, MAP_SHARED, out_fd, 0);
+        if (out == MAP_FAILED) {
+            out = NULL;
+            st = pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+            goto out;
+        }
+    }
+    dc = ZSTD_createDCtx();
+    if (dc == NULL || ZSTD_isError(ZSTD_DCtx_refPrefix(dc, old, (size_t)old_size))) {
+        st = pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
+        goto out;
+    }
+    uint8_t none;
+    rc = ZSTD_decompressDCtx(dc, out ? out : &none, (size_t)nsz, src, (size_t)comp);
+    if (ZSTD_isError(rc))
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd: %s", ZSTD_getErrorName(rc));
+    else if (rc != nsz)
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame makes %zu bytes, not %llu", rc,
+                     (unsigned long long)nsz);
+    else
+        pc_sha256(out ? out : &none, (size_t)nsz, digest);
+out:
+    ZSTD_freeDCtx(dc);
+    if (out)
+        munmap(out, (size_t)nsz);
+    munmap(pm, (size_t)psize);
+    return st;
+}
+
 static pc_status read_triple(const layout *l, dsrc *s, uint64_t *add, uint64_t *copy,
                              int64_t *seek, pc_err *e)
 {
@@ -415,6 +510,27 @@ static pc_status read_triple(const layout *l, dsrc *s, uint64_t *add, uint64_t *
     return PC_OK;
 }
 
+/* The result against the header's SHA-256; when it differs, the old file is
+ * hashed (only then) to say which file is wrong. */
+static pc_status check_result(const layout *l, pc_status st, const uint8_t *old,
+                              uint64_t old_size, const uint8_t digest[32], uint64_t *new_size_out,
+                              uint8_t new_sha256[32], pc_err *e)
+{
+    if (st == PC_OK && memcmp(digest, l->new_sha, 32) != 0) {
+        uint8_t osha[32];
+        pc_sha256(old ? old : (const uint8_t *)"", (size_t)old_size, osha);
+        if (memcmp(osha, l->old_sha, 32) != 0)
+            st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
+        else
+            st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
+    }
+    if (st == PC_OK) {
+        *new_size_out = l->nsz;
+        memcpy(new_sha256, digest, 32);
+    }
+    return st;
+}
+
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size_out,
                           uint8_t new_sha256[32], pc_err *e)
@@ -425,6 +541,11 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     pc_status st = read_header(patch_fd, old_size, expect, &l, e);
     if (st != PC_OK)
         return st;
+    uint8_t digest[32];
+    if (l.mode == 1) {
+        st = apply_prefix(&l, old, old_size, patch_fd, out_fd, digest, e);
+        return check_result(&l, st, old, old_size, digest, new_size_out, new_sha256, e);
+    }
     int diff = l.version == 1 ? 1 : PC_PCZ_DIFF, extra = l.version == 1 ? 2 : PC_PCZ_EXTRA;
     uint64_t newpos = 0, nsz = l.nsz;
     int64_t oldpos = 0;
@@ -492,22 +613,9 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
         st = pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds more data than the control uses");
     for (int i = 0; i < l.nstreams && st == PC_OK; i++)
         st = dsrc_finish(&s[i], e);
-out:;
-    uint8_t digest[32];
+out:
     pc_sha256_final(&k.sha, digest);
-    if (st == PC_OK && memcmp(digest, l.new_sha, 32) != 0) {
-        /* Say why: the old file is hashed only now, when something is wrong. */
-        uint8_t osha[32];
-        pc_sha256(old ? old : (const uint8_t *)"", (size_t)old_size, osha);
-        if (memcmp(osha, l.old_sha, 32) != 0)
-            st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
-        else
-            st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
-    }
-    if (st == PC_OK) {
-        *new_size_out = nsz;
-        memcpy(new_sha256, digest, 32);
-    }
+    st = check_result(&l, st, old, old_size, digest, new_size_out, new_sha256, e);
     if (s)
         for (int i = 0; i < l.nstreams; i++)
             dsrc_close(&s[i]);

@@ -26,7 +26,10 @@
 #define PC_PCZ_CTRL_WINDOW_LOG 20
 #define PC_PCZ_DATA_WINDOW_LOG 22
 
-enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2 };
+enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2, PC_PCZ_ZSTD_OLD = 3 };
+
+/* Mode 1's zstd window (log2) at most: old and new together. */
+#define PC_PCZ_OLD_WINDOW_LOG_MAX 30
 
 /* Version 2 stream order. */
 enum { PC_PCZ_ADD = 0, PC_PCZ_COPY, PC_PCZ_SEEK, PC_PCZ_DIFF, PC_PCZ_EXTRA };

@@ -146,6 +146,11 @@ static int64_t search(const sa_index *v, const uint8_t *nw, int64_t nn, int64_t 
     return lhi;
 }
 
+int64_t pc_sa_longest(const pc_sa_index *ix, const uint8_t *nw, int64_t nn, int64_t *pos)
+{
+    return search(ix, nw, nn, pos);
+}
+
 static pc_status push(pc_diff *d, uint64_t add, uint64_t copy, int64_t seek, pc_err *e)
 {
     if (d->n == d->cap) {
@@ -163,13 +168,11 @@ static pc_status push(pc_diff *d, uint64_t add, uint64_t copy, int64_t seek, pc_
 void pc_diff_free(pc_diff *d)
 {
     free(d->ctrl);
+    free(d->zframe);
     memset(d, 0, sizeof *d);
 }
 
-/* Drop the pages of [from, to) of a read-only file mapping from this
- * process (they stay in the page cache), so the peak memory holds only the
- * part of the new file being worked on. */
-static void drop_pages(const uint8_t *base, int64_t from, int64_t to)
+void pc_drop_pages(const uint8_t *base, int64_t from, int64_t to)
 {
     uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = ((uintptr_t)(base + from) + pg - 1) & ~(pg - 1);
@@ -301,7 +304,7 @@ static void scan_range(scan_job *j)
         lastpos = pos - lenb;
         lastoffset = pos - scan;
         if (j->drop && lastscan - dropped >= (1 << 20)) {
-            drop_pages(nw, dropped, lastscan);
+            pc_drop_pages(nw, dropped, lastscan);
             dropped = lastscan;
         }
     }
@@ -390,8 +393,24 @@ static pc_status build_index(sa_index *v, const uint8_t *old, int64_t on, pc_err
     return PC_OK;
 }
 
+/* Bytes of the add runs that differ from old: few in text, many in code. */
+static uint64_t differing(const pc_diff *d, const uint8_t *old, int64_t on, const uint8_t *nw)
+{
+    uint64_t n = 0, newpos = 0;
+    int64_t oldpos = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        for (uint64_t k = 0; k < d->ctrl[i].add; k++) {
+            int64_t q = oldpos + (int64_t)k;
+            n += !(q >= 0 && q < on && old[q] == nw[newpos + k]);
+        }
+        newpos += d->ctrl[i].add + d->ctrl[i].copy;
+        oldpos += (int64_t)d->ctrl[i].add + d->ctrl[i].seek;
+    }
+    return n;
+}
+
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw,
-                          size_t newsize_, pc_diff *out, pc_err *e)
+                          size_t newsize_, bool want_frame, pc_diff *out, pc_err *e)
 {
     memset(out, 0, sizeof *out);
     int64_t on = (int64_t)oldsize_, nn = (int64_t)newsize_;
@@ -423,7 +442,6 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
         else
             scan_range(&jobs[i]); /* no thread: do it here */
     }
-    free_index(&ix);
     for (int i = 0; i < nt && st == PC_OK; i++)
         if (jobs[i].st != PC_OK)
             st = pc_fail(e, jobs[i].st, "%s", jobs[i].err.msg);
@@ -450,6 +468,15 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     }
     for (int i = 0; i < nt; i++)
         pc_diff_free(&jobs[i].out);
+    /* Text: at most one differing byte in 64 of the new file. */
+    if (st == PC_OK && want_frame) {
+        bool text = differing(out, old, on, nw) <= (uint64_t)nn / 64;
+        pc_drop_pages(nw, 0, nn);
+        if (text)
+            st = pc_lz_frame(&ix, old, oldsize_, nw, newsize_, &out->zframe, &out->zlen, e);
+        pc_drop_pages(nw, 0, nn);
+    }
+    free_index(&ix);
     if (st != PC_OK)
         pc_diff_free(out);
     return st;
@@ -630,7 +657,7 @@ static void *hash_thread(void *arg)
     for (size_t off = 0; off < h->ns; off += 1 << 20) {
         size_t n = h->ns - off < (1 << 20) ? h->ns - off : (1 << 20);
         pc_sha256_update(&c, h->nw + off, n);
-        drop_pages(h->nw, (int64_t)off, (int64_t)(off + n));
+        pc_drop_pages(h->nw, (int64_t)off, (int64_t)(off + n));
     }
     pc_sha256_final(&c, h->nsha);
     return NULL;
@@ -655,7 +682,7 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
             hash_thread(&h);
     }
     if (st == PC_OK)
-        st = pc_diff_compute(o, os, n, ns, &d, e);
+        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ, &d, e);
     if (hashing)
         pthread_join(tid, NULL);
     if (st == PC_OK)

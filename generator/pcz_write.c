@@ -1,8 +1,9 @@
-/* pcz_write.c — write a version-2 pcz patch (docs/format.md §7): the control
- * triples as three varint columns, the diff bytes as zero-run tokens of
- * 16-bit word differences, and the extra bytes; each stream stored raw, as
- * zstd or as xz, whichever is smallest, the candidates compressed on two
- * threads. */
+/* pcz_write.c — write a version-2 pcz patch (docs/format.md §7). Mode 0: the
+ * control triples as three varint columns, the diff bytes as zero-run
+ * tokens of 16-bit word differences, and the extra bytes; each stream
+ * stored raw, as zstd or as xz, whichever is smallest, the candidates
+ * compressed on two threads. Mode 1, when smaller: the zstd frame over the
+ * old file that pc_diff_compute made (lzparse.c). */
 #include <errno.h>
 #include <lzma.h>
 #include <pthread.h>
@@ -298,6 +299,17 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
     if (st != PC_OK)
         goto out;
     pack_all(s, PC_PCZ_MAX_STREAMS);
+    /* Mode 1 when its frame is smaller than the five streams. */
+    size_t streams = 0;
+    for (int i = 0; i < PC_PCZ_MAX_STREAMS; i++) {
+        size_t b = s[i].raw.len;
+        if (s[i].zstd && s[i].zlen < b)
+            b = s[i].zlen;
+        if (s[i].xz && s[i].xlen < b)
+            b = s[i].xlen;
+        streams += b;
+    }
+    bool mode1 = d->zframe && d->zlen < streams;
 
     uint8_t h[PC_PCZ2_HEADER] = {0};
     const uint8_t *data[PC_PCZ_MAX_STREAMS];
@@ -310,6 +322,18 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
     memcpy(h + 56, new_sha, 32);
     for (int i = 0; i < PC_PCZ_MAX_STREAMS; i++) {
         int codec = PC_PCZ_RAW;
+        if (mode1) {
+            data[i] = d->zframe;
+            dlen[i] = i == 0 ? d->zlen : 0;
+            if (i == 0) {
+                h[4] = 1;
+                h[88] = PC_PCZ_ZSTD_OLD;
+                pc_put_le64(h + 96, d->zlen);
+                pc_put_le64(h + 104, newsize);
+                total += d->zlen;
+            }
+            continue;
+        }
         data[i] = s[i].raw.p;
         dlen[i] = s[i].raw.len;
         if (s[i].zstd && s[i].zlen < dlen[i]) {
