@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "hex.h"
 #include "sha256.h"
+#include "sink.h"
 
 #define BUF (64 * 1024)
 
@@ -284,28 +285,6 @@ static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
     return PC_OK;
 }
 
-/* ---- output ------------------------------------------------------------- */
-
-#define OUT_BUF (256 * 1024)
-
-typedef struct sink {
-    int fd;
-    uint8_t *buf;
-    size_t used;
-    pc_sha256_ctx sha;
-} sink;
-
-static pc_status sink_flush(sink *k, pc_err *e)
-{
-    if (k->used == 0)
-        return PC_OK;
-    pc_sha256_update(&k->sha, k->buf, k->used);
-    if (pc_write_all(k->fd, k->buf, k->used) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
-    k->used = 0;
-    return PC_OK;
-}
-
 /* ---- the patch ------------------------------------------------------------ */
 
 typedef struct layout {
@@ -393,13 +372,43 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
     return PC_OK;
 }
 
+/* Lane-wise addition of 8-byte words: bytes (lanes of 8 bits, mask
+ * 0x80..80) or 16-bit words (mask 0x8000..8000), no carry between lanes. */
+static inline uint64_t lanes_add(uint64_t x, uint64_t y, uint64_t high)
+{
+    return ((x & ~high) + (y & ~high)) ^ ((x ^ y) & high);
+}
+
 /* Add old bytes to n diff bytes at dst: new positions from np, old cursor
  * from op. Version 2 adds 16-bit little-endian words at even new positions
- * whose partner is in the same run (`last` is the run's last position). */
+ * whose partner is in the same run (run_end: the run's end), bytes
+ * elsewhere; old bytes outside the old file count as 0. */
 static void add_old(int version, uint8_t *dst, size_t n, uint64_t np, uint64_t run_end,
                     const uint8_t *old, uint64_t old_size, int64_t op)
 {
-    for (size_t i = 0; i < n;) {
+    size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (old_size > 0 && op >= 0 && (uint64_t)op <= old_size && n <= old_size - (uint64_t)op) {
+        /* All inside the old file: eight bytes at a time. */
+        const uint8_t *o = old + op;
+        uint64_t high = 0x8080808080808080ull;
+        if (version == 2) {
+            high = 0x8000800080008000ull;
+            if (np & 1) { /* an odd start has no partner in the run */
+                dst[0] = (uint8_t)(dst[0] + o[0]);
+                i = 1;
+            }
+        }
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, dst + i, 8);
+            memcpy(&y, o + i, 8);
+            x = lanes_add(x, y, high);
+            memcpy(dst + i, &x, 8);
+        }
+    }
+#endif
+    while (i < n) {
         int64_t q = op + (int64_t)i;
         uint8_t o0 = (q >= 0 && (uint64_t)q < old_size) ? old[q] : 0;
         if (version == 2 && ((np + i) & 1) == 0 && np + i + 1 < run_end) {
@@ -551,9 +560,10 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     int64_t oldpos = 0;
     dsrc *s = calloc((size_t)l.nstreams, sizeof *s);
     tokens tk = {.s = s ? &s[diff] : NULL};
-    sink k = {.fd = out_fd, .buf = malloc(OUT_BUF)};
-    pc_sha256_init(&k.sha);
-    if (!s || !k.buf) {
+    pc_sink k;
+    if ((st = pc_sink_init(&k, out_fd, e)) != PC_OK)
+        goto out;
+    if (!s) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -576,29 +586,27 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
             break;
         }
         for (uint64_t done = 0; st == PC_OK && done < add;) {
-            size_t n = add - done < OUT_BUF - k.used ? (size_t)(add - done) : OUT_BUF - k.used;
+            size_t room = pc_sink_room(&k);
+            size_t n = add - done < room ? (size_t)(add - done) : room;
             /* Keep word pairs whole: a piece ends at an even position. */
-            if (l.version == 2 && done + n < add && ((newpos + done + n) & 1) && n > 1)
+            if (l.version == 2 && done + n < add && ((newpos + done + n) & 1))
                 n--;
-            uint8_t *dst = k.buf + k.used;
+            uint8_t *dst = pc_sink_ptr(&k);
             st = l.version == 1 ? dsrc_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
             if (st != PC_OK)
                 break;
             add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
                     oldpos + (int64_t)done);
-            k.used += n;
             done += n;
-            if (k.used > OUT_BUF - 2)
-                st = sink_flush(&k, e);
+            st = pc_sink_put(&k, n, e);
         }
         for (uint64_t done = 0; st == PC_OK && done < copy;) {
-            size_t n = copy - done < OUT_BUF - k.used ? (size_t)(copy - done) : OUT_BUF - k.used;
-            if ((st = dsrc_read(&s[extra], k.buf + k.used, n, e)))
+            size_t room = pc_sink_room(&k);
+            size_t n = copy - done < room ? (size_t)(copy - done) : room;
+            if ((st = dsrc_read(&s[extra], pc_sink_ptr(&k), n, e)))
                 break;
-            k.used += n;
             done += n;
-            if (k.used > OUT_BUF - 2)
-                st = sink_flush(&k, e);
+            st = pc_sink_put(&k, n, e);
         }
         newpos += add + copy;
         if (st == PC_OK && (__builtin_add_overflow(oldpos, (int64_t)add, &oldpos) ||
@@ -607,19 +615,18 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
                             oldpos < -(int64_t)PC_PATCH_NEW_MAX))
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry seeks out of range");
     }
-    if (st == PC_OK)
-        st = sink_flush(&k, e);
     if (st == PC_OK && (tk.zeros || tk.lits))
         st = pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds more data than the control uses");
     for (int i = 0; i < l.nstreams && st == PC_OK; i++)
         st = dsrc_finish(&s[i], e);
-out:
-    pc_sha256_final(&k.sha, digest);
+    if (st == PC_OK)
+        st = pc_sink_finish(&k, digest, e);
     st = check_result(&l, st, old, old_size, digest, new_size_out, new_sha256, e);
+out:
     if (s)
         for (int i = 0; i < l.nstreams; i++)
             dsrc_close(&s[i]);
     free(s);
-    free(k.buf);
+    pc_sink_free(&k);
     return st;
 }
