@@ -3,7 +3,7 @@
  * fixed buffers and a bounded window; output written sequentially through a
  * buffer and hashed. Mode 1: one zstd frame over the old file, decoded into
  * the mapped output. */
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_d_stableOutBuffer */
 #include "pcz.h"
 
 #include <errno.h>
@@ -424,10 +424,11 @@ static void add_old(int version, uint8_t *dst, size_t n, uint64_t np, uint64_t r
     }
 }
 
-/* Mode 1: one zstd frame whose prefix is the old file, decoded in a single
- * call into the output file mapped at its final size (allocated first, so a
- * full disk is an error, not a fault): no window to buffer, the heap holds
- * only the decoder's context. */
+/* Mode 1: one zstd frame whose prefix is the old file, decoded into the
+ * output file mapped at its final size (allocated first, so a full disk is
+ * an error, not a fault): no window to buffer, the heap holds only the
+ * decoder's context and one block of input. */
+#define PIECE (1 << 20)
 static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_size, int patch_fd,
                               int out_fd, uint8_t digest[32], pc_err *e)
 {
@@ -483,20 +484,40 @@ static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_
             goto out;
         }
     }
+    /* Streaming into the whole output (stable buffer: no window buffer),
+     * a piece of input at a time, the hasher following the output. */
     dc = ZSTD_createDCtx();
-    if (dc == NULL || ZSTD_isError(ZSTD_DCtx_refPrefix(dc, old, (size_t)old_size))) {
+    if (dc == NULL || ZSTD_isError(ZSTD_DCtx_refPrefix(dc, old, (size_t)old_size)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 1)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, PC_PCZ_OLD_WINDOW_LOG_MAX))) {
         st = pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
         goto out;
     }
     uint8_t none;
-    rc = ZSTD_decompressDCtx(dc, out ? out : &none, (size_t)nsz, src, (size_t)comp);
-    if (ZSTD_isError(rc))
-        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd: %s", ZSTD_getErrorName(rc));
-    else if (rc != nsz)
-        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame makes %zu bytes, not %llu", rc,
+    ZSTD_outBuffer ob = {out ? out : &none, (size_t)nsz, 0};
+    ZSTD_inBuffer ib = {src, 0, 0};
+    pc_follow f;
+    pc_follow_start(&f, ob.dst);
+    for (;;) {
+        size_t before = ib.pos;
+        ib.size = comp - ib.size > PIECE ? ib.size + PIECE : (size_t)comp;
+        rc = ZSTD_decompressStream(dc, &ob, &ib);
+        if (ZSTD_isError(rc)) {
+            st = pc_fail(e, PC_ERR_PATCH, "patch: zstd: %s", ZSTD_getErrorName(rc));
+            break;
+        }
+        pc_follow_ready(&f, ob.pos);
+        if (rc == 0)
+            break;
+        if (ib.size == comp && ib.pos == before) {
+            st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame is truncated");
+            break;
+        }
+    }
+    pc_follow_finish(&f, ob.pos, digest);
+    if (st == PC_OK && (ob.pos != nsz || ib.pos != comp))
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame makes %zu bytes, not %llu", ob.pos,
                      (unsigned long long)nsz);
-    else
-        pc_sha256(out ? out : &none, (size_t)nsz, digest);
 out:
     ZSTD_freeDCtx(dc);
     if (out)

@@ -1,6 +1,6 @@
 /* sink.c — a patch's output: buffered sequential writes, SHA-256 on a
  * second thread (started with the first full buffer, so small files never
- * start one). */
+ * start one); and the SHA-256 of a mapped output as it is filled. */
 #include "sink.h"
 
 #include <errno.h>
@@ -101,4 +101,60 @@ void pc_sink_free(pc_sink *k)
         free(k->buf[i]);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cv);
+}
+
+/* ---- following a region being filled --------------------------------------- */
+
+static void *follower(void *arg)
+{
+    pc_follow *f = arg;
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        while (f->hashed == f->ready && !f->done)
+            pthread_cond_wait(&f->cv, &f->mu);
+        size_t from = f->hashed, to = f->ready;
+        if (from == to)
+            break;
+        pthread_mutex_unlock(&f->mu);
+        pc_sha256_update(&f->sha, f->base + from, to - from);
+        pthread_mutex_lock(&f->mu);
+        f->hashed = to;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+void pc_follow_start(pc_follow *f, const uint8_t *base)
+{
+    memset(f, 0, sizeof *f);
+    f->base = base;
+    pc_sha256_init(&f->sha);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->threaded = pthread_create(&f->tid, NULL, follower, f) == 0;
+}
+
+void pc_follow_ready(pc_follow *f, size_t ready)
+{
+    pthread_mutex_lock(&f->mu);
+    f->ready = ready;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void pc_follow_finish(pc_follow *f, size_t total, uint8_t sha[32])
+{
+    pc_follow_ready(f, total);
+    if (f->threaded) {
+        pthread_mutex_lock(&f->mu);
+        f->done = true;
+        pthread_cond_signal(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->tid, NULL);
+    }
+    if (f->hashed < total)
+        pc_sha256_update(&f->sha, f->base + f->hashed, total - f->hashed);
+    pc_sha256_final(&f->sha, sha);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
 }

@@ -54,4 +54,26 @@ pc_status pc_sink_finish(pc_sink *k, uint8_t sha[32], pc_err *e);
 /* Stop the hasher and free the buffers; accepts a sink that failed. */
 void pc_sink_free(pc_sink *k);
 
+/* SHA-256 of a region of memory that is being filled front to back,
+ * computed on a second thread that follows the filling. */
+typedef struct pc_follow {
+    const uint8_t *base;
+    size_t ready, hashed;
+    bool threaded, done;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pc_sha256_ctx sha;
+} pc_follow;
+
+/* Start following the region at base (no thread: hashing happens in
+ * pc_follow_finish). */
+void pc_follow_start(pc_follow *f, const uint8_t *base);
+
+/* base[0, ready) is final and may be hashed. */
+void pc_follow_ready(pc_follow *f, size_t ready);
+
+/* Hash up to `total` and give the SHA-256; ends the thread. */
+void pc_follow_finish(pc_follow *f, size_t total, uint8_t sha[32]);
+
 #endif
