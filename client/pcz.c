@@ -467,7 +467,9 @@ static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_
     }
     if (nsz > 0) {
         struct statvfs vs;
-        if (fstatvfs(out_fd, &vs) == 0 && (uint64_t)vs.f_bavail * vs.f_frsize < nsz) {
+        /* (a file system that reports no size, like memfd's, has no limit) */
+        if (fstatvfs(out_fd, &vs) == 0 && vs.f_blocks > 0 &&
+            (uint64_t)vs.f_bavail * vs.f_frsize < nsz) {
             st = pc_fail(e, PC_ERR_IO, "patch: no room for the %llu-byte result",
                          (unsigned long long)nsz);
             goto out;
