@@ -26,7 +26,8 @@ typedef struct pc_diff {
 } pc_diff;
 
 /* Compute the control triples turning old into new. Memory: old + the
- * suffix array (4 or 8 bytes per old byte, plus 1/4) + the triples + the
+ * suffix array (4 bytes per old byte while sorting, then 3 under 16 MiB; 8
+ * from 2 GiB on) + 1/4 byte of index + the triples + the
  * part of new being scanned (its pages are dropped behind the scan when new
  * is a file mapping). Uses two threads on large inputs. With want_frame,
  * when the triples leave almost no differing bytes (text), also makes the
