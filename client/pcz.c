@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -542,20 +543,50 @@ static pc_status read_triple(const layout *l, dsrc *s, uint64_t *add, uint64_t *
     return PC_OK;
 }
 
-/* The result against the header's SHA-256; when it differs, the old file is
- * hashed (only then) to say which file is wrong. */
-static pc_status check_result(const layout *l, pc_status st, const uint8_t *old,
-                              uint64_t old_size, const uint8_t digest[32], uint64_t *new_size_out,
+/* The old file's SHA-256, on its own thread while the patch is applied:
+ * compared with the header's at the end, it tells a patch made for another
+ * old file (or a header altered there) apart from a damaged one. */
+typedef struct old_check {
+    const uint8_t *old;
+    uint64_t size;
+    uint8_t sha[32];
+    bool threaded;
+    pthread_t tid;
+} old_check;
+
+static void *old_hash(void *arg)
+{
+    old_check *c = arg;
+    pc_sha256(c->old ? c->old : (const uint8_t *)"", (size_t)c->size, c->sha);
+    return NULL;
+}
+
+static void old_check_start(old_check *c, const uint8_t *old, uint64_t size)
+{
+    c->old = old;
+    c->size = size;
+    c->threaded = size >= (1 << 20) && pthread_create(&c->tid, NULL, old_hash, c) == 0;
+    if (!c->threaded)
+        old_hash(c);
+}
+
+static void old_check_join(old_check *c)
+{
+    if (c->threaded)
+        pthread_join(c->tid, NULL);
+    c->threaded = false;
+}
+
+/* The outcome: the old file first, then the result against the header. */
+static pc_status check_result(const layout *l, pc_status st, old_check *oc,
+                              const uint8_t digest[32], uint64_t *new_size_out,
                               uint8_t new_sha256[32], pc_err *e)
 {
-    if (st == PC_OK && memcmp(digest, l->new_sha, 32) != 0) {
-        uint8_t osha[32];
-        pc_sha256(old ? old : (const uint8_t *)"", (size_t)old_size, osha);
-        if (memcmp(osha, l->old_sha, 32) != 0)
-            st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
-        else
-            st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
-    }
+    old_check_join(oc);
+    if (memcmp(oc->sha, l->old_sha, 32) != 0)
+        st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
+    else if (st == PC_OK && memcmp(digest, l->new_sha, 32) != 0)
+        st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
     if (st == PC_OK) {
         *new_size_out = l->nsz;
         memcpy(new_sha256, digest, 32);
@@ -573,10 +604,12 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     pc_status st = read_header(patch_fd, old_size, expect, &l, e);
     if (st != PC_OK)
         return st;
-    uint8_t digest[32];
+    uint8_t digest[32] = {0};
+    old_check oc;
+    old_check_start(&oc, old, old_size);
     if (l.mode == 1) {
         st = apply_prefix(&l, old, old_size, patch_fd, out_fd, digest, e);
-        return check_result(&l, st, old, old_size, digest, new_size_out, new_sha256, e);
+        return check_result(&l, st, &oc, digest, new_size_out, new_sha256, e);
     }
     int diff = l.version == 1 ? 1 : PC_PCZ_DIFF, extra = l.version == 1 ? 2 : PC_PCZ_EXTRA;
     uint64_t newpos = 0, nsz = l.nsz;
@@ -644,8 +677,8 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
         st = dsrc_finish(&s[i], e);
     if (st == PC_OK)
         st = pc_sink_finish(&k, digest, e);
-    st = check_result(&l, st, old, old_size, digest, new_size_out, new_sha256, e);
 out:
+    st = check_result(&l, st, &oc, digest, new_size_out, new_sha256, e);
     if (s)
         for (int i = 0; i < l.nstreams; i++)
             dsrc_close(&s[i]);
