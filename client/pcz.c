@@ -1,8 +1,7 @@
-/* pcz.c — reader of pcz patches (versions 1 and 2). Streams: one decoder
- * per stream (raw, zstd or xz) over the same file through pread, each with
- * fixed buffers and a bounded window; output written sequentially through a
- * buffer and hashed. Mode 1: one zstd frame over the old file, decoded into
- * the mapped output. */
+/* pcz.c — apply pcz patches (versions 1 and 2): the header's checks; mode 0
+ * reads the streams side by side (pczstream.c) and writes the output
+ * sequentially (sink.c); mode 1 decodes one zstd frame over the old file
+ * into the mapped output. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_d_stableOutBuffer */
 #include "pcz.h"
 
@@ -22,239 +21,14 @@
 #include "checked.h"
 #include "fileio.h"
 #include "hex.h"
+#include "pczstream.h"
 #include "sha256.h"
 #include "sink.h"
-
-#define BUF (64 * 1024)
-
-typedef struct dsrc {
-    int codec, fd;
-    uint64_t off, comp_left, raw_left;
-    ZSTD_DStream *z;
-    lzma_stream x;
-    bool xinit, ended;
-    uint8_t in[BUF];
-    size_t in_pos, in_len;
-    uint8_t out[BUF];
-    size_t out_pos, out_len;
-    const char *name;
-} dsrc;
-
-static pc_status dsrc_open(dsrc *s, int codec, int fd, uint64_t off, uint64_t comp,
-                           uint64_t raw, int wlog, const char *name, pc_err *e)
-{
-    memset(s, 0, offsetof(dsrc, in));
-    s->codec = codec;
-    s->fd = fd;
-    s->off = off;
-    s->comp_left = comp;
-    s->raw_left = raw;
-    s->name = name;
-    s->in_pos = s->in_len = s->out_pos = s->out_len = 0;
-    if (codec == PC_PCZ_ZSTD) {
-        s->z = ZSTD_createDStream();
-        if (s->z == NULL ||
-            ZSTD_isError(ZSTD_DCtx_setParameter(s->z, ZSTD_d_windowLogMax, wlog)))
-            return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
-    } else if (codec == PC_PCZ_XZ) {
-        lzma_stream init = LZMA_STREAM_INIT;
-        s->x = init;
-        /* The dictionary plus a little; a heavier stream is refused. */
-        if (lzma_stream_decoder(&s->x, (1u << wlog) + (1u << 20), 0) != LZMA_OK)
-            return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the xz decoder");
-        s->xinit = true;
-    } else if (codec != PC_PCZ_RAW) {
-        return pc_fail(e, PC_ERR_PATCH, "patch: %s stream has unknown codec %d", name, codec);
-    } else if (comp != raw) {
-        return pc_fail(e, PC_ERR_PATCH, "patch: raw %s stream sizes disagree", name);
-    }
-    return PC_OK;
-}
-
-static void dsrc_close(dsrc *s)
-{
-    ZSTD_freeDStream(s->z);
-    s->z = NULL;
-    if (s->xinit)
-        lzma_end(&s->x);
-    s->xinit = false;
-}
-
-/* Refill the compressed input buffer. */
-static pc_status fill_in(dsrc *s, pc_err *e)
-{
-    if (s->in_pos < s->in_len || s->comp_left == 0)
-        return PC_OK;
-    size_t want = s->comp_left < BUF ? (size_t)s->comp_left : BUF;
-    ssize_t r;
-    do
-        r = pread(s->fd, s->in, want, (off_t)s->off);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return pc_fail(e, PC_ERR_IO, "patch: read: %s", strerror(errno));
-    if (r == 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: file is truncated (%s stream)", s->name);
-    s->in_pos = 0;
-    s->in_len = (size_t)r;
-    s->off += (uint64_t)r;
-    s->comp_left -= (uint64_t)r;
-    return PC_OK;
-}
-
-/* Decode more output into s->out. */
-static pc_status fill_out(dsrc *s, pc_err *e)
-{
-    s->out_pos = s->out_len = 0;
-    while (s->out_len == 0) {
-        if (s->raw_left == 0)
-            return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-        pc_status st = fill_in(s, e);
-        if (st != PC_OK)
-            return st;
-        bool no_input = s->in_pos == s->in_len;
-        if (s->codec == PC_PCZ_RAW) {
-            if (no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-            size_t n = s->in_len - s->in_pos;
-            memcpy(s->out, s->in + s->in_pos, n);
-            s->in_pos += n;
-            s->out_len = n;
-        } else if (s->codec == PC_PCZ_ZSTD) {
-            if (s->ended)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-            ZSTD_inBuffer ib = {s->in, s->in_len, s->in_pos};
-            ZSTD_outBuffer ob = {s->out, BUF, 0};
-            size_t rc = ZSTD_decompressStream(s->z, &ob, &ib);
-            if (ZSTD_isError(rc))
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: zstd: %s", s->name,
-                               ZSTD_getErrorName(rc));
-            if (rc == 0)
-                s->ended = true;
-            if (ob.pos == 0 && ib.pos == s->in_pos && no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-            s->in_pos = ib.pos;
-            s->out_len = ob.pos;
-        } else {
-            if (s->ended)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-            s->x.next_in = s->in + s->in_pos;
-            s->x.avail_in = s->in_len - s->in_pos;
-            s->x.next_out = s->out;
-            s->x.avail_out = BUF;
-            lzma_ret rc = lzma_code(&s->x, no_input ? LZMA_FINISH : LZMA_RUN);
-            s->in_pos = s->in_len - s->x.avail_in;
-            s->out_len = BUF - s->x.avail_out;
-            if (rc == LZMA_STREAM_END)
-                s->ended = true;
-            else if (rc == LZMA_MEMLIMIT_ERROR)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream needs too much memory", s->name);
-            else if (rc != LZMA_OK)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: xz error %d", s->name, (int)rc);
-            else if (s->out_len == 0 && no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-        }
-        if (s->out_len > s->raw_left)
-            return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is longer than its header says",
-                           s->name);
-        s->raw_left -= s->out_len;
-    }
-    return PC_OK;
-}
-
-static pc_status dsrc_read(dsrc *s, uint8_t *dst, size_t n, pc_err *e)
-{
-    while (n > 0) {
-        if (s->out_pos == s->out_len) {
-            pc_status st = fill_out(s, e);
-            if (st != PC_OK)
-                return st;
-        }
-        size_t k = s->out_len - s->out_pos < n ? s->out_len - s->out_pos : n;
-        memcpy(dst, s->out + s->out_pos, k);
-        s->out_pos += k;
-        dst += k;
-        n -= k;
-    }
-    return PC_OK;
-}
-
-static pc_status read_uvarint(dsrc *s, uint64_t *v, pc_err *e)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        uint8_t b;
-        pc_status st = dsrc_read(s, &b, 1, e);
-        if (st != PC_OK)
-            return st;
-        if (shift == 63 && b > 1)
-            break;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return PC_OK;
-        }
-    }
-    return pc_fail(e, PC_ERR_PATCH, "patch: control stream holds an overlong number");
-}
-
-/* Everything decoded and consumed, nothing left over. */
-static pc_status dsrc_finish(dsrc *s, pc_err *e)
-{
-    if (s->out_pos != s->out_len || s->raw_left != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: %s stream holds more data than the control uses",
-                       s->name);
-    if (s->codec != PC_PCZ_RAW) {
-        /* Let the decoder see its end marker (and checksum). */
-        uint8_t tmp[64];
-        s->raw_left = 0;
-        while (!s->ended) {
-            pc_status st = fill_in(s, e);
-            if (st != PC_OK)
-                return st;
-            bool no_input = s->in_pos == s->in_len;
-            size_t produced;
-            if (s->codec == PC_PCZ_ZSTD) {
-                ZSTD_inBuffer ib = {s->in, s->in_len, s->in_pos};
-                ZSTD_outBuffer ob = {tmp, sizeof tmp, 0};
-                size_t rc = ZSTD_decompressStream(s->z, &ob, &ib);
-                if (ZSTD_isError(rc))
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: zstd: %s", s->name,
-                                   ZSTD_getErrorName(rc));
-                s->ended = rc == 0;
-                produced = ob.pos;
-                if (!s->ended && no_input && ib.pos == s->in_pos)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-                s->in_pos = ib.pos;
-            } else {
-                s->x.next_in = s->in + s->in_pos;
-                s->x.avail_in = s->in_len - s->in_pos;
-                s->x.next_out = tmp;
-                s->x.avail_out = sizeof tmp;
-                lzma_ret rc = lzma_code(&s->x, no_input ? LZMA_FINISH : LZMA_RUN);
-                s->in_pos = s->in_len - s->x.avail_in;
-                produced = sizeof tmp - s->x.avail_out;
-                if (rc == LZMA_STREAM_END)
-                    s->ended = true;
-                else if (rc != LZMA_OK)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: xz error %d", s->name,
-                                   (int)rc);
-                else if (no_input && produced == 0)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-            }
-            if (produced)
-                return pc_fail(e, PC_ERR_PATCH,
-                               "patch: %s stream is longer than its header says", s->name);
-        }
-    }
-    if (s->in_pos != s->in_len || s->comp_left != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: data after the end of the %s stream", s->name);
-    return PC_OK;
-}
 
 /* ---- version 2's diff stream: zero-run tokens ---------------------------- */
 
 typedef struct tokens {
-    dsrc *s;
+    pc_pczs *s;
     uint64_t zeros, lits; /* left in the current token */
 } tokens;
 
@@ -263,7 +37,7 @@ static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
     while (n > 0) {
         if (t->zeros == 0 && t->lits == 0) {
             pc_status st;
-            if ((st = read_uvarint(t->s, &t->zeros, e)) || (st = read_uvarint(t->s, &t->lits, e)))
+            if ((st = pc_pczs_uvarint(t->s, &t->zeros, e)) || (st = pc_pczs_uvarint(t->s, &t->lits, e)))
                 return st;
             if (t->zeros == 0 && t->lits == 0)
                 return pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds an empty token");
@@ -275,7 +49,7 @@ static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
             t->zeros -= k;
         } else {
             k = t->lits < n ? (size_t)t->lits : n;
-            pc_status st = dsrc_read(t->s, dst, k, e);
+            pc_status st = pc_pczs_read(t->s, dst, k, e);
             if (st != PC_OK)
                 return st;
             t->lits -= k;
@@ -529,15 +303,15 @@ out:
     return st;
 }
 
-static pc_status read_triple(const layout *l, dsrc *s, uint64_t *add, uint64_t *copy,
+static pc_status read_triple(const layout *l, pc_pczs *s, uint64_t *add, uint64_t *copy,
                              int64_t *seek, pc_err *e)
 {
     uint64_t zz;
     pc_status st;
-    dsrc *a = &s[0], *c = l->version == 1 ? &s[0] : &s[PC_PCZ_COPY],
+    pc_pczs *a = &s[0], *c = l->version == 1 ? &s[0] : &s[PC_PCZ_COPY],
          *k = l->version == 1 ? &s[0] : &s[PC_PCZ_SEEK];
-    if ((st = read_uvarint(a, add, e)) || (st = read_uvarint(c, copy, e)) ||
-        (st = read_uvarint(k, &zz, e)))
+    if ((st = pc_pczs_uvarint(a, add, e)) || (st = pc_pczs_uvarint(c, copy, e)) ||
+        (st = pc_pczs_uvarint(k, &zz, e)))
         return st;
     *seek = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
     return PC_OK;
@@ -614,7 +388,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     int diff = l.version == 1 ? 1 : PC_PCZ_DIFF, extra = l.version == 1 ? 2 : PC_PCZ_EXTRA;
     uint64_t newpos = 0, nsz = l.nsz;
     int64_t oldpos = 0;
-    dsrc *s = calloc((size_t)l.nstreams, sizeof *s);
+    pc_pczs *s = calloc((size_t)l.nstreams, sizeof *s);
     tokens tk = {.s = s ? &s[diff] : NULL};
     pc_sink k;
     if ((st = pc_sink_init(&k, out_fd, e)) != PC_OK)
@@ -628,7 +402,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
         int wlog = l.version == 1 ? PC_PCZ1_WINDOW_LOG
                    : i < PC_PCZ_DIFF ? PC_PCZ_CTRL_WINDOW_LOG
                                      : PC_PCZ_DATA_WINDOW_LOG;
-        st = dsrc_open(&s[i], l.codec[i], patch_fd, off, l.comp[i], l.raw[i], wlog,
+        st = pc_pczs_open(&s[i], l.codec[i], patch_fd, off, l.comp[i], l.raw[i], wlog,
                        l.version == 1 ? names1[i] : names2[i], e);
         off += l.comp[i];
     }
@@ -648,7 +422,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
             if (l.version == 2 && done + n < add && ((newpos + done + n) & 1))
                 n--;
             uint8_t *dst = pc_sink_ptr(&k);
-            st = l.version == 1 ? dsrc_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
+            st = l.version == 1 ? pc_pczs_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
             if (st != PC_OK)
                 break;
             add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
@@ -659,7 +433,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
         for (uint64_t done = 0; st == PC_OK && done < copy;) {
             size_t room = pc_sink_room(&k);
             size_t n = copy - done < room ? (size_t)(copy - done) : room;
-            if ((st = dsrc_read(&s[extra], pc_sink_ptr(&k), n, e)))
+            if ((st = pc_pczs_read(&s[extra], pc_sink_ptr(&k), n, e)))
                 break;
             done += n;
             st = pc_sink_put(&k, n, e);
@@ -674,14 +448,14 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     if (st == PC_OK && (tk.zeros || tk.lits))
         st = pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds more data than the control uses");
     for (int i = 0; i < l.nstreams && st == PC_OK; i++)
-        st = dsrc_finish(&s[i], e);
+        st = pc_pczs_finish(&s[i], e);
     if (st == PC_OK)
         st = pc_sink_finish(&k, digest, e);
 out:
     st = check_result(&l, st, &oc, digest, new_size_out, new_sha256, e);
     if (s)
         for (int i = 0; i < l.nstreams; i++)
-            dsrc_close(&s[i]);
+            pc_pczs_close(&s[i]);
     free(s);
     pc_sink_free(&k);
     return st;

@@ -41,12 +41,9 @@ void pc_diff_free(pc_diff *d);
  * part of a file being worked on. */
 void pc_drop_pages(const uint8_t *base, int64_t from, int64_t to);
 
-/* The old file's suffix array index, as pc_diff_compute builds it. */
-typedef struct sa_index pc_sa_index;
-
-/* Longest match of new[0..nn) among the old file's suffixes: its length,
- * and its old position in *pos. */
-int64_t pc_sa_longest(const pc_sa_index *ix, const uint8_t *new_, int64_t nn, int64_t *pos);
+/* The old file's suffix array index (sufsort.h), as pc_diff_compute
+ * builds it. */
+typedef struct pc_sa_index pc_sa_index;
 
 /* Old and new together at most this large for pcz mode 1 (its zstd window
  * spans both). */

@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "bsdiff.h"
+#include "sufsort.h"
 
 #define MIN_MATCH 5      /* shortest match taken from the suffix array or the hash */
 #define MIN_REP 3        /* shortest match at a repeat offset */
@@ -27,22 +28,6 @@ typedef struct parser {
     int64_t hashed; /* positions below this are in the table */
     int64_t rep[3];
 } parser;
-
-static inline int64_t same(const uint8_t *a, int64_t an, const uint8_t *b, int64_t bn)
-{
-    int64_t n = an < bn ? an : bn, i = 0;
-    while (i + 8 <= n) {
-        uint64_t x, y;
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if (x != y)
-            return i + __builtin_ctzll(x ^ y) / 8; /* little-endian */
-        i += 8;
-    }
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
 
 static inline uint32_t hash8(const parser *p, int64_t at)
 {
@@ -70,13 +55,13 @@ static int64_t match_at(const parser *p, int64_t at, int64_t d)
 {
     int64_t left = p->nn - at;
     if (d <= at)
-        return same(p->nw + at - d, left, p->nw + at, left);
+        return pc_match_len(p->nw + at - d, left, p->nw + at, left);
     int64_t q = p->on + at - d;
     if (q < 0)
         return 0;
-    int64_t l = same(p->old + q, p->on - q, p->nw + at, left);
+    int64_t l = pc_match_len(p->old + q, p->on - q, p->nw + at, left);
     if (q + l == p->on) /* continues from the old file's end into the new one */
-        l += same(p->nw, p->nn, p->nw + at + l, left - l);
+        l += pc_match_len(p->nw, p->nn, p->nw + at + l, left - l);
     return l;
 }
 
@@ -108,7 +93,7 @@ static int64_t best(parser *p, int64_t at, int64_t *dist, double *value)
         uint32_t c = p->head[hash8(p, at)];
         if (c) {
             int64_t s = c - 1;
-            l = same(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
+            l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
             double v = (double)l * LIT_BITS - OFF_BITS - log2i((uint64_t)(at - s));
             if (l >= MIN_MATCH && v > *value) {
                 *value = v;
