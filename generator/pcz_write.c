@@ -146,7 +146,11 @@ typedef struct stream {
 
 /* Streams up to this size are tried with zstd too; above it xz has always
  * won on patch data, and the trial would cost more time than it saves. */
-#define ZSTD_TRY_MAX (1u << 20)
+#define ZSTD_TRY_MAX (64u << 10)
+
+/* A stream from this size on is compressed as two xz blocks on two threads
+ * (the second block starts with an empty dictionary: about 0.3 % larger). */
+#define XZ_SPLIT_MIN (512u << 10)
 
 static unsigned window_for(size_t n, int cap)
 {
@@ -181,7 +185,8 @@ static uint8_t *zstd_pack(const buf *in, int wlog, size_t *out_len)
 
 /* xz: LZMA2 at preset 9 with pb=0 (patch streams have no 4-byte structure),
  * the dictionary no larger than the stream (so the reader needs little
- * memory), no integrity check (the container's SHA-256 covers the result). */
+ * memory), no integrity check (the container's SHA-256 covers the result);
+ * a large stream in two blocks compressed side by side. */
 static uint8_t *xz_pack(const buf *in, int wlog, size_t *out_len)
 {
     lzma_options_lzma opt;
@@ -192,14 +197,38 @@ static uint8_t *xz_pack(const buf *in, int wlog, size_t *out_len)
     lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
     size_t cap = lzma_stream_buffer_bound(in->len);
     uint8_t *o = malloc(cap);
+    const uint8_t *src = in->p ? in->p : (const uint8_t *)"";
     size_t pos = 0;
-    if (o == NULL || lzma_stream_buffer_encode(filters, LZMA_CHECK_NONE, NULL,
-                                               in->p ? in->p : (const uint8_t *)"", in->len, o,
-                                               &pos, cap) != LZMA_OK) {
+    if (o == NULL)
+        return NULL;
+    if (in->len < XZ_SPLIT_MIN) {
+        if (lzma_stream_buffer_encode(filters, LZMA_CHECK_NONE, NULL, src, in->len, o, &pos,
+                                      cap) != LZMA_OK) {
+            free(o);
+            return NULL;
+        }
+        *out_len = pos;
+        return o;
+    }
+    lzma_mt mt = {.threads = 2, .block_size = (in->len + 1) / 2, .filters = filters,
+                  .check = LZMA_CHECK_NONE};
+    lzma_stream z = LZMA_STREAM_INIT;
+    lzma_ret rc = lzma_stream_encoder_mt(&z, &mt);
+    if (rc == LZMA_OK) {
+        z.next_in = src;
+        z.avail_in = in->len;
+        z.next_out = o;
+        z.avail_out = cap;
+        do
+            rc = lzma_code(&z, LZMA_FINISH);
+        while (rc == LZMA_OK);
+    }
+    *out_len = cap - z.avail_out;
+    lzma_end(&z);
+    if (rc != LZMA_STREAM_END) {
         free(o);
         return NULL;
     }
-    *out_len = pos;
     return o;
 }
 
