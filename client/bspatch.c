@@ -1,6 +1,7 @@
 /* bspatch.c — streaming reader of BSDIFF40 patches. The three bzip2 streams
  * (control, diff, extra) are decoded side by side from the same file with
- * pread, each through a fixed buffer; output is written sequentially. */
+ * pread, each through a fixed buffer; output is written sequentially
+ * (sink.c). */
 #include <bzlib.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -11,10 +12,9 @@
 #include "checked.h"
 #include "fileio.h"
 #include "patch.h"
-#include "sha256.h"
+#include "sink.h"
 
 #define IN_BUF (64 * 1024)
-#define OUT_BUF (64 * 1024)
 
 int64_t pc_offtin(const uint8_t buf[8])
 {
@@ -120,23 +120,6 @@ static pc_status src_finish(bzsrc *s, pc_err *e)
     return pc_fail(e, st, "%s", scratch.msg);
 }
 
-typedef struct sink {
-    int fd;
-    uint8_t buf[OUT_BUF];
-    size_t used;
-    uint64_t total;
-    pc_sha256_ctx sha;
-} sink;
-
-static pc_status sink_flush(sink *k, pc_err *e)
-{
-    if (k->used && pc_write_all(k->fd, k->buf, k->used) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
-    pc_sha256_update(&k->sha, k->buf, k->used);
-    k->used = 0;
-    return PC_OK;
-}
-
 pc_status pc_bspatch_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                         const pc_patch_expect *expect, uint64_t *new_size_out,
                         uint8_t new_sha256[32], pc_err *e)
@@ -166,64 +149,60 @@ pc_status pc_bspatch_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int
                        "patch: produces %lld bytes, but the metadata expects %llu",
                        (long long)nsize, (unsigned long long)expect->new_size);
 
-    pc_status st = PC_OK;
+    pc_sink k;
+    pc_status st = pc_sink_init(&k, out_fd, e);
     bzsrc *src = calloc(3, sizeof *src);
-    sink *k = malloc(sizeof *k);
-    if (!src || !k) {
+    if (st != PC_OK)
+        goto out;
+    if (!src) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    k->fd = out_fd;
-    k->used = 0;
-    k->total = 0;
-    pc_sha256_init(&k->sha);
     if ((st = src_open(&src[0], patch_fd, 32, (uint64_t)clen, "control", e)) ||
         (st = src_open(&src[1], patch_fd, 32 + (uint64_t)clen, (uint64_t)dlen, "diff", e)) ||
         (st = src_open(&src[2], patch_fd, end, psize - end, "extra", e)))
-        goto out_sha;
+        goto out;
 
     uint64_t newpos = 0;
     int64_t oldpos = 0;
     while (newpos < (uint64_t)nsize) {
         uint8_t c[24];
         if ((st = src_read(&src[0], c, 24, e)))
-            goto out_sha;
+            goto out;
         int64_t add = pc_offtin(c), copy = pc_offtin(c + 8), seek = pc_offtin(c + 16);
         if (add < 0 || copy < 0 || (uint64_t)add > (uint64_t)nsize - newpos ||
             (uint64_t)copy > (uint64_t)nsize - newpos - (uint64_t)add) {
             st = pc_fail(e, PC_ERR_PATCH,
                          "patch: control entry (%lld, %lld) runs past the new size %lld",
                          (long long)add, (long long)copy, (long long)nsize);
-            goto out_sha;
+            goto out;
         }
         /* add: diff bytes plus old bytes (where the old file has them) */
         for (uint64_t done = 0; done < (uint64_t)add;) {
-            size_t n = (uint64_t)add - done < OUT_BUF - k->used ? (size_t)((uint64_t)add - done)
-                                                                 : OUT_BUF - k->used;
-            uint8_t *dst = k->buf + k->used;
+            size_t room = pc_sink_room(&k);
+            size_t n = (uint64_t)add - done < room ? (size_t)((uint64_t)add - done) : room;
+            uint8_t *dst = pc_sink_ptr(&k);
             if ((st = src_read(&src[1], dst, n, e)))
-                goto out_sha;
+                goto out;
             for (size_t i = 0; i < n; i++) {
                 int64_t op = oldpos + (int64_t)(done + i);
                 if (op >= 0 && (uint64_t)op < old_size)
                     dst[i] = (uint8_t)(dst[i] + old[op]);
             }
-            k->used += n;
             done += n;
-            if (k->used == OUT_BUF && (st = sink_flush(k, e)))
-                goto out_sha;
+            if ((st = pc_sink_put(&k, n, e)))
+                goto out;
         }
         newpos += (uint64_t)add;
         /* copy: extra bytes */
         for (uint64_t done = 0; done < (uint64_t)copy;) {
-            size_t n = (uint64_t)copy - done < OUT_BUF - k->used ? (size_t)((uint64_t)copy - done)
-                                                                  : OUT_BUF - k->used;
-            if ((st = src_read(&src[2], k->buf + k->used, n, e)))
-                goto out_sha;
-            k->used += n;
+            size_t room = pc_sink_room(&k);
+            size_t n = (uint64_t)copy - done < room ? (size_t)((uint64_t)copy - done) : room;
+            if ((st = src_read(&src[2], pc_sink_ptr(&k), n, e)))
+                goto out;
             done += n;
-            if (k->used == OUT_BUF && (st = sink_flush(k, e)))
-                goto out_sha;
+            if ((st = pc_sink_put(&k, n, e)))
+                goto out;
         }
         newpos += (uint64_t)copy;
         /* seek in the old file; keep oldpos within a sane range so it never
@@ -232,16 +211,14 @@ pc_status pc_bspatch_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int
             __builtin_add_overflow(oldpos, seek, &oldpos) || oldpos > (int64_t)PC_PATCH_NEW_MAX ||
             oldpos < -(int64_t)PC_PATCH_NEW_MAX) {
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry seeks out of range");
-            goto out_sha;
+            goto out;
         }
     }
     for (int i = 0; i < 3 && st == PC_OK; i++)
         st = src_finish(&src[i], e);
-    if (st == PC_OK)
-        st = sink_flush(k, e);
-out_sha:;
     uint8_t digest[32];
-    pc_sha256_final(&k->sha, digest);
+    if (st == PC_OK)
+        st = pc_sink_finish(&k, digest, e);
     if (st == PC_OK) {
         *new_size_out = (uint64_t)nsize;
         memcpy(new_sha256, digest, 32);
@@ -251,6 +228,6 @@ out:
         for (int i = 0; i < 3; i++)
             src_close(&src[i]);
     free(src);
-    free(k);
+    pc_sink_free(&k);
     return st;
 }

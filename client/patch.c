@@ -58,7 +58,7 @@ pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
     uint8_t sha[32];
     if (memcmp(magic, "BSDIFF40", 8) == 0)
         st = pc_bspatch_fd(map, old_size, pfd, out_fd, expect, &nsize, sha, e);
-    else if (memcmp(magic, PC_PCZ_MAGIC, 4) == 0)
+    else if (memcmp(magic, PC_PCZ1_MAGIC, 4) == 0 || memcmp(magic, PC_PCZ2_MAGIC, 4) == 0)
         st = pc_pcz_apply_fd(map, old_size, pfd, out_fd, expect, &nsize, sha, e);
     else
         st = pc_fail(e, PC_ERR_UNSUPPORTED, "unknown patch format (magic %02x%02x%02x%02x…)",

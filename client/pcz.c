@@ -1,363 +1,448 @@
-/* pcz.c — streaming reader of pcz patches: three decoders (raw, zstd or xz)
- * over the same file through pread, each with fixed buffers and a bounded
- * window; output written sequentially and hashed. */
+/* pcz.c — apply pcz patches (versions 1 and 2): the header's checks; mode 0
+ * reads the streams side by side (pczstream.c) and writes the output
+ * sequentially (sink.c); mode 1 decodes one zstd frame over the old file
+ * into the mapped output. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_d_stableOutBuffer */
 #include "pcz.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "checked.h"
 #include "fileio.h"
 #include "hex.h"
+#include "pczstream.h"
 #include "sha256.h"
+#include "sink.h"
 
-#define BUF (64 * 1024)
+/* ---- version 2's diff stream: zero-run tokens ---------------------------- */
 
-typedef struct dsrc {
-    int codec, fd;
-    uint64_t off, comp_left, raw_left;
-    ZSTD_DStream *z;
-    lzma_stream x;
-    bool xinit, ended;
-    uint8_t in[BUF];
-    size_t in_pos, in_len;
-    uint8_t out[BUF];
-    size_t out_pos, out_len;
-    const char *name;
-} dsrc;
+typedef struct tokens {
+    pc_pczs *s;
+    uint64_t zeros, lits; /* left in the current token */
+} tokens;
 
-static pc_status dsrc_open(dsrc *s, int codec, int fd, uint64_t off, uint64_t comp,
-                           uint64_t raw, const char *name, pc_err *e)
-{
-    memset(s, 0, offsetof(dsrc, in));
-    s->codec = codec;
-    s->fd = fd;
-    s->off = off;
-    s->comp_left = comp;
-    s->raw_left = raw;
-    s->name = name;
-    s->in_pos = s->in_len = s->out_pos = s->out_len = 0;
-    if (codec == PC_PCZ_ZSTD) {
-        s->z = ZSTD_createDStream();
-        if (s->z == NULL ||
-            ZSTD_isError(ZSTD_DCtx_setParameter(s->z, ZSTD_d_windowLogMax, PC_PCZ_WINDOW_LOG)))
-            return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
-    } else if (codec == PC_PCZ_XZ) {
-        lzma_stream init = LZMA_STREAM_INIT;
-        s->x = init;
-        /* A 4 MiB dictionary needs about 5 MiB; refuse anything heavier. */
-        if (lzma_stream_decoder(&s->x, 8u << 20, 0) != LZMA_OK)
-            return pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the xz decoder");
-        s->xinit = true;
-    } else if (codec != PC_PCZ_RAW) {
-        return pc_fail(e, PC_ERR_PATCH, "patch: %s stream has unknown codec %d", name, codec);
-    } else if (comp != raw) {
-        return pc_fail(e, PC_ERR_PATCH, "patch: raw %s stream sizes disagree", name);
-    }
-    return PC_OK;
-}
-
-static void dsrc_close(dsrc *s)
-{
-    ZSTD_freeDStream(s->z);
-    s->z = NULL;
-    if (s->xinit)
-        lzma_end(&s->x);
-    s->xinit = false;
-}
-
-/* Refill the compressed input buffer. */
-static pc_status fill_in(dsrc *s, pc_err *e)
-{
-    if (s->in_pos < s->in_len || s->comp_left == 0)
-        return PC_OK;
-    size_t want = s->comp_left < BUF ? (size_t)s->comp_left : BUF;
-    ssize_t r;
-    do
-        r = pread(s->fd, s->in, want, (off_t)s->off);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return pc_fail(e, PC_ERR_IO, "patch: read: %s", strerror(errno));
-    if (r == 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: file is truncated (%s stream)", s->name);
-    s->in_pos = 0;
-    s->in_len = (size_t)r;
-    s->off += (uint64_t)r;
-    s->comp_left -= (uint64_t)r;
-    return PC_OK;
-}
-
-/* Decode more output into s->out. */
-static pc_status fill_out(dsrc *s, pc_err *e)
-{
-    s->out_pos = s->out_len = 0;
-    while (s->out_len == 0) {
-        if (s->raw_left == 0)
-            return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-        pc_status st = fill_in(s, e);
-        if (st != PC_OK)
-            return st;
-        bool no_input = s->in_pos == s->in_len;
-        if (s->codec == PC_PCZ_RAW) {
-            if (no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-            size_t n = s->in_len - s->in_pos;
-            memcpy(s->out, s->in + s->in_pos, n);
-            s->in_pos += n;
-            s->out_len = n;
-        } else if (s->codec == PC_PCZ_ZSTD) {
-            if (s->ended)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-            ZSTD_inBuffer ib = {s->in, s->in_len, s->in_pos};
-            ZSTD_outBuffer ob = {s->out, BUF, 0};
-            size_t rc = ZSTD_decompressStream(s->z, &ob, &ib);
-            if (ZSTD_isError(rc))
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: zstd: %s", s->name,
-                               ZSTD_getErrorName(rc));
-            if (rc == 0)
-                s->ended = true;
-            if (ob.pos == 0 && ib.pos == s->in_pos && no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-            s->in_pos = ib.pos;
-            s->out_len = ob.pos;
-        } else {
-            if (s->ended)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
-            s->x.next_in = s->in + s->in_pos;
-            s->x.avail_in = s->in_len - s->in_pos;
-            s->x.next_out = s->out;
-            s->x.avail_out = BUF;
-            lzma_ret rc = lzma_code(&s->x, no_input ? LZMA_FINISH : LZMA_RUN);
-            s->in_pos = s->in_len - s->x.avail_in;
-            s->out_len = BUF - s->x.avail_out;
-            if (rc == LZMA_STREAM_END)
-                s->ended = true;
-            else if (rc == LZMA_MEMLIMIT_ERROR)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream needs too much memory", s->name);
-            else if (rc != LZMA_OK)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: xz error %d", s->name, (int)rc);
-            else if (s->out_len == 0 && no_input)
-                return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-        }
-        if (s->out_len > s->raw_left)
-            return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is longer than its header says",
-                           s->name);
-        s->raw_left -= s->out_len;
-    }
-    return PC_OK;
-}
-
-static pc_status dsrc_read(dsrc *s, uint8_t *dst, size_t n, pc_err *e)
+static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
 {
     while (n > 0) {
-        if (s->out_pos == s->out_len) {
-            pc_status st = fill_out(s, e);
+        if (t->zeros == 0 && t->lits == 0) {
+            pc_status st;
+            if ((st = pc_pczs_uvarint(t->s, &t->zeros, e)) || (st = pc_pczs_uvarint(t->s, &t->lits, e)))
+                return st;
+            if (t->zeros == 0 && t->lits == 0)
+                return pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds an empty token");
+        }
+        size_t k;
+        if (t->zeros) {
+            k = t->zeros < n ? (size_t)t->zeros : n;
+            memset(dst, 0, k);
+            t->zeros -= k;
+        } else {
+            k = t->lits < n ? (size_t)t->lits : n;
+            pc_status st = pc_pczs_read(t->s, dst, k, e);
             if (st != PC_OK)
                 return st;
+            t->lits -= k;
         }
-        size_t k = s->out_len - s->out_pos < n ? s->out_len - s->out_pos : n;
-        memcpy(dst, s->out + s->out_pos, k);
-        s->out_pos += k;
         dst += k;
         n -= k;
     }
     return PC_OK;
 }
 
-static pc_status read_uvarint(dsrc *s, uint64_t *v, pc_err *e)
+/* ---- the patch ------------------------------------------------------------ */
+
+typedef struct layout {
+    int version, nstreams, mode;
+    uint64_t nsz;
+    uint8_t new_sha[32], old_sha[32];
+    int codec[PC_PCZ_MAX_STREAMS];
+    uint64_t comp[PC_PCZ_MAX_STREAMS], raw[PC_PCZ_MAX_STREAMS];
+} layout;
+
+static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *expect, layout *l,
+                             pc_err *e)
 {
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        uint8_t b;
-        pc_status st = dsrc_read(s, &b, 1, e);
-        if (st != PC_OK)
-            return st;
-        if (shift == 63 && b > 1)
-            break;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return PC_OK;
-        }
+    uint8_t h[PC_PCZ2_HEADER];
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return pc_fail(e, PC_ERR_IO, "patch: %s", strerror(errno));
+    uint64_t psize = (uint64_t)sb.st_size;
+    if (psize < 4 || pread(fd, h, 4, 0) != 4)
+        return pc_fail(e, PC_ERR_PATCH, "patch: too short to be a pcz patch");
+    size_t hsize;
+    if (memcmp(h, PC_PCZ1_MAGIC, 4) == 0) {
+        l->version = 1;
+        l->nstreams = 3;
+        hsize = PC_PCZ1_HEADER;
+    } else if (memcmp(h, PC_PCZ2_MAGIC, 4) == 0) {
+        l->version = 2;
+        l->nstreams = 5;
+        hsize = PC_PCZ2_HEADER;
+    } else {
+        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: not a pcz patch of version 1 or 2");
     }
-    return pc_fail(e, PC_ERR_PATCH, "patch: control stream holds an overlong number");
+    if (psize < hsize || pread(fd, h, hsize, 0) != (ssize_t)hsize)
+        return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %zu-byte pcz header", hsize);
+    l->mode = l->version == 2 ? h[4] : 0;
+    if ((h[5] | h[6] | h[7]) != 0 || l->mode > 1 || (l->version == 1 && h[4]))
+        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: pcz version %d with unknown flags",
+                       l->version);
+    uint64_t osz = pc_get_le64(h + 8);
+    l->nsz = pc_get_le64(h + 16);
+    if (osz != old_size)
+        return pc_fail(e, PC_ERR_PATCH, "patch: made for an old file of %llu bytes, not %llu",
+                       (unsigned long long)osz, (unsigned long long)old_size);
+    if (l->nsz > PC_PATCH_NEW_MAX)
+        return pc_fail(e, PC_ERR_PATCH, "patch: claims an output of %llu bytes",
+                       (unsigned long long)l->nsz);
+    if (expect && expect->has_size && expect->new_size != l->nsz)
+        return pc_fail(e, PC_ERR_PATCH, "patch: produces %llu bytes, but the metadata expects %llu",
+                       (unsigned long long)l->nsz, (unsigned long long)expect->new_size);
+    memcpy(l->old_sha, h + 24, 32);
+    memcpy(l->new_sha, h + 56, 32);
+    if (expect && expect->has_sha && memcmp(expect->new_sha256, l->new_sha, 32) != 0)
+        return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
+    uint64_t off = hsize;
+    for (int i = 0; i < l->nstreams; i++) {
+        const uint8_t *d = h + 88 + 24 * i;
+        l->codec[i] = d[0];
+        for (int k = 1; k < 8; k++)
+            if (d[k])
+                return pc_fail(e, PC_ERR_PATCH, "patch: reserved header bytes are not zero");
+        l->comp[i] = pc_get_le64(d + 8);
+        l->raw[i] = pc_get_le64(d + 16);
+        if (!pc_add_u64(off, l->comp[i], &off))
+            return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths overflow");
+    }
+    if (off != psize)
+        return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths (%llu) do not match the file (%llu)",
+                       (unsigned long long)off, (unsigned long long)psize);
+    if (l->mode == 1) {
+        if (l->codec[0] != PC_PCZ_ZSTD_OLD || l->raw[0] != l->nsz)
+            return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 needs one zstd stream of the new size");
+        for (int i = 1; i < l->nstreams; i++)
+            if (l->codec[i] || l->comp[i] || l->raw[i])
+                return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 has data in stream %d", i);
+        return PC_OK;
+    }
+    /* Raw diff bytes (version 1) and extra bytes are at most the new size;
+     * a diff token makes at least one byte and takes at most 20 + 1. */
+    int diff = l->version == 1 ? 1 : PC_PCZ_DIFF, extra = l->version == 1 ? 2 : PC_PCZ_EXTRA;
+    uint64_t diff_max = l->version == 1 ? l->nsz : l->nsz * 21 + 20;
+    if (l->nsz > PC_PATCH_NEW_MAX / 21)
+        diff_max = UINT64_MAX;
+    if (l->raw[diff] > diff_max || l->raw[extra] > l->nsz)
+        return pc_fail(e, PC_ERR_PATCH, "patch: diff or extra stream larger than the new file");
+    return PC_OK;
 }
 
-/* Everything decoded and consumed, nothing left over. */
-static pc_status dsrc_finish(dsrc *s, pc_err *e)
+/* Lane-wise addition of 8-byte words: bytes (lanes of 8 bits, mask
+ * 0x80..80) or 16-bit words (mask 0x8000..8000), no carry between lanes. */
+static inline uint64_t lanes_add(uint64_t x, uint64_t y, uint64_t high)
 {
-    if (s->out_pos != s->out_len || s->raw_left != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: %s stream holds more data than the control uses",
-                       s->name);
-    if (s->codec != PC_PCZ_RAW) {
-        /* Let the decoder see its end marker (and checksum). */
-        uint8_t tmp[64];
-        s->raw_left = 0;
-        while (!s->ended) {
-            pc_status st = fill_in(s, e);
-            if (st != PC_OK)
-                return st;
-            bool no_input = s->in_pos == s->in_len;
-            size_t produced;
-            if (s->codec == PC_PCZ_ZSTD) {
-                ZSTD_inBuffer ib = {s->in, s->in_len, s->in_pos};
-                ZSTD_outBuffer ob = {tmp, sizeof tmp, 0};
-                size_t rc = ZSTD_decompressStream(s->z, &ob, &ib);
-                if (ZSTD_isError(rc))
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: zstd: %s", s->name,
-                                   ZSTD_getErrorName(rc));
-                s->ended = rc == 0;
-                produced = ob.pos;
-                if (!s->ended && no_input && ib.pos == s->in_pos)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
-                s->in_pos = ib.pos;
-            } else {
-                s->x.next_in = s->in + s->in_pos;
-                s->x.avail_in = s->in_len - s->in_pos;
-                s->x.next_out = tmp;
-                s->x.avail_out = sizeof tmp;
-                lzma_ret rc = lzma_code(&s->x, no_input ? LZMA_FINISH : LZMA_RUN);
-                s->in_pos = s->in_len - s->x.avail_in;
-                produced = sizeof tmp - s->x.avail_out;
-                if (rc == LZMA_STREAM_END)
-                    s->ended = true;
-                else if (rc != LZMA_OK)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: xz error %d", s->name,
-                                   (int)rc);
-                else if (no_input && produced == 0)
-                    return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
+    return ((x & ~high) + (y & ~high)) ^ ((x ^ y) & high);
+}
+
+/* Add old bytes to n diff bytes at dst: new positions from np, old cursor
+ * from op. Version 2 adds 16-bit little-endian words at even new positions
+ * whose partner is in the same run (run_end: the run's end), bytes
+ * elsewhere; old bytes outside the old file count as 0. */
+static void add_old(int version, uint8_t *dst, size_t n, uint64_t np, uint64_t run_end,
+                    const uint8_t *old, uint64_t old_size, int64_t op)
+{
+    size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (old_size > 0 && op >= 0 && (uint64_t)op <= old_size && n <= old_size - (uint64_t)op) {
+        /* All inside the old file: eight bytes at a time. */
+        const uint8_t *o = old + op;
+        uint64_t high = 0x8080808080808080ull;
+        if (version == 2) {
+            high = 0x8000800080008000ull;
+            if (np & 1) { /* an odd start has no partner in the run */
+                dst[0] = (uint8_t)(dst[0] + o[0]);
+                i = 1;
             }
-            if (produced)
-                return pc_fail(e, PC_ERR_PATCH,
-                               "patch: %s stream is longer than its header says", s->name);
+        }
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, dst + i, 8);
+            memcpy(&y, o + i, 8);
+            x = lanes_add(x, y, high);
+            memcpy(dst + i, &x, 8);
         }
     }
-    if (s->in_pos != s->in_len || s->comp_left != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: data after the end of the %s stream", s->name);
+#endif
+    while (i < n) {
+        int64_t q = op + (int64_t)i;
+        uint8_t o0 = (q >= 0 && (uint64_t)q < old_size) ? old[q] : 0;
+        if (version == 2 && ((np + i) & 1) == 0 && np + i + 1 < run_end) {
+            uint8_t o1 = (q + 1 >= 0 && (uint64_t)(q + 1) < old_size) ? old[q + 1] : 0;
+            unsigned lo = (unsigned)dst[i] + o0;
+            dst[i] = (uint8_t)lo;
+            dst[i + 1] = (uint8_t)(dst[i + 1] + o1 + (lo >> 8));
+            i += 2;
+        } else {
+            dst[i] = (uint8_t)(dst[i] + o0);
+            i++;
+        }
+    }
+}
+
+/* Mode 1: one zstd frame whose prefix is the old file, decoded into the
+ * output file mapped at its final size (allocated first, so a full disk is
+ * an error, not a fault): no window to buffer, the heap holds only the
+ * decoder's context and one block of input. */
+#define PIECE (1 << 20)
+static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_size, int patch_fd,
+                              int out_fd, uint8_t digest[32], pc_err *e)
+{
+    uint64_t comp = l->comp[0], nsz = l->nsz, psize = PC_PCZ2_HEADER + comp;
+    uint64_t window = (uint64_t)1 << PC_PCZ_OLD_WINDOW_LOG_MAX;
+    if (old_size + nsz > window)
+        return pc_fail(e, PC_ERR_PATCH, "patch: mode 1 with old and new over %llu bytes",
+                       (unsigned long long)window);
+    while (window / 2 >= old_size + nsz && window > 1024)
+        window /= 2;
+    pc_status st = PC_OK;
+    uint8_t *pm = mmap(NULL, (size_t)psize, PROT_READ, MAP_PRIVATE, patch_fd, 0), *out = NULL;
+    ZSTD_DCtx *dc = NULL;
+    if (pm == MAP_FAILED)
+        return pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+    const uint8_t *src = pm + PC_PCZ2_HEADER;
+    ZSTD_frameHeader fh;
+    size_t rc = ZSTD_getFrameHeader(&fh, src, (size_t)comp);
+    if (rc != 0 || fh.frameType != ZSTD_frame) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: mode 1 stream is no zstd frame");
+        goto out;
+    }
+    if (fh.frameContentSize != nsz || fh.dictID != 0) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame disagrees with the header");
+        goto out;
+    }
+    if (fh.windowSize > window) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd window of %llu bytes is larger than old and new",
+                     (unsigned long long)fh.windowSize);
+        goto out;
+    }
+    rc = ZSTD_findFrameCompressedSize(src, (size_t)comp);
+    if (ZSTD_isError(rc) || rc != comp) {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame is truncated or followed by data");
+        goto out;
+    }
+    if (nsz > 0) {
+        struct statvfs vs;
+        /* (a file system that reports no size, like memfd's, has no limit) */
+        if (fstatvfs(out_fd, &vs) == 0 && vs.f_blocks > 0 &&
+            (uint64_t)vs.f_bavail * vs.f_frsize < nsz) {
+            st = pc_fail(e, PC_ERR_IO, "patch: no room for the %llu-byte result",
+                         (unsigned long long)nsz);
+            goto out;
+        }
+        int err = ftruncate(out_fd, (off_t)nsz) ? errno : posix_fallocate(out_fd, 0, (off_t)nsz);
+        if (err) {
+            st = pc_fail(e, PC_ERR_IO, "patch: cannot allocate the result: %s", strerror(err));
+            goto out;
+        }
+        out = mmap(NULL, (size_t)nsz, PROT_READ | PROT_WRITE, MAP_SHARED, out_fd, 0);
+        if (out == MAP_FAILED) {
+            out = NULL;
+            st = pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+            goto out;
+        }
+    }
+    /* Streaming into the whole output (stable buffer: no window buffer),
+     * a piece of input at a time, the hasher following the output. */
+    dc = ZSTD_createDCtx();
+    if (dc == NULL || ZSTD_isError(ZSTD_DCtx_refPrefix(dc, old, (size_t)old_size)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(dc, ZSTD_d_stableOutBuffer, 1)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, PC_PCZ_OLD_WINDOW_LOG_MAX))) {
+        st = pc_fail(e, PC_ERR_NOMEM, "patch: cannot start the zstd decoder");
+        goto out;
+    }
+    uint8_t none;
+    ZSTD_outBuffer ob = {out ? out : &none, (size_t)nsz, 0};
+    ZSTD_inBuffer ib = {src, 0, 0};
+    pc_follow f;
+    pc_follow_start(&f, ob.dst);
+    for (;;) {
+        size_t before = ib.pos;
+        ib.size = comp - ib.size > PIECE ? ib.size + PIECE : (size_t)comp;
+        rc = ZSTD_decompressStream(dc, &ob, &ib);
+        if (ZSTD_isError(rc)) {
+            st = pc_fail(e, PC_ERR_PATCH, "patch: zstd: %s", ZSTD_getErrorName(rc));
+            break;
+        }
+        pc_follow_ready(&f, ob.pos);
+        if (rc == 0)
+            break;
+        if (ib.size == comp && ib.pos == before) {
+            st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame is truncated");
+            break;
+        }
+    }
+    pc_follow_finish(&f, ob.pos, digest);
+    if (st == PC_OK && (ob.pos != nsz || ib.pos != comp))
+        st = pc_fail(e, PC_ERR_PATCH, "patch: zstd frame makes %zu bytes, not %llu", ob.pos,
+                     (unsigned long long)nsz);
+out:
+    ZSTD_freeDCtx(dc);
+    if (out)
+        munmap(out, (size_t)nsz);
+    munmap(pm, (size_t)psize);
+    return st;
+}
+
+static pc_status read_triple(const layout *l, pc_pczs *s, uint64_t *add, uint64_t *copy,
+                             int64_t *seek, pc_err *e)
+{
+    uint64_t zz;
+    pc_status st;
+    pc_pczs *a = &s[0], *c = l->version == 1 ? &s[0] : &s[PC_PCZ_COPY],
+         *k = l->version == 1 ? &s[0] : &s[PC_PCZ_SEEK];
+    if ((st = pc_pczs_uvarint(a, add, e)) || (st = pc_pczs_uvarint(c, copy, e)) ||
+        (st = pc_pczs_uvarint(k, &zz, e)))
+        return st;
+    *seek = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
     return PC_OK;
 }
 
-/* Write and hash the collected output. */
-static pc_status flush(int fd, uint8_t *buf, size_t *used, pc_sha256_ctx *sha, pc_err *e)
+/* The old file's SHA-256, on its own thread while the patch is applied:
+ * compared with the header's at the end, it tells a patch made for another
+ * old file (or a header altered there) apart from a damaged one. */
+typedef struct old_check {
+    const uint8_t *old;
+    uint64_t size;
+    uint8_t sha[32];
+    bool threaded;
+    pthread_t tid;
+} old_check;
+
+static void *old_hash(void *arg)
 {
-    if (*used && pc_write_all(fd, buf, *used) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
-    pc_sha256_update(sha, buf, *used);
-    *used = 0;
-    return PC_OK;
+    old_check *c = arg;
+    pc_sha256(c->old ? c->old : (const uint8_t *)"", (size_t)c->size, c->sha);
+    return NULL;
+}
+
+static void old_check_start(old_check *c, const uint8_t *old, uint64_t size,
+                            const pc_patch_expect *expect)
+{
+    c->old = old;
+    c->size = size;
+    if (expect && expect->has_old_sha) { /* the caller vouches for it */
+        memcpy(c->sha, expect->old_sha256, 32);
+        c->threaded = false;
+        return;
+    }
+    c->threaded = size >= (1 << 20) && pthread_create(&c->tid, NULL, old_hash, c) == 0;
+    if (!c->threaded)
+        old_hash(c);
+}
+
+static void old_check_join(old_check *c)
+{
+    if (c->threaded)
+        pthread_join(c->tid, NULL);
+    c->threaded = false;
+}
+
+/* The outcome: the old file first, then the result against the header. */
+static pc_status check_result(const layout *l, pc_status st, old_check *oc,
+                              const uint8_t digest[32], uint64_t *new_size_out,
+                              uint8_t new_sha256[32], pc_err *e)
+{
+    old_check_join(oc);
+    if (memcmp(oc->sha, l->old_sha, 32) != 0)
+        st = pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
+    else if (st == PC_OK && memcmp(digest, l->new_sha, 32) != 0)
+        st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
+    if (st == PC_OK) {
+        *new_size_out = l->nsz;
+        memcpy(new_sha256, digest, 32);
+    }
+    return st;
 }
 
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size_out,
                           uint8_t new_sha256[32], pc_err *e)
 {
-    uint8_t h[PC_PCZ_HEADER];
-    struct stat sb;
-    if (fstat(patch_fd, &sb) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: %s", strerror(errno));
-    uint64_t psize = (uint64_t)sb.st_size;
-    if (psize < PC_PCZ_HEADER || pread(patch_fd, h, PC_PCZ_HEADER, 0) != PC_PCZ_HEADER)
-        return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %d-byte pcz header",
-                       PC_PCZ_HEADER);
-    if (memcmp(h, PC_PCZ_MAGIC, 4) != 0 || (h[4] | h[5] | h[6] | h[7]) != 0)
-        return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: not a pcz version 1 patch");
-    uint64_t osz = pc_get_le64(h + 8), nsz = pc_get_le64(h + 16);
-    if (osz != old_size)
-        return pc_fail(e, PC_ERR_PATCH, "patch: made for an old file of %llu bytes, not %llu",
-                       (unsigned long long)osz, (unsigned long long)old_size);
-    if (nsz > PC_PATCH_NEW_MAX)
-        return pc_fail(e, PC_ERR_PATCH, "patch: claims an output of %llu bytes",
-                       (unsigned long long)nsz);
-    if (expect && expect->has_size && expect->new_size != nsz)
-        return pc_fail(e, PC_ERR_PATCH, "patch: produces %llu bytes, but the metadata expects %llu",
-                       (unsigned long long)nsz, (unsigned long long)expect->new_size);
-    if (expect && expect->has_sha && memcmp(expect->new_sha256, h + 56, 32) != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
-    uint8_t osha[32];
-    if (expect && expect->has_old_sha)
-        memcpy(osha, expect->old_sha256, 32);
-    else
-        pc_sha256(old, (size_t)old_size, osha);
-    if (memcmp(osha, h + 24, 32) != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: made for another old file (SHA-256 differs)");
-    uint64_t comp[3], raw[3], off = PC_PCZ_HEADER;
-    int codec[3];
-    static const char *names[3] = {"control", "diff", "extra"};
-    for (int i = 0; i < 3; i++) {
-        const uint8_t *d = h + 88 + 24 * i;
-        codec[i] = d[0];
-        for (int k = 1; k < 8; k++)
-            if (d[k])
-                return pc_fail(e, PC_ERR_PATCH, "patch: reserved header bytes are not zero");
-        comp[i] = pc_get_le64(d + 8);
-        raw[i] = pc_get_le64(d + 16);
-        if (!pc_add_u64(off, comp[i], &off))
-            return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths overflow");
+    static const char *names1[3] = {"control", "diff", "extra"};
+    static const char *names2[5] = {"add", "copy", "seek", "diff", "extra"};
+    layout l;
+    pc_status st = read_header(patch_fd, old_size, expect, &l, e);
+    if (st != PC_OK)
+        return st;
+    uint8_t digest[32] = {0};
+    old_check oc;
+    old_check_start(&oc, old, old_size, expect);
+    if (l.mode == 1) {
+        st = apply_prefix(&l, old, old_size, patch_fd, out_fd, digest, e);
+        return check_result(&l, st, &oc, digest, new_size_out, new_sha256, e);
     }
-    if (off != psize)
-        return pc_fail(e, PC_ERR_PATCH, "patch: stream lengths (%llu) do not match the file (%llu)",
-                       (unsigned long long)off, (unsigned long long)psize);
-    if (raw[1] > nsz || raw[2] > nsz)
-        return pc_fail(e, PC_ERR_PATCH, "patch: diff or extra stream larger than the new file");
-
-    pc_status st = PC_OK;
-    dsrc *s = calloc(3, sizeof *s);
-    uint8_t *buf = malloc(BUF);
-    pc_sha256_ctx sha;
-    pc_sha256_init(&sha);
-    if (!s || !buf) {
+    int diff = l.version == 1 ? 1 : PC_PCZ_DIFF, extra = l.version == 1 ? 2 : PC_PCZ_EXTRA;
+    uint64_t newpos = 0, nsz = l.nsz;
+    int64_t oldpos = 0;
+    pc_pczs *s = calloc((size_t)l.nstreams, sizeof *s);
+    tokens tk = {.s = s ? &s[diff] : NULL};
+    pc_sink k;
+    if ((st = pc_sink_init(&k, out_fd, e)) != PC_OK)
+        goto out;
+    if (!s) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    off = PC_PCZ_HEADER;
-    for (int i = 0; i < 3 && st == PC_OK; i++) {
-        st = dsrc_open(&s[i], codec[i], patch_fd, off, comp[i], raw[i], names[i], e);
-        off += comp[i];
+    uint64_t off = l.version == 1 ? PC_PCZ1_HEADER : PC_PCZ2_HEADER;
+    for (int i = 0; i < l.nstreams && st == PC_OK; i++) {
+        int wlog = l.version == 1 ? PC_PCZ1_WINDOW_LOG
+                   : i < PC_PCZ_DIFF ? PC_PCZ_CTRL_WINDOW_LOG
+                                     : PC_PCZ_DATA_WINDOW_LOG;
+        st = pc_pczs_open(&s[i], l.codec[i], patch_fd, off, l.comp[i], l.raw[i], wlog,
+                       l.version == 1 ? names1[i] : names2[i], e);
+        off += l.comp[i];
     }
-    uint64_t newpos = 0;
-    int64_t oldpos = 0;
-    size_t used = 0;
     while (st == PC_OK && newpos < nsz) {
-        uint64_t add, copy, zz;
-        if ((st = read_uvarint(&s[0], &add, e)) || (st = read_uvarint(&s[0], &copy, e)) ||
-            (st = read_uvarint(&s[0], &zz, e)))
+        uint64_t add, copy;
+        int64_t seek;
+        if ((st = read_triple(&l, s, &add, &copy, &seek, e)))
             break;
-        int64_t seek = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
         if (add > nsz - newpos || copy > nsz - newpos - add) {
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry runs past the new size");
             break;
         }
-        /* Output collects in buf and is written a full buffer at a time:
-         * control entries are often only a few bytes long. */
         for (uint64_t done = 0; st == PC_OK && done < add;) {
-            size_t n = add - done < BUF - used ? (size_t)(add - done) : BUF - used;
-            uint8_t *dst = buf + used;
-            if ((st = dsrc_read(&s[1], dst, n, e)))
+            size_t room = pc_sink_room(&k);
+            size_t n = add - done < room ? (size_t)(add - done) : room;
+            /* Keep word pairs whole: a piece ends at an even position. */
+            if (l.version == 2 && done + n < add && ((newpos + done + n) & 1))
+                n--;
+            uint8_t *dst = pc_sink_ptr(&k);
+            st = l.version == 1 ? pc_pczs_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
+            if (st != PC_OK)
                 break;
-            for (size_t i = 0; i < n; i++) {
-                int64_t op = oldpos + (int64_t)(done + i);
-                if (op >= 0 && (uint64_t)op < old_size)
-                    dst[i] = (uint8_t)(dst[i] + old[op]);
-            }
-            used += n;
+            add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
+                    oldpos + (int64_t)done);
             done += n;
-            if (used == BUF)
-                st = flush(out_fd, buf, &used, &sha, e);
+            st = pc_sink_put(&k, n, e);
         }
         for (uint64_t done = 0; st == PC_OK && done < copy;) {
-            size_t n = copy - done < BUF - used ? (size_t)(copy - done) : BUF - used;
-            if ((st = dsrc_read(&s[2], buf + used, n, e)))
+            size_t room = pc_sink_room(&k);
+            size_t n = copy - done < room ? (size_t)(copy - done) : room;
+            if ((st = pc_pczs_read(&s[extra], pc_sink_ptr(&k), n, e)))
                 break;
-            used += n;
             done += n;
-            if (used == BUF)
-                st = flush(out_fd, buf, &used, &sha, e);
+            st = pc_sink_put(&k, n, e);
         }
         newpos += add + copy;
         if (st == PC_OK && (__builtin_add_overflow(oldpos, (int64_t)add, &oldpos) ||
@@ -366,23 +451,18 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
                             oldpos < -(int64_t)PC_PATCH_NEW_MAX))
             st = pc_fail(e, PC_ERR_PATCH, "patch: control entry seeks out of range");
     }
-    for (int i = 0; i < 3 && st == PC_OK; i++)
-        st = dsrc_finish(&s[i], e);
+    if (st == PC_OK && (tk.zeros || tk.lits))
+        st = pc_fail(e, PC_ERR_PATCH, "patch: diff stream holds more data than the control uses");
+    for (int i = 0; i < l.nstreams && st == PC_OK; i++)
+        st = pc_pczs_finish(&s[i], e);
     if (st == PC_OK)
-        st = flush(out_fd, buf, &used, &sha, e);
-out:;
-    uint8_t digest[32];
-    pc_sha256_final(&sha, digest);
-    if (st == PC_OK && memcmp(digest, h + 56, 32) != 0)
-        st = pc_fail(e, PC_ERR_HASH, "patch: result differs from the SHA-256 in its header");
-    if (st == PC_OK) {
-        *new_size_out = nsz;
-        memcpy(new_sha256, digest, 32);
-    }
+        st = pc_sink_finish(&k, digest, e);
+out:
+    st = check_result(&l, st, &oc, digest, new_size_out, new_sha256, e);
     if (s)
-        for (int i = 0; i < 3; i++)
-            dsrc_close(&s[i]);
+        for (int i = 0; i < l.nstreams; i++)
+            pc_pczs_close(&s[i]);
     free(s);
-    free(buf);
+    pc_sink_free(&k);
     return st;
 }

@@ -1,7 +1,9 @@
-/* pcz.h — patchcast's compact patch container (docs/format.md §7): the
- * bsdiff control triples as varints and the diff and extra bytes in three
- * separately compressed streams (raw, zstd or xz, whichever is smallest),
- * behind a header with the old and new sizes and SHA-256s. */
+/* pcz.h — patchcast's compact patch container (docs/format.md §7). Version 2
+ * (written by the generator): the bsdiff control triples as three columns of
+ * varints, the diff bytes as zero-run tokens of 16-bit word differences, and
+ * the extra bytes, in five separately compressed streams (raw, zstd or xz,
+ * whichever is smallest), behind a header with the old and new sizes and
+ * SHA-256s. Version 1 (three streams, read only) is still applied. */
 #ifndef PC_PCZ_H
 #define PC_PCZ_H
 
@@ -10,15 +12,33 @@
 #include "error.h"
 #include "patch.h"
 
-#define PC_PCZ_MAGIC "PCZ1"
-#define PC_PCZ_HEADER 160
-#define PC_PCZ_WINDOW_LOG 22 /* zstd window and xz dictionary: 4 MiB each */
+#define PC_PCZ1_MAGIC "PCZ1"
+#define PC_PCZ1_HEADER 160
+#define PC_PCZ2_MAGIC "PCZ2"
+#define PC_PCZ2_HEADER 208
+#define PC_PCZ_MAX_STREAMS 5
 
-enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2 };
+/* Largest zstd window / xz dictionary a stream may use (log2): version 1's
+ * three streams 4 MiB each; version 2's control columns 1 MiB, its diff and
+ * extra streams 4 MiB. The five version-2 decoders together stay under
+ * 12 MiB. */
+#define PC_PCZ1_WINDOW_LOG 22
+#define PC_PCZ_CTRL_WINDOW_LOG 20
+#define PC_PCZ_DATA_WINDOW_LOG 22
 
-/* Apply a pcz patch read from patch_fd to the old bytes, writing to out_fd.
- * The old file must match the header's size and SHA-256; the result is
- * checked against the header's (and expect's, if given). */
+enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2, PC_PCZ_ZSTD_OLD = 3 };
+
+/* Mode 1's zstd window (log2) at most: old and new together. */
+#define PC_PCZ_OLD_WINDOW_LOG_MAX 30
+
+/* Version 2 stream order. */
+enum { PC_PCZ_ADD = 0, PC_PCZ_COPY, PC_PCZ_SEEK, PC_PCZ_DIFF, PC_PCZ_EXTRA };
+
+/* Apply a pcz patch (version 1 or 2) read from patch_fd to the old bytes,
+ * writing to out_fd. The old file must match the header's size and SHA-256
+ * (hashed on a second thread meanwhile); the result is checked against the
+ * header's SHA-256 (and expect's, if given). Heap: a few buffers plus the
+ * stream decoders' windows, under 13 MiB (mode 1: zstd's context). */
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size,
                           uint8_t new_sha256[32], pc_err *e);

@@ -4,6 +4,7 @@
 #ifndef PC_BSDIFF_H
 #define PC_BSDIFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,13 +21,40 @@ typedef struct pc_ctrl {
 typedef struct pc_diff {
     pc_ctrl *ctrl;
     size_t n, cap;
+    uint8_t *zframe; /* pcz mode 1: the new file as a zstd frame over old, or NULL */
+    size_t zlen;
 } pc_diff;
 
-/* Compute the control triples turning old into new. Memory: old + new + the
- * suffix array (4 or 8 bytes per old byte) + the triples. */
+/* Compute the control triples turning old into new. Memory: old + the
+ * suffix array (4 bytes per old byte while sorting, then 3 under 16 MiB; 8
+ * from 2 GiB on) + 1/4 byte of index + the triples + the
+ * part of new being scanned (its pages are dropped behind the scan when new
+ * is a file mapping). Uses two threads on large inputs. With want_frame,
+ * when the triples leave almost no differing bytes (text), also makes the
+ * pcz mode-1 frame (out->zframe; pc_lz_frame). */
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize, const uint8_t *new_,
-                          size_t newsize, pc_diff *out, pc_err *e);
+                          size_t newsize, bool want_frame, pc_diff *out, pc_err *e);
 void pc_diff_free(pc_diff *d);
+
+/* Drop the pages of [from, to) of a read-only file mapping from this
+ * process (they stay in the page cache), so the peak memory holds only the
+ * part of a file being worked on. */
+void pc_drop_pages(const uint8_t *base, int64_t from, int64_t to);
+
+/* The old file's suffix array index (sufsort.h), as pc_diff_compute
+ * builds it. */
+typedef struct pc_sa_index pc_sa_index;
+
+/* Old and new together at most this large for pcz mode 1 (its zstd window
+ * spans both). */
+#define PC_LZ_MAX_TOTAL ((size_t)1 << 30)
+
+/* pcz mode 1: an LZ77 parse of new against old, as one zstd frame that
+ * uses old as its prefix; *frame (malloc'd, the caller frees) stays NULL
+ * when the inputs are too large or the parse too fragmented to pay. */
+pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t oldsize,
+                      const uint8_t *new_, size_t newsize, uint8_t **frame, size_t *frame_len,
+                      pc_err *e);
 
 /* Write a BSDIFF40 patch of the triples to the file at path (through a
  * temporary name); *patch_size receives its size. */
@@ -34,9 +62,11 @@ pc_status pc_bsdiff40_write(const pc_diff *d, const uint8_t *old, size_t oldsize
                             const uint8_t *new_, size_t newsize, const char *path,
                             uint64_t *patch_size, pc_err *e);
 
-/* Write the triples as a pcz patch (client/pcz.h). */
+/* Write the triples as a version-2 pcz patch (client/pcz.h); old_sha and
+ * new_sha are the files' SHA-256s. */
 pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, const uint8_t *new_,
-                       size_t newsize, const char *path, uint64_t *patch_size, pc_err *e);
+                       size_t newsize, const uint8_t old_sha[32], const uint8_t new_sha[32],
+                       const char *path, uint64_t *patch_size, pc_err *e);
 
 typedef enum pc_diff_format { PC_DIFF_BSDIFF40 = 0, PC_DIFF_PCZ = 1 } pc_diff_format;
 

@@ -28,41 +28,89 @@ measure() {
     read -r SECS KB <"$W/time"
 }
 
+# timed N CMD...: runs CMD N times; sets SECS (median wall time, 3 decimals)
+# and KB (largest peak RSS). The machine is shared: a median of a few runs
+# is steadier than one.
+timed() {
+    local n=$1 i t0 t1
+    shift
+    local times=() kb=0
+    for ((i = 0; i < n; i++)); do
+        t0=$(date +%s%N)
+        measure "$@" || return 1
+        t1=$(date +%s%N)
+        times+=($(( (t1 - t0) / 1000 )))
+        [ "$KB" -gt "$kb" ] && kb=$KB
+    done
+    SECS=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] / 1e6 }')
+    KB=$kb
+}
+
+# heap CMD...: sets HEAP_KB, the peak of the heap (malloc'd memory, not the
+# mapped files) under valgrind's massif.
+heap() {
+    valgrind --tool=massif --massif-out-file="$W/massif" "$@" >/dev/null 2>&1 || {
+        echo "bench: failed under massif: $*" >&2
+        return 1
+    }
+    HEAP_KB=$(awk -F= '/^mem_heap_B=/ { h = $2 } /^mem_heap_extra_B=/ { if (h + $2 > m) m = h + $2 }
+                      END { printf "%d", m / 1024 }' "$W/massif")
+}
+
 fmt_kb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # --- diff ---------------------------------------------------------------------
-# One pair with every tool: bytes, diff time/RSS, apply time/RSS, and a check
-# that the output is right.
+DIFF_RUNS=${DIFF_RUNS:-3}
+APPLY_RUNS=${APPLY_RUNS:-5}
+
+# diff_cmd / apply_cmd: set CMD to the tool's command line.
+diff_cmd() { # tool old new patch
+    case $1 in
+    bsdiff) CMD=(bsdiff "$2" "$3" "$4") ;;
+    patchcast-bsdiff40) CMD=("$B/patchcast-gen" diff --format bsdiff40 "$2" "$3" "$4") ;;
+    patchcast-pcz) CMD=("$B/patchcast-gen" diff --format pcz "$2" "$3" "$4") ;;
+    xdelta3) CMD=(xdelta3 -9 -S djw -f -e -s "$2" "$3" "$4") ;;
+    zstd) CMD=(zstd -q -f -19 --long=31 --patch-from="$2" "$3" -o "$4") ;;
+    esac
+}
+
+apply_cmd() { # tool old patch out
+    case $1 in
+    bsdiff) CMD=(bspatch "$2" "$4" "$3") ;;
+    patchcast-*) CMD=("$B/patchcast" apply "$2" "$3" "$4") ;;
+    xdelta3) CMD=(xdelta3 -f -d -s "$2" "$3" "$4") ;;
+    zstd) CMD=(zstd -q -f -d --long=31 --patch-from="$2" "$3" -o "$4") ;;
+    esac
+}
+
+# One pair with every tool: bytes, diff time/RSS, apply time/RSS/heap, and a
+# check that the output is right. Times are medians of DIFF_RUNS and
+# APPLY_RUNS runs; ratios are to Debian's bsdiff and bspatch in this run.
 diff_pair() { # label old new
     local label=$1 old=$2 new=$3
     local osz
     osz=$(stat -c %s "$old")
     printf '\n### %s\n\nold %s bytes, new %s bytes\n\n' "$label" "$osz" "$(stat -c %s "$new")"
-    printf '| tool | patch bytes | vs bsdiff | diff s | diff RSS | diff RSS / old | apply s | apply RSS |\n'
-    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-    local bs_bytes=0
+    printf '| tool | patch bytes | vs bsdiff | diff s | vs bsdiff | diff RSS / old | apply s | vs bspatch | apply RSS | apply heap |\n'
+    printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+    local bs_bytes=0 bs_diff=0 bs_apply=0
     for tool in bsdiff patchcast-bsdiff40 patchcast-pcz xdelta3 zstd; do
         local p=$W/patch.$tool out=$W/out.$tool
-        case $tool in
-        bsdiff) measure bsdiff "$old" "$new" "$p" ;;
-        patchcast-bsdiff40) measure "$B/patchcast-gen" diff --format bsdiff40 "$old" "$new" "$p" ;;
-        patchcast-pcz) measure "$B/patchcast-gen" diff --format pcz "$old" "$new" "$p" ;;
-        xdelta3) measure xdelta3 -9 -S djw -f -e -s "$old" "$new" "$p" ;;
-        zstd) measure zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$p" ;;
-        esac
+        diff_cmd "$tool" "$old" "$new" "$p"
+        timed "$DIFF_RUNS" "${CMD[@]}"
         local ds=$SECS dk=$KB bytes
         bytes=$(stat -c %s "$p")
-        case $tool in
-        bsdiff) measure bspatch "$old" "$out" "$p" ; bs_bytes=$bytes ;;
-        patchcast-*) measure "$B/patchcast" apply "$old" "$p" "$out" ;;
-        xdelta3) measure xdelta3 -f -d -s "$old" "$p" "$out" ;;
-        zstd) measure zstd -q -f -d --long=31 --patch-from="$old" "$p" -o "$out" ;;
-        esac
+        apply_cmd "$tool" "$old" "$p" "$out"
+        timed "$APPLY_RUNS" "${CMD[@]}"
         cmp -s "$out" "$new" || { echo "bench: $tool produced a wrong file for $label" >&2; exit 1; }
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$tool" "$bytes" \
-            "$(awk -v a="$bytes" -v b="$bs_bytes" 'BEGIN { printf "%.3f", a / b }')" "$ds" \
-            "$(fmt_kb "$dk")" "$(awk -v k="$dk" -v o="$osz" 'BEGIN { printf "%.1fx", k * 1024 / o }')" \
-            "$SECS" "$(fmt_kb "$KB")"
+        heap "${CMD[@]}"
+        if [ "$tool" = bsdiff ]; then bs_bytes=$bytes bs_diff=$ds bs_apply=$SECS; fi
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$tool" "$bytes" \
+            "$(awk -v a="$bytes" -v b="$bs_bytes" 'BEGIN { printf "%.3f", a / b }')" \
+            "$ds" "$(ratio "$ds" "$bs_diff")x" \
+            "$(awk -v k="$dk" -v o="$osz" 'BEGIN { printf "%.1fx", k * 1024 / o }')" \
+            "$SECS" "$(ratio "$SECS" "$bs_apply")x" "$(fmt_kb "$KB")" "$(fmt_kb "$HEAP_KB")"
         rm -f "$p" "$out"
     done
 }
@@ -81,22 +129,13 @@ diff_tree() { # label olddir newdir
             [ -f "$od/$f" ] || continue
             cmp -s "$od/$f" "$nd/$f" && continue
             local p=$W/p out=$W/o
-            case $tool in
-            bsdiff) measure bsdiff "$od/$f" "$nd/$f" "$p" ;;
-            patchcast-bsdiff40) measure "$B/patchcast-gen" diff --format bsdiff40 "$od/$f" "$nd/$f" "$p" ;;
-            patchcast-pcz) measure "$B/patchcast-gen" diff --format pcz "$od/$f" "$nd/$f" "$p" ;;
-            xdelta3) measure xdelta3 -9 -S djw -f -e -s "$od/$f" "$nd/$f" "$p" ;;
-            zstd) measure zstd -q -f -19 --long=31 --patch-from="$od/$f" "$nd/$f" -o "$p" ;;
-            esac
+            diff_cmd "$tool" "$od/$f" "$nd/$f" "$p"
+            timed 1 "${CMD[@]}"
             dsum=$(awk -v a="$dsum" -v b="$SECS" 'BEGIN { print a + b }')
             [ "$KB" -gt "$peak" ] && peak=$KB
             total=$((total + $(stat -c %s "$p")))
-            case $tool in
-            bsdiff) measure bspatch "$od/$f" "$out" "$p" ;;
-            patchcast-*) measure "$B/patchcast" apply "$od/$f" "$p" "$out" ;;
-            xdelta3) measure xdelta3 -f -d -s "$od/$f" "$p" "$out" ;;
-            zstd) measure zstd -q -f -d --long=31 --patch-from="$od/$f" "$p" -o "$out" ;;
-            esac
+            apply_cmd "$tool" "$od/$f" "$p" "$out"
+            timed 1 "${CMD[@]}"
             asum=$(awk -v a="$asum" -v b="$SECS" 'BEGIN { print a + b }')
             [ "$KB" -gt "$peak" ] && peak=$KB
             cmp -s "$out" "$nd/$f" || { echo "bench: $tool wrong output for $f" >&2; exit 1; }
@@ -112,9 +151,13 @@ bench_diff() {
     {
         echo "## Patch engine (\`make bench-diff\`)"
         echo
-        echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(date -u +%Y-%m-%d)."
+        echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), shared with other work; $(date -u +%Y-%m-%d)."
         echo "patchcast is measured in both of its formats: BSDIFF40 and the pcz container."
         echo "Peers: Debian bsdiff/bspatch, \`xdelta3 -9 -S djw\`, \`zstd -19 --long=31 --patch-from\`."
+        echo "Times are wall-clock medians of $DIFF_RUNS diffs and $APPLY_RUNS applies, side by side in"
+        echo "one run; \"vs bsdiff\" / \"vs bspatch\" divide by Debian's figure of the same run."
+        echo "RSS is the peak resident size (mapped files included); apply heap is the"
+        echo "peak of malloc'd memory under valgrind's massif (mapped files excluded)."
         diff_pair "esbuild 0.24.0 -> 0.24.1 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.24.1/bin/esbuild"
         diff_pair "esbuild 0.24.0 -> 0.25.0 (bin/esbuild)" "$CORPUS/esbuild/0.24.0/bin/esbuild" "$CORPUS/esbuild/0.25.0/bin/esbuild"
         diff_pair "typescript 5.5.3 -> 5.6.2 (lib/typescript.js)" "$CORPUS/typescript/5.5.3/lib/typescript.js" "$CORPUS/typescript/5.6.2/lib/typescript.js"

@@ -1,5 +1,6 @@
-/* fuzz_pcz.c — libFuzzer harness for the pcz reader: arbitrary
- * bytes as a patch against a fixed old file, output to a memory file. */
+/* fuzz_pcz.c — libFuzzer harness for the pcz reader (versions 1 and 2,
+ * modes 0 and 1): arbitrary bytes as a patch against a fixed old file,
+ * output to a memory file. */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include "bsdiff.h"
+#include "fileio.h"
+#include "pcz.h"
 #include "patch.h"
 #include "sha256.h"
 #include "test.h"
 
 static char dir[] = "/tmp/pc-patch-XXXXXX";
 static pc_diff_format g_fmt = PC_DIFF_BSDIFF40;
+static int g_modes[2]; /* pcz patches made in mode 0 and mode 1 */
 static char p_old[300], p_new[300], p_patch[300], p_out[300];
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -142,6 +145,13 @@ static void roundtrip(int kind, int round)
     uint64_t psize = 0;
     pc_status st = pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e);
     CHECKF(st == PC_OK, "%s round %d: diff: %s", kind_names[kind], round, e.msg);
+    if (g_fmt == PC_DIFF_PCZ) {
+        FILE *f = fopen(p_patch, "rb");
+        uint8_t h[8] = {0};
+        CHECK(f && fread(h, 1, 8, f) == 8);
+        fclose(f);
+        g_modes[h[4] & 1]++;
+    }
     pc_patch_expect ex = {.has_size = true, .new_size = nn, .has_sha = true};
     pc_sha256(n, nn, ex.new_sha256);
     unlink(p_out);
@@ -166,6 +176,8 @@ static void property_roundtrips_pcz(void)
     }
     g_fmt = PC_DIFF_BSDIFF40;
     CHECKF(total >= 74, "only %d pairs", total);
+    CHECKF(g_modes[0] >= 10 && g_modes[1] >= 3, "modes 0/1 made %d/%d times", g_modes[0],
+           g_modes[1]);
 }
 
 static void property_roundtrips(void)
@@ -440,34 +452,61 @@ static void prepare_good_patch(void)
     fclose(f);
 }
 
-/* pcz: a good patch, then one field broken at a time. */
+/* pcz: a good patch, then one field broken at a time (version 2 header:
+ * mode at 4; descriptors of the add, copy, seek, diff and extra streams at
+ * 88 + 24 i: codec, 7 zero bytes, compressed length, raw length). Mode-0
+ * cases use a binary pair (bytes changed all over: bsdiff streams win),
+ * mode-1 cases a text pair with an insertion (the zstd frame wins). */
 static const struct {
     const char *name;
+    int mode;        /* the mode the pair must produce */
     size_t off;      /* byte to change (or truncate at, for "truncate") */
-    int value;       /* -1: truncate at off */
+    int value;       /* -1: truncate at off; -2: change the old file instead */
     pc_status want;
     const char *msg;
 } pcz_cases[] = {
-    {"pcz_bad_version", 3, '2', PC_ERR_UNSUPPORTED, "unknown patch format"},
-    {"pcz_reserved_flags", 5, 1, PC_ERR_UNSUPPORTED, "not a pcz version 1"},
-    {"pcz_old_size_wrong", 8, 0x77, PC_ERR_PATCH, "made for an old file of"},
-    {"pcz_new_size_wrong", 16, 0x77, PC_ERR_PATCH, "metadata expects"},
-    {"pcz_old_sha_wrong", 24, 0x00, PC_ERR_PATCH, "made for another old file"},
-    {"pcz_new_sha_wrong", 56, 0x00, PC_ERR_PATCH, "another file than the metadata expects"},
-    {"pcz_unknown_codec", 88, 9, PC_ERR_PATCH, "unknown codec"},
-    {"pcz_reserved_pad", 89, 1, PC_ERR_PATCH, "reserved header bytes"},
-    {"pcz_comp_len_wrong", 96, 0x7f, PC_ERR_PATCH, "do not match the file"},
-    {"pcz_raw_len_huge", 135, 0x7f, PC_ERR_PATCH, "larger than the new file"},
-    {"pcz_truncated", 200, -1, PC_ERR_PATCH, "do not match the file"},
-    {"pcz_header_only", 100, -1, PC_ERR_PATCH, "shorter than the 160-byte"},
+    {"pcz_bad_version", 0, 3, '3', PC_ERR_UNSUPPORTED, "unknown patch format"},
+    {"pcz_reserved_flags", 0, 5, 1, PC_ERR_UNSUPPORTED, "unknown flags"},
+    {"pcz_unknown_mode", 0, 4, 2, PC_ERR_UNSUPPORTED, "unknown flags"},
+    {"pcz_old_size_wrong", 0, 8, 0x77, PC_ERR_PATCH, "made for an old file of"},
+    {"pcz_new_size_wrong", 0, 16, 0x77, PC_ERR_PATCH, "metadata expects"},
+    {"pcz_wrong_old_file", 0, 100, -2, PC_ERR_PATCH, "made for another old file"},
+    {"pcz_old_sha_wrong", 0, 40, 0x00, PC_ERR_PATCH, "made for another old file"},
+    {"pcz_new_sha_wrong", 0, 56, 0x00, PC_ERR_PATCH, "another file than the metadata expects"},
+    {"pcz_unknown_codec", 0, 88, 9, PC_ERR_PATCH, "unknown codec"},
+    {"pcz_old_codec_in_mode0", 0, 88, 3, PC_ERR_PATCH, "unknown codec"},
+    {"pcz_reserved_pad", 0, 89, 1, PC_ERR_PATCH, "reserved header bytes"},
+    {"pcz_comp_len_wrong", 0, 96, 0x7f, PC_ERR_PATCH, "do not match the file"},
+    {"pcz_diff_raw_len_huge", 0, 183, 0x7f, PC_ERR_PATCH, "larger than the new file"},
+    {"pcz_extra_raw_len_huge", 0, 207, 0x7f, PC_ERR_PATCH, "larger than the new file"},
+    {"pcz_add_raw_len_wrong", 0, 104, 0x7f, PC_ERR_PATCH, "add stream"},
+    {"pcz_truncated", 0, 250, -1, PC_ERR_PATCH, "do not match the file"},
+    {"pcz_header_only", 0, 100, -1, PC_ERR_PATCH, "shorter than the 208-byte"},
+    {"pcz1_wrong_old_file", 1, 3000, -2, PC_ERR_PATCH, "made for another old file"},
+    {"pcz1_old_sha_wrong", 1, 30, 0x00, PC_ERR_PATCH, "made for another old file"},
+    {"pcz1_mode0", 1, 4, 0, PC_ERR_PATCH, "unknown codec"},
+    {"pcz1_codec_zstd", 1, 88, 1, PC_ERR_PATCH, "mode 1 needs one zstd stream"},
+    {"pcz1_raw_len_wrong", 1, 104, 0x33, PC_ERR_PATCH, "mode 1 needs one zstd stream"},
+    {"pcz1_data_in_stream_2", 1, 88 + 24 + 16, 1, PC_ERR_PATCH, "mode 1 has data in stream 1"},
+    {"pcz1_truncated", 1, 220, -1, PC_ERR_PATCH, "do not match the file"},
+    {"pcz1_frame_garbage", 1, 208, 0x55, PC_ERR_PATCH, "no zstd frame"},
+    {"pcz1_frame_corrupt", 1, 230, 0x55, PC_ERR_PATCH, "zstd"},
 };
 
-static void pcz_case(size_t i)
+static void make_pcz_pair(int mode)
 {
-    fill(old_bytes, sizeof old_bytes, 1);
+    fill(old_bytes, sizeof old_bytes, mode == 1);
     memcpy(new_bytes, old_bytes, sizeof old_bytes);
     fill(new_bytes + 5000, 1000, 1);
     new_bytes[77] ^= 0xff;
+    if (mode == 0)
+        for (size_t i = 16; i < 5000; i += 24)
+            new_bytes[i] += 3; /* changed everywhere: no text */
+}
+
+static void pcz_case(size_t i)
+{
+    make_pcz_pair(pcz_cases[i].mode);
     CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
     CHECK(write_bytes(p_new, new_bytes, sizeof new_bytes) == 0);
     uint64_t psize;
@@ -477,10 +516,15 @@ static void pcz_case(size_t i)
     uint8_t *p = malloc(psize);
     CHECK(f && fread(p, 1, psize, f) == psize);
     fclose(f);
+    CHECK(psize > 240 && memcmp(p, "PCZ2", 4) == 0);
+    CHECKF(p[4] == pcz_cases[i].mode, "the pair gave mode %d", p[4]);
     size_t len = psize;
-    if (pcz_cases[i].value < 0)
+    if (pcz_cases[i].value == -1)
         len = pcz_cases[i].off;
-    else
+    else if (pcz_cases[i].value == -2) {
+        old_bytes[pcz_cases[i].off] ^= 0x10; /* same size, other content */
+        CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
+    } else
         p[pcz_cases[i].off] = (uint8_t)(p[pcz_cases[i].off] == pcz_cases[i].value
                                             ? pcz_cases[i].value + 1 : pcz_cases[i].value);
     CHECK(write_bytes(p_patch, p, len) == 0);
@@ -492,6 +536,128 @@ static void pcz_case(size_t i)
     CHECKF(st == pcz_cases[i].want, "status %d (%s)", st, e.msg);
     CHECKF(strstr(e.msg, pcz_cases[i].msg) != NULL, "message '%s' lacks '%s'", e.msg,
            pcz_cases[i].msg);
+    CHECK(access(p_out, F_OK) != 0);
+}
+
+/* Mode 1 with frames made by hand: one raw block holding the new file,
+ * behind a window descriptor (exponent x: window 2^(10 + x)). A small
+ * window applies; a window beyond old and new, a frame cut short, data
+ * after the frame and a frame of another size are refused. */
+static void write_mode1(const uint8_t *nw, size_t nn, int wexp, size_t cut, size_t extra,
+                        uint64_t fcs)
+{
+    size_t flen = 4 + 1 + 1 + 2 + 3 + nn, comp = flen - cut + extra;
+    uint8_t *p = calloc(1, 208 + flen + extra);
+    memcpy(p, "PCZ2", 4);
+    p[4] = 1;
+    pc_put_le64(p + 8, sizeof old_bytes);
+    pc_put_le64(p + 16, nn);
+    pc_sha256(old_bytes, sizeof old_bytes, p + 24);
+    pc_sha256(nw, nn, p + 56);
+    p[88] = 3;
+    pc_put_le64(p + 96, comp);
+    pc_put_le64(p + 104, nn);
+    uint8_t *f = p + 208;
+    memcpy(f, "\x28\xb5\x2f\xfd", 4);
+    f[4] = 0x40;                     /* 2-byte content size, window descriptor */
+    f[5] = (uint8_t)(wexp << 3);
+    f[6] = (uint8_t)(fcs - 256);
+    f[7] = (uint8_t)((fcs - 256) >> 8);
+    uint32_t bh = (uint32_t)nn << 3 | 1; /* last block, raw */
+    f[8] = (uint8_t)bh;
+    f[9] = (uint8_t)(bh >> 8);
+    f[10] = (uint8_t)(bh >> 16);
+    memcpy(f + 11, nw, nn);
+    write_bytes(p_patch, p, 208 + comp);
+    free(p);
+}
+
+static void pcz_mode1_frames(void)
+{
+    make_pcz_pair(1);
+    CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
+    size_t nn = sizeof new_bytes;
+    pc_err e = {0};
+    struct {
+        int wexp;
+        size_t cut, extra;
+        uint64_t fcs;
+        pc_status want;
+        const char *msg;
+    } c[] = {
+        {4, 0, 0, 6000, PC_OK, ""},                         /* 16 KiB window: fine */
+        {12, 0, 0, 6000, PC_ERR_PATCH, "larger than old and new"}, /* 4 MiB */
+        {20, 0, 0, 6000, PC_ERR_PATCH, "larger than old and new"}, /* 1 GiB */
+        {31, 0, 0, 6000, PC_ERR_PATCH, "no zstd frame"}, /* beyond zstd's limit */
+        {4, 5, 0, 6000, PC_ERR_PATCH, "truncated or followed"},
+        {4, 0, 7, 6000, PC_ERR_PATCH, "truncated or followed"},
+        {4, 0, 0, 5999, PC_ERR_PATCH, "disagrees with the header"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        write_mode1(new_bytes, nn, c[i].wexp, c[i].cut, c[i].extra, c[i].fcs);
+        unlink(p_out);
+        pc_status st = pc_patch_apply_file(p_old, p_patch, p_out, NULL, &e);
+        CHECKF(st == c[i].want, "frame %zu: status %d (%s)", i, st, e.msg);
+        if (st != PC_OK) {
+            CHECKF(strstr(e.msg, c[i].msg) != NULL, "frame %zu: '%s' lacks '%s'", i, e.msg,
+                   c[i].msg);
+            CHECK(access(p_out, F_OK) != 0);
+        } else {
+            uint8_t *got;
+            size_t glen;
+            CHECK(pc_read_file(p_out, 1 << 20, (char **)&got, &glen, &e) == PC_OK);
+            CHECK(glen == nn && memcmp(got, new_bytes, nn) == 0);
+            free(got);
+        }
+    }
+}
+
+/* Version-1 pcz patches (three streams, raw diff bytes) still apply: one
+ * built by hand with raw streams, then one of its streams cut short. */
+static void pcz_version1(void)
+{
+    static const uint8_t old[] = "the quick brown fox jumps over the lazy dog";
+    static const uint8_t nw[] = "the quick brown cat jumps over the lazy dog!!";
+    size_t on = sizeof old - 1, nn = sizeof nw - 1;
+    /* add 16 (with diffs), copy 3 ("cat"), seek +3; add 24, copy 2 ("!!"). */
+    uint8_t ctrl[] = {16, 3, 6, 24, 2, 0}, diff[40], extra[] = "cat!!";
+    for (size_t i = 0; i < 16; i++)
+        diff[i] = (uint8_t)(nw[i] - old[i]);
+    for (size_t i = 0; i < 24; i++)
+        diff[16 + i] = (uint8_t)(nw[19 + i] - old[19 + i]);
+    uint8_t h[160] = "PCZ1";
+    for (int i = 0; i < 8; i++) {
+        h[8 + i] = (uint8_t)(on >> (8 * i));
+        h[16 + i] = (uint8_t)(nn >> (8 * i));
+    }
+    pc_sha256(old, on, h + 24);
+    pc_sha256(nw, nn, h + 56);
+    size_t lens[3] = {sizeof ctrl, 40, 5};
+    for (int i = 0; i < 3; i++) {
+        h[88 + 24 * i + 8] = (uint8_t)lens[i];
+        h[88 + 24 * i + 16] = (uint8_t)lens[i];
+    }
+    uint8_t p[160 + 6 + 40 + 5];
+    memcpy(p, h, 160);
+    memcpy(p + 160, ctrl, 6);
+    memcpy(p + 166, diff, 40);
+    memcpy(p + 206, extra, 5);
+    CHECK(write_bytes(p_old, old, on) == 0 && write_bytes(p_patch, p, sizeof p) == 0);
+    pc_err e = {0};
+    unlink(p_out);
+    CHECKF(pc_patch_apply_file(p_old, p_patch, p_out, NULL, &e) == PC_OK, "%s", e.msg);
+    uint8_t *got;
+    size_t glen;
+    CHECK(pc_read_file(p_out, 1 << 20, (char **)&got, &glen, &e) == PC_OK);
+    CHECK(glen == nn && memcmp(got, nw, nn) == 0);
+    free(got);
+    /* The diff stream one byte short (the extra stream one longer). */
+    p[88 + 24 + 8] = 39;
+    p[88 + 24 + 16] = 39;
+    p[88 + 48 + 8] = 6;
+    CHECK(write_bytes(p_patch, p, sizeof p) == 0);
+    unlink(p_out);
+    CHECK(pc_patch_apply_file(p_old, p_patch, p_out, NULL, &e) == PC_ERR_PATCH);
     CHECK(access(p_out, F_OK) != 0);
 }
 
@@ -508,6 +674,8 @@ int main(void)
     RUN(interop_debian);
     RUN(property_roundtrips_pcz);
     RUN(pcz_caller_known_old_hash);
+    RUN(pcz_version1);
+    RUN(pcz_mode1_frames);
     for (size_t i = 0; i < sizeof pcz_cases / sizeof pcz_cases[0]; i++)
         RUN_CASE(pcz_case, i, pcz_cases[i].name);
     prepare_good_patch();
