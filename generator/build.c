@@ -22,6 +22,7 @@
 #include "meta.h"
 #include "page.h"
 #include "patch.h"
+#include "pcz.h"
 #include "path.h"
 #include "semver.h"
 #include "sha256.h"
@@ -398,7 +399,10 @@ static void run_job(builder *b, job *j)
                     magic[0] = 0;
                 fclose(pf);
             }
-            j->format = memcmp(magic, "PCZ1", 4) == 0 ? PC_PF_PCZ : PC_PF_BSDIFF40;
+            /* pcz of either version; the rest applied, so it is BSDIFF40 */
+            j->format = memcmp(magic, PC_PCZ1_MAGIC, 4) == 0 || memcmp(magic, PC_PCZ2_MAGIC, 4) == 0
+                            ? PC_PF_PCZ
+                            : PC_PF_BSDIFF40;
             goto out;
         }
     }
