@@ -1,6 +1,8 @@
-/* path.c — validation of paths, link targets and names from metadata. */
+/* path.c — validation of paths, link targets and names from metadata; joining paths. */
 #include "path.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the UTF-8 sequence at s, or 0 if it is not valid (overlong
@@ -124,4 +126,13 @@ bool pc_version_name_ok(const char *name)
             return false;
     }
     return strstr(name, "..") == NULL;
+}
+
+char *pc_path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
 }

@@ -22,4 +22,7 @@ const char *pc_symlink_problem(const char *link_path, const char *target);
 /* Version names: [0-9A-Za-z][0-9A-Za-z.+_-]{0,63}, without "..". */
 bool pc_version_name_ok(const char *name);
 
+/* "a/b" in a new string (caller frees), or NULL when out of memory. */
+char *pc_path_join(const char *a, const char *b);
+
 #endif

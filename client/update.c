@@ -15,6 +15,7 @@
 #include "hex.h"
 #include "object.h"
 #include "patch.h"
+#include "path.h"
 #include "route.h"
 #include "sha256.h"
 #include "update.h"
@@ -560,15 +561,6 @@ static pc_status apply_file(pc_op *op, plan *p, size_t i, const char *dst, pc_er
     return st;
 }
 
-static char *stage_path(const char *stage, const char *path)
-{
-    size_t n = strlen(stage) + strlen(path) + 2;
-    char *dst = malloc(n);
-    if (dst)
-        snprintf(dst, n, "%s/%s", stage, path);
-    return dst;
-}
-
 /* Regular files are applied by two threads taking the next index in turn:
  * hashing and patching are CPU-bound and the files independent. */
 typedef struct apply_job {
@@ -597,7 +589,7 @@ static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t tota
         const pc_file_entry *t = &m->files[i];
         if (t->type != PC_FT_FILE)
             continue;
-        char *dst = stage_path(j->stage, t->path);
+        char *dst = pc_path_join(j->stage, t->path);
         pc_status st = dst ? apply_file(j->op, j->p, i, dst, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
         free(dst);
         if (st != PC_OK)
@@ -626,7 +618,7 @@ static pc_status apply_all(pc_op *op, plan *p, const char *stage)
     /* Folders and links first (and every file's folder), on this thread. */
     for (size_t i = 0; i < p->target->nfiles; i++) {
         const pc_file_entry *t = &p->target->files[i];
-        char *dst = stage_path(stage, t->path);
+        char *dst = pc_path_join(stage, t->path);
         if (dst == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
         pc_status st = mkdirs_for(dst, e);

@@ -76,15 +76,6 @@ static int cmp_rel(const void *a, const void *b)
     return pc_semver_cmp(((const rel *)a)->name, ((const rel *)b)->name);
 }
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 /* ---- 1. versions ------------------------------------------------------------ */
 
 static pc_status find_versions(builder *b)
@@ -99,7 +90,7 @@ static pc_status find_versions(builder *b)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        char *path = join(b->o->releases, de->d_name);
+        char *path = pc_path_join(b->o->releases, de->d_name);
         struct stat sb;
         if (path == NULL) {
             st = pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
@@ -214,7 +205,7 @@ static pc_status build_manifest(builder *b, rel *r)
                 f->depends = cfg->modules[m].depends; /* borrowed */
                 f->ndepends = cfg->modules[m].ndepends;
             }
-        char *src = join(r->dir, f->path);
+        char *src = pc_path_join(r->dir, f->path);
         bool reused;
         if (src == NULL)
             return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
@@ -330,8 +321,8 @@ static pc_status add_job(builder *b, const rel *from, const pc_file_entry *s, co
     memcpy(j->to, t->sha256, 32);
     j->from_size = s->size;
     j->to_size = t->size;
-    j->from_file = join(from->dir, s->path);
-    j->to_file = join(to->dir, t->path);
+    j->from_file = pc_path_join(from->dir, s->path);
+    j->to_file = pc_path_join(to->dir, t->path);
     if (!j->from_file || !j->to_file) {
         free(j->from_file);
         free(j->to_file);
