@@ -41,7 +41,7 @@ pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
     }
     old_size = (uint64_t)sb.st_size;
     if (old_size > 0) {
-        void *m = mmap(NULL, (size_t)old_size, PROT_READ, MAP_PRIVATE, ofd, 0);
+        void *m = mmap(NULL, (size_t)old_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, ofd, 0);
         if (m == MAP_FAILED) {
             st = pc_fail(e, PC_ERR_IO, "%s: mmap: %s", old, strerror(errno));
             goto out;
@@ -87,6 +87,7 @@ pc_status pc_patch_apply_file(const char *old, const char *patch, const char *ou
 {
     pc_tmpfile t;
     pc_status st = pc_tmpfile_open(&t, out, e);
+    t.no_sync = expect != NULL && expect->no_sync;
     if (st == PC_OK)
         st = pc_tmpfile_finish(&t, pc_patch_apply_fd(old, patch, t.fd, expect, e), 0644, e);
     return st;

@@ -22,6 +22,9 @@ typedef struct pc_patch_expect {
      * against it instead of hashing the old file again. */
     bool has_old_sha;
     uint8_t old_sha256[32];
+    /* pc_patch_apply_file only: skip the fsync of out and of its folder (the
+     * rename into place stays atomic; durability is the caller's). */
+    bool no_sync;
 } pc_patch_expect;
 
 /* Apply the patch file `patch` to `old`, producing `out` (mode 0644 unless

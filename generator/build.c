@@ -376,7 +376,8 @@ static void run_job(builder *b, job *j)
     if (stat(path, &sb) == 0) {
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s.verify", path);
-        pc_patch_expect ex = {.has_size = true, .new_size = j->to_size, .has_sha = true};
+        pc_patch_expect ex = {.has_size = true, .new_size = j->to_size, .has_sha = true,
+                              .no_sync = true}; /* a check, unlinked at once */ 
         memcpy(ex.new_sha256, j->to, 32);
         pc_err scratch = {0};
         if (pc_patch_apply_file(j->from_file, path, tmp, &ex, &scratch) == PC_OK) {

@@ -78,7 +78,7 @@ diff_cmd() { # tool old new patch
 apply_cmd() { # tool old patch out
     case $1 in
     bsdiff) CMD=(bspatch "$2" "$4" "$3") ;;
-    patchcast-*) CMD=("$B/patchcast" apply "$2" "$3" "$4") ;;
+    patchcast-*) CMD=("$B/patchcast" apply --no-sync "$2" "$3" "$4") ;; # bspatch does not sync either
     xdelta3) CMD=(xdelta3 -f -d -s "$2" "$3" "$4") ;;
     zstd) CMD=(zstd -q -f -d --long=31 --patch-from="$2" "$3" -o "$4") ;;
     esac
