@@ -206,3 +206,27 @@ pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, m
         st = pc_fail(e, PC_ERR_IO, "%s: %s", t.tmp_path, strerror(errno));
     return pc_tmpfile_finish(&t, st, mode, e);
 }
+
+pc_status pc_mkdirs(const char *path, bool parents_only, pc_err *e)
+{
+    char *p = strdup(path);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = PC_OK;
+    for (char *q = p + 1;; q++) {
+        q = strchr(q, '/');
+        if (q == NULL && parents_only)
+            break;
+        if (q)
+            *q = '\0';
+        if (q == NULL || q[-1] != '/') { /* (an empty component of a//b is skipped) */
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                st = pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
+        }
+        if (q == NULL || st != PC_OK)
+            break;
+        *q = '/';
+    }
+    free(p);
+    return st;
+}

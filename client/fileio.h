@@ -49,6 +49,10 @@ pc_status pc_fsync_fds(const int *fds, size_t n, const char *what, pc_err *e);
 /* fsync the directory that holds path (best effort on filesystems that refuse). */
 pc_status pc_fsync_parent(const char *path, pc_err *e);
 
+/* Create the folders of path (mkdir -p): with parents_only, those of the
+ * file it names, not path itself. Errors: PC_ERR_IO naming the folder. */
+pc_status pc_mkdirs(const char *path, bool parents_only, pc_err *e);
+
 /* write() all len bytes, retrying on EINTR and short writes. 0 or -1 (errno). */
 int pc_write_all(int fd, const void *data, size_t len);
 

@@ -45,16 +45,11 @@ static pc_status add(mlist *l, const char *dir, const char *rel, uint64_t size,
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     }
     snprintf(d, n, "%s/%s", dir, rel);
-    /* folders of the destination */
-    for (char *q = d + strlen(dir) + 1; (q = strchr(q, '/')) != NULL; q++) {
-        *q = '\0';
-        if (mkdir(d, 0755) != 0 && errno != EEXIST) {
-            pc_status st = pc_fail(e, PC_ERR_IO, "%s: %s", d, strerror(errno));
-            free(d);
-            free(r);
-            return st;
-        }
-        *q = '/';
+    pc_status st = pc_mkdirs(d, true, e); /* folders of the destination */
+    if (st != PC_OK) {
+        free(d);
+        free(r);
+        return st;
     }
     l->it[l->n] = (pc_fetch_item){.rel = r, .dest = d, .size = size, .no_sha = sha == NULL};
     if (sha)
@@ -81,8 +76,8 @@ pc_status pc_client_mirror(pc_client_t *c, const char *url, const char *dir, uns
     pc_err_clear(e);
     if (c->nkeys == 0)
         return pc_fail(e, PC_ERR_INVALID, "no public key pinned");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (pc_mkdirs(dir, false, e) != PC_OK)
+        return e->code;
     const char *mirrors[1] = {url};
     pc_fetch_opts fo = {.mirrors = mirrors, .nmirrors = 1, .ca_file = c->ca_file,
                         .cancel = &c->cancel, .parallel = c->parallel,

@@ -20,17 +20,16 @@ pc_status pc_site_open(pc_site *s, const char *root, pc_err *e)
     s->root = strdup(root);
     if (s->root == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    static const char *dirs[] = {"", "/manifests", "/deltas", "/objects", "/patches"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *dirs[] = {"/manifests", "/deltas", "/objects", "/patches"};
+    pc_status st = pc_mkdirs(root, false, e);
+    for (size_t i = 0; i < 4 && st == PC_OK; i++) {
         char p[4200];
         snprintf(p, sizeof p, "%s%s", root, dirs[i]);
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            pc_status st = pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
-            pc_site_close(s);
-            return st;
-        }
+        st = pc_mkdirs(p, false, e);
     }
-    return PC_OK;
+    if (st != PC_OK)
+        pc_site_close(s);
+    return st;
 }
 
 void pc_site_close(pc_site *s)
@@ -53,15 +52,7 @@ pc_status pc_site_mkdirs(const pc_site *s, const char *rel, pc_err *e)
     char *p = pc_site_file(s, rel);
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_status st = PC_OK;
-    for (char *q = p + strlen(s->root) + 1; (q = strchr(q, '/')) != NULL; q++) {
-        *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            st = pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
-        *q = '/';
-        if (st != PC_OK)
-            break;
-    }
+    pc_status st = pc_mkdirs(p, true, e);
     free(p);
     return st;
 }

@@ -191,4 +191,9 @@ check_fails wrong_key_password "wrong password for secret key e.key" \
     "$PCGEN" build rel -o s2 -s e.key --password-file pw2
 check_fails usage_no_key "-s SECKEY are required" "$PCGEN" build rel -o s2
 [ ! -e s2/repo.json ] && pass failed_builds_write_no_repo || fail failed_builds_write_no_repo "s2/repo.json exists"
+# -o names a folder whose parents do not exist yet: they are made (mkdir -p)
+check build_into_new_nested_folder "$PCGEN" build -q rel -o new/a/b/site -s k.key --config cfg.json
+check nested_site_verifies "$PCGEN" verify new/a/b/site -p k.pub
+touch afile
+check_fails build_under_a_file_refused "afile/site: cannot create: Not a directory" "$PCGEN" build -q rel -o afile/site -s k.key --config cfg.json
 finish
