@@ -149,6 +149,19 @@ static const char gcusage[] =
     "repo.json may still need them. Leftover temporary files of interrupted\n"
     "builds older than a day are removed too.\n";
 
+/* Remove the folders a removal left empty (objects/ab/), never the site's
+ * top-level folders; rmdir fails harmlessly on one that is not empty. */
+static void prune_parents(const char *site, char *path)
+{
+    size_t top = strlen(site) + 1;
+    for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > top;
+         slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (strchr(path + top, '/') == NULL || rmdir(path) != 0)
+            break;
+    }
+}
+
 int gen_cmd_gc(int argc, char **argv)
 {
     static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
@@ -219,6 +232,8 @@ int gen_cmd_gc(int argc, char **argv)
                 freed += (uint64_t)sb.st_size;
             if (!dry && unlink(path) != 0)
                 fprintf(stderr, "patchcast-gen gc: %s: cannot remove\n", path);
+            else if (!dry)
+                prune_parents(site, path);
             printf("%s %s\n", dry ? "would remove" : "removed", p);
             removed++;
         } else {

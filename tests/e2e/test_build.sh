@@ -168,6 +168,9 @@ after=$(find site -type f | wc -l)
 if grep -q " 0 files removed" gc1.out && grep -q "unreferenced kept" gc1.out && [ "$after" -lt "$before" ] &&
     "$PCGEN" verify site -p k.pub >/dev/null; then pass gc_honours_retention
 else fail gc_honours_retention "$(tail -1 gc1.out) / $(tail -1 gc2.out) / $before -> $after"; fi
+empty=$(find site -mindepth 2 -type d -empty)
+[ -z "$empty" ] && [ -d site/objects ] && [ -d site/patches ] && pass gc_leaves_no_empty_folder ||
+    fail gc_leaves_no_empty_folder "left: $empty"
 mv removed-1.0.0 rel/1.0.0
 
 # Bad inputs.
