@@ -276,6 +276,7 @@ typedef struct job {
     CURL *h;
     char errbuf[CURL_ERROR_SIZE];
     char why[CURL_ERROR_SIZE + 300];
+    bool why_hash; /* the last failure was content that is not the signed one */
 } job;
 
 typedef struct fetcher {
@@ -391,6 +392,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
     }
     bool ok = false;
     bool discard = false;
+    j->why_hash = false;
     if (j->overflow) {
         snprintf(j->why, sizeof j->why, "%s: more than the %llu bytes expected", j->url,
                  (unsigned long long)j->it->size);
@@ -479,6 +481,7 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
             pc_hex_encode(got, 32, gh);
             snprintf(j->why, sizeof j->why,
                      "%s: content has SHA-256 %s, not the one in the metadata", j->url, gh);
+            j->why_hash = true;
             unlink(j->part);
             j->f->done -= j->have + j->got;
             j->state = J_WAITING;
@@ -555,8 +558,8 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
                 j->not_before = 0;
             }
             if (j->mirror >= o->nmirrors) {
-                st = pc_fail(e, PC_ERR_NETWORK, "%s: failed on every mirror; last error: %s",
-                             j->it->rel, j->why);
+                st = pc_fail(e, j->why_hash ? PC_ERR_HASH : PC_ERR_NETWORK,
+                             "%s: failed on every mirror; last error: %s", j->it->rel, j->why);
                 goto out;
             }
             if (j->not_before > now) {

@@ -103,7 +103,7 @@ sed -i 's/"serial":\t1/"serial":\t7/' asite/repo.json
 refused tampered_repo_json "signature verification failed" 3
 attack_site; attack_root
 sed -i 's/"mode":"644"/"mode":"755"/' asite/manifests/*.json
-refused tampered_manifest "not the one in the metadata" 1
+refused tampered_manifest "not the one in the metadata" 3
 attack_site; attack_root
 for o in asite/objects/*/*; do printf 'evil' | dd of="$o" bs=1 seek=20 conv=notrunc status=none; done
 refused tampered_object "object: content has SHA-256|object: zstd" "1|3"
