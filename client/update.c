@@ -567,7 +567,9 @@ typedef struct apply_job {
     pc_op *op;
     plan *p;
     const char *stage;
-    size_t next;    /* atomic: next file index */
+    size_t *order;  /* the regular files, largest first */
+    size_t norder;
+    size_t next;    /* atomic: next index into order */
     uint64_t done;  /* atomic: bytes applied */
     int failed;     /* atomic: stop taking files */
     pc_err err;     /* the helper thread's failure */
@@ -583,12 +585,11 @@ static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t tota
             return PC_OK;
         if (CANCELLED(j->op))
             return pc_fail(e, PC_ERR_CANCELLED, "update cancelled");
-        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
-        if (i >= m->nfiles)
+        size_t k = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
+        if (k >= j->norder)
             return PC_OK;
+        size_t i = j->order[k];
         const pc_file_entry *t = &m->files[i];
-        if (t->type != PC_FT_FILE)
-            continue;
         char *dst = pc_path_join(j->stage, t->path);
         pc_status st = dst ? apply_file(j->op, j->p, i, dst, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
         free(dst);
@@ -606,6 +607,16 @@ static void *apply_helper(void *arg)
     if (apply_files(j, &j->err, false, 0) != PC_OK)
         __atomic_store_n(&j->failed, 1, __ATOMIC_SEQ_CST);
     return NULL;
+}
+
+static int larger_first(const void *a, const void *b, void *manifest)
+{
+    const pc_manifest *m = manifest;
+    size_t i = *(const size_t *)a, k = *(const size_t *)b;
+    uint64_t x = m->files[i].size, y = m->files[k].size;
+    if (x != y)
+        return x < y ? 1 : -1;
+    return (i > k) - (i < k);
 }
 
 static pc_status apply_all(pc_op *op, plan *p, const char *stage)
@@ -634,7 +645,15 @@ static pc_status apply_all(pc_op *op, plan *p, const char *stage)
             nfiles++;
         }
     }
+    /* Largest first, so that the two threads finish together rather than
+     * one of them starting the biggest file last. */
     apply_job j = {.op = op, .p = p, .stage = stage};
+    if ((j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->target->nfiles; i++)
+        if (p->target->files[i].type == PC_FT_FILE)
+            j.order[j.norder++] = i;
+    qsort_r(j.order, j.norder, sizeof *j.order, larger_first, (void *)p->target);
     pthread_t th;
     bool helper = nfiles > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
                   pthread_create(&th, NULL, apply_helper, &j) == 0;
@@ -647,6 +666,7 @@ static pc_status apply_all(pc_op *op, plan *p, const char *stage)
         *e = j.err;
         st = j.err.code;
     }
+    free(j.order);
     return st;
 }
 
