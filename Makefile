@@ -26,9 +26,10 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC $(SAN)
 LDFLAGS  += $(SAN)
 
 # Client library dependencies (mbedTLS and bzip2 ship no .pc file on Debian 12).
-LIB_PKGS  := libsodium libcjson libcurl libzstd liblzma
+# libcurl is not linked: client/curlapi.c loads it on the first download.
+LIB_PKGS  := libsodium libcjson libzstd liblzma
 LIB_LIBS  := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lmbedcrypto -lbz2 -lpthread -ldl -lm
-LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) 2>/dev/null)
+LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) libcurl 2>/dev/null)
 # The generator adds suffix sorting (32- and 64-bit variants).
 GEN_LIBS  := -ldivsufsort -ldivsufsort64
 CPPFLAGS  += $(LIB_CFLAGS)

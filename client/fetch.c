@@ -1,7 +1,6 @@
 /* fetch.c — parallel, resumable, size- and hash-enforced downloads (libcurl). */
 #include "fetch.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,24 +13,14 @@
 #include <unistd.h>
 
 #include "checked.h"
+#include "curlapi.h"
 #include "fileio.h"
 #include "hex.h"
 #include "sha256.h"
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static pc_status ensure_curl(pc_err *e)
 {
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return pc_fail(e, PC_ERR_NETWORK, "libcurl: %s", curl_easy_strerror(curl_init_rc));
-    return PC_OK;
+    return pc_curl_load(e);
 }
 
 static uint64_t now_ms(void)

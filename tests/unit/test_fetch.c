@@ -166,7 +166,7 @@ static void wrong_hash_refused(void)
     const char *m[] = {base};
     pc_fetch_opts o = {.mirrors = m, .nmirrors = 1, .retries = 1, .backoff_ms = 10};
     pc_err e = {0};
-    CHECK(pc_fetch_files(&o, &it[4], 1, &e) == PC_ERR_NETWORK);
+    CHECK(pc_fetch_files(&o, &it[4], 1, &e) == PC_ERR_HASH);
     CHECKF(strstr(e.msg, "not the one in the metadata") && strstr(e.msg, "file4.bin"), "%s", e.msg);
     char part[420];
     snprintf(part, sizeof part, "%s.part", it[4].dest);
