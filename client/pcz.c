@@ -425,7 +425,7 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
         goto out;
     if (l.mode == 2) {
         xv = malloc(sizeof *xv);
-        xold = malloc(PC_SINK_BUF);
+        xold = malloc(PC_X86_BLOCK);
         if (xv)
             pc_x86_view_init(xv, old, old_size, l.x86k);
         k.filter = x86_unfilter;
@@ -463,9 +463,14 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
             st = l.version == 1 ? pc_pczs_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
             if (st != PC_OK)
                 break;
-            if (xv) {
-                pc_x86_view_read(xv, oldpos + (int64_t)done, n, xold);
-                add_old(l.version, dst, n, newpos + done, newpos + add, xold, n, 0);
+            if (xv) { /* a block of filtered old bytes at a time, ending even */
+                for (size_t i = 0, m; i < n; i += m) {
+                    m = PC_X86_BLOCK - ((newpos + done + i) & 1);
+                    if (m > n - i)
+                        m = n - i;
+                    pc_x86_view_read(xv, oldpos + (int64_t)(done + i), m, xold);
+                    add_old(l.version, dst + i, m, newpos + done + i, newpos + add, xold, m, 0);
+                }
             } else {
                 add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
                         oldpos + (int64_t)done);

@@ -9,14 +9,25 @@
 
 #include <string.h>
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
+typedef uint8_t v16 __attribute__((vector_size(16)));
 
-/* The high bit of each byte of v that is zero. */
-static inline uint64_t zero_bytes(uint64_t v)
+/* Bit i set for each of the 16 positions p + i where a pattern may start
+ * (its first two or three bytes match); reads p[0, 18). */
+static inline unsigned candidates(const uint8_t *p)
 {
-    uint64_t low7 = ~HIGHS;
-    return ~(((v & low7) + low7) | v | low7);
+    v16 a, b, d;
+    memcpy(&a, p, 16);
+    memcpy(&b, p + 1, 16);
+    memcpy(&d, p + 2, 16);
+    v16 m = (v16)(a == 0xE8) |
+            ((v16)((a & 0xF0) == 0x40) & (v16)((b | 0x06) == 0x8F) & (v16)((d & 0xC7) == 0x05)) |
+            ((v16)((a & 0xFC) == 0x80) & (v16)(b == 0x3D));
+    uint64_t w[2];
+    memcpy(w, &m, 16);
+    /* one bit from each byte (0 or 0xFF) */
+    const uint64_t gather = 0x0102040810204080ull;
+    return (unsigned)(((w[0] & 0x0101010101010101ull) * gather) >> 56) |
+           (unsigned)(((w[1] & 0x0101010101010101ull) * gather) >> 56) << 8;
 }
 
 /* The operand's offset if a pattern starts at c and its operand ends by
@@ -61,24 +72,29 @@ size_t pc_x86_filter(uint8_t *p, size_t n, uint64_t pos, unsigned k, bool encode
         /* Without the rest of the block, a position needs 7 bytes. */
         size_t stop = whole ? lim : n >= 6 ? n - 6 : 0;
         while (c < stop) {
-            if (c + 10 <= lim) { /* skip 8 positions where no pattern starts */
-                uint64_t w0, w1, w2;
-                memcpy(&w0, p + c, 8);
-                memcpy(&w1, p + c + 1, 8);
-                memcpy(&w2, p + c + 2, 8);
-                uint64_t rex = zero_bytes((w0 & ONES * 0xF0) ^ ONES * 0x40) &
-                               zero_bytes((w1 | ONES * 0x06) ^ ONES * 0x8F) &
-                               zero_bytes((w2 & ONES * 0xC7) ^ ONES * 0x05);
-                uint64_t cmp = zero_bytes((w0 & ONES * 0xFC) ^ ONES * 0x80) &
-                               zero_bytes(w1 ^ ONES * 0x3D);
-                uint64_t m = zero_bytes(w0 ^ ONES * 0xE8) | rex | cmp;
-                if (m == 0) {
-                    c += 8;
-                    continue;
+            if (c + 18 <= lim) { /* 16 positions at a time */
+                size_t base = c;
+                unsigned m = candidates(p + c);
+                while (m) {
+                    size_t j = base + (size_t)__builtin_ctz(m);
+                    m &= m - 1;
+                    if (j < c) /* inside an operand just converted */
+                        continue;
+                    if (j >= stop) {
+                        c = j;
+                        break;
+                    }
+                    size_t op = match(p, j, lim);
+                    if (op) {
+                        convert(p + op, pos + op + 4, k, encode);
+                        c = op + 4;
+                    }
                 }
-                c += (size_t)__builtin_ctzll(m) / 8;
                 if (c >= stop)
                     break;
+                if (c < base + 16)
+                    c = base + 16;
+                continue;
             }
             size_t op = match(p, c, lim);
             if (op) {
