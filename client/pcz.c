@@ -1,7 +1,9 @@
 /* pcz.c — apply pcz patches (versions 1 and 2): the header's checks; mode 0
  * reads the streams side by side (pczstream.c) and writes the output
- * sequentially (sink.c); mode 1 decodes one zstd frame over the old file
- * into the mapped output. */
+ * sequentially (sink.c); mode 2 does the same over the x86 filter
+ * (x86rel.c: old bytes filtered as read, the output unfiltered in the
+ * sink); mode 1 decodes one zstd frame over the old file into the mapped
+ * output. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_d_stableOutBuffer */
 #include "pcz.h"
 

@@ -3,7 +3,9 @@
  * varints, the diff bytes as zero-run tokens of 16-bit word differences, and
  * the extra bytes, in five separately compressed streams (raw, zstd or xz,
  * whichever is smallest), behind a header with the old and new sizes and
- * SHA-256s. Version 1 (three streams, read only) is still applied. */
+ * SHA-256s; in mode 2 (x86-64 programs) the streams turn the old file
+ * into the new one through a filter of call and address operands
+ * (x86rel.h). Version 1 (three streams, read only) is still applied. */
 #ifndef PC_PCZ_H
 #define PC_PCZ_H
 

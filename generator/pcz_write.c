@@ -2,7 +2,8 @@
  * control triples as three varint columns, the diff bytes as zero-run
  * tokens of 16-bit word differences, and the extra bytes; each stream
  * stored raw, as zstd or as xz, whichever is smallest, the candidates
- * compressed on two threads. Mode 1, when smaller: the zstd frame over the
+ * compressed on two threads. Mode 2: the same over the x86-filtered files
+ * pc_diff_compute made. Mode 1, when smaller: the zstd frame over the
  * old file that pc_diff_compute made (lzparse.c). */
 #include <errno.h>
 #include <lzma.h>
