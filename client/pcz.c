@@ -426,10 +426,8 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     if ((st = pc_sink_init(&k, out_fd, e)) != PC_OK)
         goto out;
     if (l.mode == 2) {
-        xv = malloc(sizeof *xv);
+        xv = pc_x86_view_new(old, old_size, l.x86k);
         xold = malloc(PC_X86_BLOCK);
-        if (xv)
-            pc_x86_view_init(xv, old, old_size, l.x86k);
         k.filter = x86_unfilter;
         k.fctx = &xo;
     }
@@ -507,7 +505,7 @@ out:
         for (int i = 0; i < l.nstreams; i++)
             pc_pczs_close(&s[i]);
     free(s);
-    free(xv);
+    pc_x86_view_free(xv);
     free(xold);
     pc_sink_free(&k);
     return st;

@@ -7,6 +7,7 @@
  * never changed, so the reverse scan makes the same decisions. */
 #include "x86rel.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef uint8_t v16 __attribute__((vector_size(16)));
@@ -62,7 +63,13 @@ static inline void convert(uint8_t *q, uint64_t a, unsigned k, bool encode)
     q[3] = (uint8_t)(u >> 24);
 }
 
-size_t pc_x86_filter(uint8_t *p, size_t n, uint64_t pos, unsigned k, bool encode, bool end)
+/* The scan over p[0, n) (file position pos), converting into w (p itself,
+ * or NULL to only scan). marks (the view's, for a scan inside one block):
+ * for each multiple of PC_X86_MARK into the block that the scan passes,
+ * 1 + how far past it the scan resumes (0 to 6: inside a pattern). Returns
+ * how many bytes are final, as pc_x86_filter. */
+static size_t scan(const uint8_t *p, uint8_t *w, size_t n, uint64_t pos, unsigned k, bool encode,
+                   bool end, uint8_t *marks)
 {
     size_t c = 0;
     while (c < n) {
@@ -72,51 +79,80 @@ size_t pc_x86_filter(uint8_t *p, size_t n, uint64_t pos, unsigned k, bool encode
         /* Without the rest of the block, a position needs 7 bytes. */
         size_t stop = whole ? lim : n >= 6 ? n - 6 : 0;
         while (c < stop) {
+            size_t base = c, j;
+            unsigned m;
             if (c + 18 <= lim) { /* 16 positions at a time */
-                size_t base = c;
-                unsigned m = candidates(p + c);
-                while (m) {
-                    size_t j = base + (size_t)__builtin_ctz(m);
-                    m &= m - 1;
-                    if (j < c) /* inside an operand just converted */
-                        continue;
-                    if (j >= stop) {
-                        c = j;
-                        break;
-                    }
-                    size_t op = match(p, j, lim);
-                    if (op) {
-                        convert(p + op, pos + op + 4, k, encode);
-                        c = op + 4;
+                m = candidates(p + c);
+            } else {
+                m = 1;
+            }
+            while (m) {
+                j = base + (size_t)__builtin_ctz(m);
+                m &= m - 1;
+                if (j < c) /* inside an operand just converted */
+                    continue;
+                if (j >= stop) {
+                    c = j;
+                    break;
+                }
+                size_t op = match(p, j, lim);
+                if (op) {
+                    if (w)
+                        convert(w + op, pos + op + 4, k, encode);
+                    c = op + 4;
+                    if (marks) { /* a mark inside the pattern */
+                        size_t bo = (size_t)((pos + j) % PC_X86_BLOCK);
+                        size_t x = j + (bo / PC_X86_MARK + 1) * PC_X86_MARK - bo;
+                        if (x < c)
+                            marks[(x - j + bo) / PC_X86_MARK] = (uint8_t)(1 + c - x);
                     }
                 }
-                if (c >= stop)
-                    break;
-                if (c < base + 16)
-                    c = base + 16;
-                continue;
             }
-            size_t op = match(p, c, lim);
-            if (op) {
-                convert(p + op, pos + op + 4, k, encode);
-                c = op + 4;
-            } else {
-                c++;
-            }
+            if (c >= stop)
+                break;
+            size_t step = base + 18 <= lim ? 16 : 1;
+            if (c < base + step)
+                c = base + step;
         }
         if (!whole)
-            return c;
+            break;
         c = lim;
     }
-    return n;
+    if (marks) { /* the marks passed outside patterns */
+        size_t bo = (size_t)(pos % PC_X86_BLOCK);
+        for (size_t x = bo / PC_X86_MARK + 1; x * PC_X86_MARK < bo + c; x++)
+            if (marks[x] == 0)
+                marks[x] = 1;
+    }
+    return c;
 }
 
-void pc_x86_view_init(pc_x86_view *v, const uint8_t *old, uint64_t size, unsigned k)
+size_t pc_x86_filter(uint8_t *p, size_t n, uint64_t pos, unsigned k, bool encode, bool end)
 {
+    return scan(p, p, n, pos, k, encode, end, NULL);
+}
+
+#define MARKS_PER_BLOCK (PC_X86_BLOCK / PC_X86_MARK)
+
+pc_x86_view *pc_x86_view_new(const uint8_t *old, uint64_t size, unsigned k)
+{
+    pc_x86_view *v = malloc(sizeof *v);
+    uint64_t nblocks = size / PC_X86_BLOCK + 1;
+    if (v == NULL || (v->marks = calloc(nblocks, MARKS_PER_BLOCK)) == NULL) {
+        free(v);
+        return NULL;
+    }
     v->old = old;
     v->size = size;
     v->k = k;
-    memset(v->blk, 0, sizeof v->blk);
+    return v;
+}
+
+void pc_x86_view_free(pc_x86_view *v)
+{
+    if (v)
+        free(v->marks);
+    free(v);
 }
 
 void pc_x86_view_read(pc_x86_view *v, int64_t q, size_t n, uint8_t *dst)
@@ -134,14 +170,25 @@ void pc_x86_view_read(pc_x86_view *v, int64_t q, size_t n, uint8_t *dst)
         }
         uint64_t b = (uint64_t)at / PC_X86_BLOCK, start = b * PC_X86_BLOCK;
         size_t len = v->size - start < PC_X86_BLOCK ? (size_t)(v->size - start) : PC_X86_BLOCK;
-        size_t off = (size_t)((uint64_t)at - start), slot = (size_t)(b % PC_X86_CACHED);
-        if (v->blk[slot] != b + 1) {
-            memcpy(v->buf[slot], v->old + start, len);
-            pc_x86_filter(v->buf[slot], len, start, v->k, true, true);
-            v->blk[slot] = b + 1;
+        size_t off = (size_t)((uint64_t)at - start), take = len - off < n - i ? len - off : n - i;
+        /* Filter a copy from the last point at or before off where the
+         * scan is known to resume: the block's start, or a mark that an
+         * earlier read passed (the known marks are a prefix: each scan
+         * starts at one and records those it passes). */
+        uint8_t *mk = v->marks + b * MARKS_PER_BLOCK;
+        mk[0] = 1;
+        size_t mj = off / PC_X86_MARK;
+        while (mk[mj] == 0)
+            mj--;
+        size_t r = mj * PC_X86_MARK + mk[mj] - 1u;
+        if (r > off) { /* off is inside a pattern across the mark */
+            mj--;
+            r = mj * PC_X86_MARK + mk[mj] - 1u;
         }
-        size_t take = len - off < n - i ? len - off : n - i;
-        memcpy(dst + i, v->buf[slot] + off, take);
+        size_t to = off + take + 6 < len ? off + take + 6 : len;
+        memcpy(v->scratch, v->old + start + r, to - r);
+        scan(v->scratch, v->scratch, to - r, start + r, v->k, true, to == len, mk);
+        memcpy(dst + i, v->scratch + (off - r), take);
         i += take;
     }
 }

@@ -22,19 +22,24 @@
  * else up to 6 fewer (what follows decides them). */
 size_t pc_x86_filter(uint8_t *p, size_t n, uint64_t pos, unsigned k, bool encode, bool end);
 
-/* The old file as the filter sees it, read in pieces at any position
- * through a cache of filtered blocks. */
-#define PC_X86_CACHED 4
+/* The old file as the filter sees it, read in pieces at any position:
+ * each block is scanned once for where the scan resumes past every
+ * PC_X86_MARK bytes (one byte of marks each), then a read filters a copy
+ * from the last such point before it. */
+#define PC_X86_MARK 1024
 
 typedef struct pc_x86_view {
     const uint8_t *old;
     uint64_t size;
     unsigned k;
-    uint64_t blk[PC_X86_CACHED]; /* block index + 1 of each slot, 0 empty */
-    uint8_t buf[PC_X86_CACHED][PC_X86_BLOCK];
+    uint8_t *marks; /* PC_X86_BLOCK / PC_X86_MARK a block; 0: not scanned yet */
+    uint8_t scratch[PC_X86_BLOCK];
 } pc_x86_view;
 
-void pc_x86_view_init(pc_x86_view *v, const uint8_t *old, uint64_t size, unsigned k);
+/* A view of old (size bytes, filter range k); NULL when out of memory.
+ * Heap: about 17 KiB plus size / PC_X86_MARK bytes. */
+pc_x86_view *pc_x86_view_new(const uint8_t *old, uint64_t size, unsigned k);
+void pc_x86_view_free(pc_x86_view *v);
 
 /* The filtered old bytes at [q, q + n) into dst, 0 outside the old file. */
 void pc_x86_view_read(pc_x86_view *v, int64_t q, size_t n, uint8_t *dst);

@@ -133,9 +133,8 @@ static void round_trips(void)
         }
         CHECKF(memcmp(g, b, n) == 0, "round %d (n %zu, k %u): not undone", round, n, k);
         if (start == 0 && n > 0) {
-            pc_x86_view *v = malloc(sizeof *v);
+            pc_x86_view *v = pc_x86_view_new(b, n, k);
             CHECK(v);
-            pc_x86_view_init(v, b, n, k);
             uint8_t buf[3000];
             for (int i = 0; i < 200; i++) {
                 int64_t q = (int64_t)(rnd() % (n + 2000)) - 1000;
@@ -145,12 +144,12 @@ static void round_trips(void)
                     int64_t at = q + (int64_t)j;
                     uint8_t want = at >= 0 && (uint64_t)at < n ? f[at] : 0;
                     if (buf[j] != want) {
-                        free(v);
+                        pc_x86_view_free(v);
                         CHECKF(0, "view at %lld differs", (long long)at);
                     }
                 }
             }
-            free(v);
+            pc_x86_view_free(v);
         }
         free(b);
         free(f);
