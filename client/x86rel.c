@@ -9,11 +9,32 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef uint8_t v16 __attribute__((vector_size(16)));
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Bit i set for each of the 16 positions p + i where a pattern may start
  * (its first two or three bytes match); reads p[0, 18). */
+#ifdef __SSE2__
+static inline unsigned candidates(const uint8_t *p)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+    __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(p + 2));
+    __m128i call = _mm_cmpeq_epi8(a, _mm_set1_epi8((char)0xE8));
+    __m128i rex = _mm_and_si128(
+        _mm_cmpeq_epi8(_mm_and_si128(a, _mm_set1_epi8((char)0xF0)), _mm_set1_epi8(0x40)),
+        _mm_and_si128(
+            _mm_cmpeq_epi8(_mm_or_si128(b, _mm_set1_epi8(0x06)), _mm_set1_epi8((char)0x8F)),
+            _mm_cmpeq_epi8(_mm_and_si128(d, _mm_set1_epi8((char)0xC7)), _mm_set1_epi8(0x05))));
+    __m128i cmp = _mm_and_si128(
+        _mm_cmpeq_epi8(_mm_and_si128(a, _mm_set1_epi8((char)0xFC)), _mm_set1_epi8((char)0x80)),
+        _mm_cmpeq_epi8(b, _mm_set1_epi8(0x3D)));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(call, _mm_or_si128(rex, cmp)));
+}
+#else
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
 static inline unsigned candidates(const uint8_t *p)
 {
     v16 a, b, d;
@@ -30,6 +51,7 @@ static inline unsigned candidates(const uint8_t *p)
     return (unsigned)(((w[0] & 0x0101010101010101ull) * gather) >> 56) |
            (unsigned)(((w[1] & 0x0101010101010101ull) * gather) >> 56) << 8;
 }
+#endif
 
 /* The operand's offset if a pattern starts at c and its operand ends by
  * lim, else 0. */
