@@ -1,7 +1,9 @@
 /* pcz.c — apply pcz patches (versions 1 and 2): the header's checks; mode 0
  * reads the streams side by side (pczstream.c) and writes the output
- * sequentially (sink.c); mode 1 decodes one zstd frame over the old file
- * into the mapped output. */
+ * sequentially (sink.c); mode 2 does the same over the x86 filter
+ * (x86rel.c: old bytes filtered as read, the output unfiltered in the
+ * sink); mode 1 decodes one zstd frame over the old file into the mapped
+ * output. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader, ZSTD_d_stableOutBuffer */
 #include "pcz.h"
 
@@ -24,6 +26,7 @@
 #include "pczstream.h"
 #include "sha256.h"
 #include "sink.h"
+#include "x86rel.h"
 
 /* ---- version 2's diff stream: zero-run tokens ---------------------------- */
 
@@ -64,6 +67,7 @@ static pc_status tokens_read(tokens *t, uint8_t *dst, size_t n, pc_err *e)
 
 typedef struct layout {
     int version, nstreams, mode;
+    unsigned x86k; /* mode 2: the filter's range (x86rel.h) */
     uint64_t nsz;
     uint8_t new_sha[32], old_sha[32];
     int codec[PC_PCZ_MAX_STREAMS];
@@ -95,9 +99,13 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
     if (psize < hsize || pread(fd, h, hsize, 0) != (ssize_t)hsize)
         return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the %zu-byte pcz header", hsize);
     l->mode = l->version == 2 ? h[4] : 0;
-    if ((h[5] | h[6] | h[7]) != 0 || l->mode > 1 || (l->version == 1 && h[4]))
+    l->x86k = l->mode == 2 ? h[5] : 0;
+    if ((h[6] | h[7]) != 0 || l->mode > 2 || (l->version == 1 && h[4]) ||
+        (l->mode != 2 && h[5]))
         return pc_fail(e, PC_ERR_UNSUPPORTED, "patch: pcz version %d with unknown flags",
                        l->version);
+    if (l->mode == 2 && (l->x86k < PC_X86_K_MIN || l->x86k > PC_X86_K_MAX))
+        return pc_fail(e, PC_ERR_PATCH, "patch: mode 2 with a filter range of 2^%u", l->x86k);
     uint64_t osz = pc_get_le64(h + 8);
     l->nsz = pc_get_le64(h + 16);
     if (osz != old_size)
@@ -308,6 +316,20 @@ out:
     return st;
 }
 
+/* Mode 2's output filter: the new file's position so far and the range. */
+typedef struct x86_out {
+    uint64_t pos;
+    unsigned k;
+} x86_out;
+
+static size_t x86_unfilter(void *ctx, uint8_t *p, size_t n, bool end)
+{
+    x86_out *x = ctx;
+    size_t r = pc_x86_filter(p, n, x->pos, x->k, false, end);
+    x->pos += r;
+    return r;
+}
+
 static pc_status read_triple(const layout *l, pc_pczs *s, uint64_t *add, uint64_t *copy,
                              int64_t *seek, pc_err *e)
 {
@@ -402,9 +424,19 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
     pc_pczs *s = calloc((size_t)l.nstreams, sizeof *s);
     tokens tk = {.s = s ? &s[diff] : NULL};
     pc_sink k;
+    /* Mode 2: the old bytes through the filter, the output back through it. */
+    pc_x86_view *xv = NULL;
+    uint8_t *xold = NULL;
+    x86_out xo = {0, l.x86k};
     if ((st = pc_sink_init(&k, out_fd, e)) != PC_OK)
         goto out;
-    if (!s) {
+    if (l.mode == 2) {
+        xv = pc_x86_view_new(old, old_size, l.x86k);
+        xold = malloc(PC_X86_BLOCK);
+        k.filter = x86_unfilter;
+        k.fctx = &xo;
+    }
+    if (!s || (l.mode == 2 && (!xv || !xold))) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -436,8 +468,18 @@ pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, i
             st = l.version == 1 ? pc_pczs_read(&s[diff], dst, n, e) : tokens_read(&tk, dst, n, e);
             if (st != PC_OK)
                 break;
-            add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
-                    oldpos + (int64_t)done);
+            if (xv) { /* a block of filtered old bytes at a time, ending even */
+                for (size_t i = 0, m; i < n; i += m) {
+                    m = PC_X86_BLOCK - ((newpos + done + i) & 1);
+                    if (m > n - i)
+                        m = n - i;
+                    pc_x86_view_read(xv, oldpos + (int64_t)(done + i), m, xold);
+                    add_old(l.version, dst + i, m, newpos + done + i, newpos + add, xold, m, 0);
+                }
+            } else {
+                add_old(l.version, dst, n, newpos + done, newpos + add, old, old_size,
+                        oldpos + (int64_t)done);
+            }
             done += n;
             st = pc_sink_put(&k, n, e);
         }
@@ -468,6 +510,8 @@ out:
         for (int i = 0; i < l.nstreams; i++)
             pc_pczs_close(&s[i]);
     free(s);
+    pc_x86_view_free(xv);
+    free(xold);
     pc_sink_free(&k);
     return st;
 }

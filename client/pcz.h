@@ -3,7 +3,9 @@
  * varints, the diff bytes as zero-run tokens of 16-bit word differences, and
  * the extra bytes, in five separately compressed streams (raw, zstd or xz,
  * whichever is smallest), behind a header with the old and new sizes and
- * SHA-256s. Version 1 (three streams, read only) is still applied. */
+ * SHA-256s; in mode 2 (x86-64 programs) the streams turn the old file
+ * into the new one through a filter of call and address operands
+ * (x86rel.h). Version 1 (three streams, read only) is still applied. */
 #ifndef PC_PCZ_H
 #define PC_PCZ_H
 
@@ -38,7 +40,8 @@ enum { PC_PCZ_ADD = 0, PC_PCZ_COPY, PC_PCZ_SEEK, PC_PCZ_DIFF, PC_PCZ_EXTRA };
  * writing to out_fd. The old file must match the header's size and SHA-256
  * (hashed on a second thread meanwhile); the result is checked against the
  * header's SHA-256 (and expect's, if given). Heap: a few buffers plus the
- * stream decoders' windows, under 13 MiB (mode 1: zstd's context). */
+ * stream decoders' windows, under 13 MiB (mode 1: zstd's context; mode 2:
+ * 33 KiB more and one byte per KiB of the old file). */
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size,
                           uint8_t new_sha256[32], pc_err *e);

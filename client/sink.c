@@ -43,12 +43,21 @@ pc_status pc_sink_init(pc_sink *k, int fd, pc_err *e)
 }
 
 /* Write the buffer being filled and pass it to the hasher (or hash it here
- * when there is no thread); then wait until the next buffer is free. */
-static pc_status submit(pc_sink *k, pc_err *e)
+ * when there is no thread); then wait until the next buffer is free, and
+ * start it with the bytes the filter held back. */
+static pc_status submit(pc_sink *k, bool end, pc_err *e)
 {
     size_t b = k->submitted % PC_SINK_NBUF;
+    uint8_t tail[PC_SINK_MIN_ROOM];
+    size_t ntail = 0;
+    if (k->filter) {
+        size_t keep = k->filter(k->fctx, k->buf[b], k->used, end);
+        ntail = k->used - keep;
+        memcpy(tail, k->buf[b] + keep, ntail);
+        k->used = keep;
+    }
     k->len[b] = k->used;
-    if (!k->threaded && k->used == PC_SINK_BUF)
+    if (!k->threaded && !end) /* a full buffer: the output is large */
         k->threaded = pthread_create(&k->tid, NULL, hasher, k) == 0;
     pthread_mutex_lock(&k->mu);
     if (!k->threaded) {
@@ -65,13 +74,15 @@ static pc_status submit(pc_sink *k, pc_err *e)
     while (k->submitted - k->hashed >= PC_SINK_NBUF)
         pthread_cond_wait(&k->cv, &k->mu);
     pthread_mutex_unlock(&k->mu);
+    memcpy(k->buf[k->submitted % PC_SINK_NBUF], tail, ntail);
+    k->used = ntail;
     return PC_OK;
 }
 
 pc_status pc_sink_put(pc_sink *k, size_t n, pc_err *e)
 {
     k->used += n;
-    return pc_sink_room(k) < PC_SINK_MIN_ROOM ? submit(k, e) : PC_OK;
+    return pc_sink_room(k) < PC_SINK_MIN_ROOM ? submit(k, false, e) : PC_OK;
 }
 
 static void stop(pc_sink *k)
@@ -88,7 +99,7 @@ static void stop(pc_sink *k)
 
 pc_status pc_sink_finish(pc_sink *k, uint8_t sha[32], pc_err *e)
 {
-    pc_status st = k->used ? submit(k, e) : PC_OK;
+    pc_status st = k->used ? submit(k, true, e) : PC_OK;
     stop(k);
     pc_sha256_final(&k->sha, sha);
     return st;

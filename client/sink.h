@@ -16,8 +16,15 @@
 #define PC_SINK_NBUF 4
 #define PC_SINK_MIN_ROOM 16 /* a put leaves at least this much room */
 
+/* A filter of the output, in order (pcz mode 2): changes p[0, n) in place
+ * and returns how many bytes are final (all at the end, else what follows
+ * decides the rest, at most PC_SINK_MIN_ROOM / 2 bytes). */
+typedef size_t (*pc_sink_filter)(void *ctx, uint8_t *p, size_t n, bool end);
+
 typedef struct pc_sink {
     int fd;
+    pc_sink_filter filter; /* NULL: none */
+    void *fctx;
     uint8_t *buf[PC_SINK_NBUF];
     size_t len[PC_SINK_NBUF];
     size_t used;              /* bytes in the buffer being filled */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sufsort.h"
+#include "x86rel.h"
 
 
 static pc_status push(pc_diff *d, uint64_t add, uint64_t copy, int64_t seek, pc_err *e)
@@ -31,6 +32,8 @@ void pc_diff_free(pc_diff *d)
 {
     free(d->ctrl);
     free(d->zframe);
+    free(d->xold);
+    free(d->xnew);
     memset(d, 0, sizeof *d);
 }
 
@@ -200,19 +203,63 @@ static uint64_t differing(const pc_diff *d, const uint8_t *old, int64_t on, cons
     return n;
 }
 
+/* A filtered heap copy of a mapped file (pcz mode 2), the mapping's pages
+ * dropped as they are copied; NULL when out of memory. */
+static uint8_t *filtered(const uint8_t *m, size_t n, unsigned k)
+{
+    uint8_t *c = malloc(n ? n : 1);
+    if (c == NULL)
+        return NULL;
+    for (size_t off = 0; off < n; off += 1 << 20) {
+        size_t len = n - off < (1 << 20) ? n - off : (1 << 20);
+        memcpy(c + off, m + off, len);
+        pc_drop_pages(m, (int64_t)off, (int64_t)(off + len));
+    }
+    pc_x86_filter(c, n, 0, k, true, true);
+    return c;
+}
+
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw,
-                          size_t newsize_, bool want_frame, pc_diff *out, pc_err *e)
+                          size_t newsize_, bool want_frame, unsigned x86k, pc_diff *out,
+                          pc_err *e)
 {
     memset(out, 0, sizeof *out);
     int64_t on = (int64_t)oldsize_, nn = (int64_t)newsize_;
+    out->x86k = x86k;
+    if (x86k) {
+        if ((out->xold = filtered(old, oldsize_, x86k)) == NULL)
+            return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+        old = out->xold;
+    }
     if (nn == 0)
         return PC_OK;
-    if (on == 0)
-        return push(out, 0, (uint64_t)nn, 0, e);
+    if (on == 0) {
+        if (x86k && (out->xnew = filtered(nw, newsize_, x86k)) == NULL) {
+            pc_diff_free(out);
+            return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+        }
+        pc_status st = push(out, 0, (uint64_t)nn, 0, e);
+        if (st != PC_OK)
+            pc_diff_free(out);
+        return st;
+    }
+    uint8_t *xold = out->xold, *xnew = NULL; /* owned here until the end */
+    out->xold = NULL;
     pc_sa_index ix;
     pc_status st = pc_sa_build(&ix, old, on, e);
-    if (st != PC_OK)
+    if (st != PC_OK) {
+        free(xold);
         return st;
+    }
+    /* The filtered new now that the sort's memory is down to its index. */
+    if (x86k) {
+        if ((xnew = filtered(nw, newsize_, x86k)) == NULL) {
+            pc_sa_free(&ix);
+            free(xold);
+            return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+        }
+        nw = xnew;
+    }
 
     int nt = nn / SCAN_MIN_PIECE >= SCAN_THREADS ? SCAN_THREADS : 1;
     scan_job jobs[SCAN_THREADS];
@@ -221,7 +268,7 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     for (int i = 0; i < nt; i++) {
         jobs[i] = (scan_job){.ix = &ix, .nw = nw, .start = nn / nt * i,
                              .end = i + 1 < nt ? nn / nt * (i + 1) : nn, .last = i + 1 == nt,
-                             .drop = nn >= SCAN_MIN_PIECE};
+                             .drop = nn >= SCAN_MIN_PIECE && !x86k};
         jobs[i].next = jobs[i].end;
     }
     for (int i = 1; i < nt; i++)
@@ -243,6 +290,10 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     if (st == PC_OK) {
         *out = jobs[0].out;
         jobs[0].out = (pc_diff){0};
+        out->x86k = x86k;
+        out->xold = xold;
+        out->xnew = xnew;
+        xold = xnew = NULL;
         if (nt > 1) {
             pc_ctrl *p = realloc(out->ctrl, total * sizeof *p);
             if (p == NULL)
@@ -260,7 +311,7 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     for (int i = 0; i < nt; i++)
         pc_diff_free(&jobs[i].out);
     /* Text: at most one differing byte in 64 of the new file. */
-    if (st == PC_OK && want_frame) {
+    if (st == PC_OK && want_frame && !x86k) {
         bool text = differing(out, old, on, nw) <= (uint64_t)nn / 64;
         pc_drop_pages(nw, 0, nn);
         if (text)
@@ -268,6 +319,8 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
         pc_drop_pages(nw, 0, nn);
     }
     pc_sa_free(&ix);
+    free(xold);
+    free(xnew);
     if (st != PC_OK)
         pc_diff_free(out);
     return st;

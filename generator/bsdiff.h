@@ -23,9 +23,14 @@ typedef struct pc_diff {
     size_t n, cap;
     uint8_t *zframe; /* pcz mode 1: the new file as a zstd frame over old, or NULL */
     size_t zlen;
+    unsigned x86k;       /* pcz mode 2: the filter's range (x86rel.h), or 0 */
+    uint8_t *xold, *xnew; /* mode 2: old and new through the filter; the triples are theirs */
 } pc_diff;
 
-/* Compute the control triples turning old into new. Memory: old + the
+/* Compute the control triples turning old into new; with x86k (not 0),
+ * those turning the filtered old into the filtered new (pcz mode 2: the
+ * copies are made here, the mappings' pages dropped as they are read, the
+ * new one after the suffix array is sorted). Memory: old + the
  * suffix array (4 bytes per old byte while sorting, then 3 under 16 MiB; 8
  * from 2 GiB on) + 1/4 byte of index + the triples + the
  * part of new being scanned (its pages are dropped behind the scan when new
@@ -33,7 +38,8 @@ typedef struct pc_diff {
  * when the triples leave almost no differing bytes (text), also makes the
  * pcz mode-1 frame (out->zframe; pc_lz_frame). */
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize, const uint8_t *new_,
-                          size_t newsize, bool want_frame, pc_diff *out, pc_err *e);
+                          size_t newsize, bool want_frame, unsigned x86k, pc_diff *out,
+                          pc_err *e);
 void pc_diff_free(pc_diff *d);
 
 /* Drop the pages of [from, to) of a read-only file mapping from this

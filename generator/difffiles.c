@@ -11,6 +11,7 @@
 
 #include "bsdiff.h"
 #include "sha256.h"
+#include "x86rel.h"
 
 /* Map a whole file read-only (empty files give NULL with size 0). */
 static pc_status map_file(const char *path, const uint8_t **data, size_t *size, pc_err *e)
@@ -43,22 +44,39 @@ static pc_status map_file(const char *path, const uint8_t **data, size_t *size, 
 typedef struct hash_job {
     const uint8_t *old, *nw;
     size_t os, ns;
+    bool drop_old; /* the diff reads a copy of old (pcz mode 2) */
     uint8_t osha[32], nsha[32];
 } hash_job;
+
+static void hash_mapped(const uint8_t *p, size_t n, bool drop, uint8_t sha[32])
+{
+    pc_sha256_ctx c;
+    pc_sha256_init(&c);
+    for (size_t off = 0; off < n; off += 1 << 20) {
+        size_t len = n - off < (1 << 20) ? n - off : (1 << 20);
+        pc_sha256_update(&c, p + off, len);
+        if (drop)
+            pc_drop_pages(p, (int64_t)off, (int64_t)(off + len));
+    }
+    pc_sha256_final(&c, sha);
+}
 
 static void *hash_thread(void *arg)
 {
     hash_job *h = arg;
-    pc_sha256(h->old ? h->old : (const uint8_t *)"", h->os, h->osha);
-    pc_sha256_ctx c;
-    pc_sha256_init(&c);
-    for (size_t off = 0; off < h->ns; off += 1 << 20) {
-        size_t n = h->ns - off < (1 << 20) ? h->ns - off : (1 << 20);
-        pc_sha256_update(&c, h->nw + off, n);
-        pc_drop_pages(h->nw, (int64_t)off, (int64_t)(off + n));
-    }
-    pc_sha256_final(&c, h->nsha);
+    hash_mapped(h->old, h->os, h->drop_old, h->osha);
+    hash_mapped(h->nw, h->ns, true, h->nsha);
     return NULL;
+}
+
+/* pcz mode 2's range: about the old file's size, so that an operand
+ * reaching anywhere in it is converted. */
+static unsigned x86_range(size_t oldsize)
+{
+    unsigned k = PC_X86_K_MIN;
+    while (k < PC_X86_K_MAX && ((size_t)2 << k) <= oldsize)
+        k++;
+    return k;
 }
 
 pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
@@ -73,14 +91,18 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
     pc_status st = map_file(old, &o, &os, e);
     if (st == PC_OK)
         st = map_file(nw, &n, &ns, e);
+    /* x86-64 programs get pcz mode 2 (docs/format.md §7). */
+    unsigned x86k = 0;
+    if (st == PC_OK && format == PC_DIFF_PCZ && pc_x86_is_x64(o, os) && pc_x86_is_x64(n, ns))
+        x86k = x86_range(os);
     if (st == PC_OK && format == PC_DIFF_PCZ) {
-        h = (hash_job){.old = o, .nw = n, .os = os, .ns = ns};
+        h = (hash_job){.old = o, .nw = n, .os = os, .ns = ns, .drop_old = x86k != 0};
         hashing = pthread_create(&tid, NULL, hash_thread, &h) == 0;
         if (!hashing)
             hash_thread(&h);
     }
     if (st == PC_OK)
-        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ, &d, e);
+        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, e);
     if (hashing)
         pthread_join(tid, NULL);
     if (st == PC_OK)

@@ -2,7 +2,8 @@
  * control triples as three varint columns, the diff bytes as zero-run
  * tokens of 16-bit word differences, and the extra bytes; each stream
  * stored raw, as zstd or as xz, whichever is smallest, the candidates
- * compressed on two threads. Mode 1, when smaller: the zstd frame over the
+ * compressed on two threads. Mode 2: the same over the x86-filtered files
+ * pc_diff_compute made. Mode 1, when smaller: the zstd frame over the
  * old file that pc_diff_compute made (lzparse.c). */
 #include <errno.h>
 #include <lzma.h>
@@ -324,7 +325,8 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
     memset(s, 0, sizeof s);
     for (int i = 0; i < PC_PCZ_MAX_STREAMS; i++)
         s[i].wlog = i < PC_PCZ_DIFF ? PC_PCZ_CTRL_WINDOW_LOG : PC_PCZ_DATA_WINDOW_LOG;
-    pc_status st = build_streams(d, old, oldsize, nw, newsize, s, e);
+    pc_status st = d->x86k ? build_streams(d, d->xold, oldsize, d->xnew, newsize, s, e)
+                           : build_streams(d, old, oldsize, nw, newsize, s, e);
     if (st != PC_OK)
         goto out;
     pack_all(s, PC_PCZ_MAX_STREAMS);
@@ -345,6 +347,10 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
     size_t dlen[PC_PCZ_MAX_STREAMS];
     uint64_t total = sizeof h;
     memcpy(h, PC_PCZ2_MAGIC, 4);
+    if (d->x86k && !mode1) {
+        h[4] = 2;
+        h[5] = (uint8_t)d->x86k;
+    }
     pc_put_le64(h + 8, oldsize);
     pc_put_le64(h + 16, newsize);
     memcpy(h + 24, old_sha, 32);

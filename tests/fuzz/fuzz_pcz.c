@@ -1,5 +1,5 @@
 /* fuzz_pcz.c — libFuzzer harness for the pcz reader (versions 1 and 2,
- * modes 0 and 1): arbitrary bytes as a patch against a fixed old file,
+ * modes 0, 1 and 2): arbitrary bytes as a patch against a fixed old file,
  * output to a memory file. */
 #include <stdint.h>
 #include <string.h>
