@@ -184,9 +184,13 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
         goto out;
     }
     /* zstd only entropy-codes the given sequences: its own match finder
-     * gets the smallest tables, the window spans old and new. */
+     * gets the smallest tables, the window spans old and new. The strategy
+     * still steers the entropy stage: from lazy on, zstd chooses each
+     * block's FSE tables by their cost (fast uses a rough rule: 3.5% larger
+     * frames); the binary-tree strategies would gain 0.1% more but index
+     * the whole old file into their tree first (+0.2 s on 9 MB). */
     ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 19);
-    ZSTD_CCtx_setParameter(c, ZSTD_c_strategy, ZSTD_fast);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_strategy, ZSTD_lazy);
     ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, ZSTD_HASHLOG_MIN);
     ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, ZSTD_CHAINLOG_MIN);
     ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, (int)wlog);
