@@ -12,12 +12,29 @@
 #include "bsdiff.h"
 #include "sufsort.h"
 
-#define MIN_MATCH 5      /* shortest match taken from the suffix array or the hash */
-#define MIN_REP 3        /* shortest match at a repeat offset */
-#define MAX_MATCH 65536  /* longer matches continue at the same (repeat) offset */
-#define LIT_BITS 4.0     /* what a literal costs, about, once entropy-coded */
-#define REP_BITS 3.0     /* a match at a repeat offset */
-#define OFF_BITS 4.0     /* a new offset, on top of its log2 */
+#include "lzprice.h"
+
+#define MIN_MATCH 4     /* shortest match taken from the suffix array or the hash */
+#define MIN_REP 3       /* shortest match at a repeat offset (zstd's least) */
+#define MAX_MATCH 65536 /* longer matches continue at the same offset */
+#define WIN 2048        /* positions one dynamic programme spans at most */
+#define SUFF 64         /* a match this long is taken at once */
+#define LOOKUP_T 16     /* search only where the offsets at hand match less */
+#define NREC 4          /* offsets found lately, tried at every position */
+#define BLOCK (128 << 10) /* prices are refreshed this often (zstd's block) */
+#define CHAIN_LOG 18    /* the chain of 4-byte hashes spans this much new past */
+#define HEAD4_LOG 17
+#define DEPTH 16        /* chain steps a search takes at most */
+#define NCAND (3 + NREC + 2 + DEPTH)
+
+/* A position of the programme: the cheapest way found to reach it. */
+typedef struct node {
+    float price; /* bits, including the literal length of the pending literals */
+    uint32_t ml; /* length of the match that reaches it; 0: a literal */
+    uint32_t off;
+    uint32_t lit; /* literals since the last match */
+    uint32_t rep[3];
+} node;
 
 typedef struct parser {
     const pc_sa_index *ix;
@@ -25,8 +42,17 @@ typedef struct parser {
     int64_t on, nn;
     uint32_t *head; /* hash of 8 bytes -> last new position + 1 */
     int hbits;
-    int64_t hashed; /* positions below this are in the table */
-    int64_t rep[3];
+    uint32_t *head4; /* hash of 4 bytes -> last new position + 1 */
+    uint32_t *chain; /* new position % 2^CHAIN_LOG -> the previous one + 1 */
+    int64_t hashed;  /* positions below this are in the tables */
+    uint32_t rec[NREC];
+    int nrec;
+    uint32_t lit, rep[3]; /* the state after the sequences emitted */
+    lz_prices pr;
+    node *opt;          /* WIN + MAX_MATCH + 1 */
+    uint32_t *path;     /* WIN + 1 */
+    ZSTD_Sequence *seq;
+    size_t ns, cap;
 } parser;
 
 static inline uint32_t hash8(const parser *p, int64_t at)
@@ -36,17 +62,23 @@ static inline uint32_t hash8(const parser *p, int64_t at)
     return (uint32_t)((v * 0x9E3779B97F4A7C15ull) >> (64 - p->hbits));
 }
 
-static void hash_to(parser *p, int64_t upto)
+static inline uint32_t hash4(const parser *p, int64_t at)
 {
-    for (; p->hashed < upto && p->hashed + 8 <= p->nn; p->hashed++)
-        p->head[hash8(p, p->hashed)] = (uint32_t)p->hashed + 1;
-    if (p->hashed < upto)
-        p->hashed = upto;
+    uint32_t v;
+    memcpy(&v, p->nw + at, 4);
+    return (v * 2654435761u) >> (32 - HEAD4_LOG);
 }
 
-static double log2i(uint64_t x)
+static void hash_to(parser *p, int64_t upto)
 {
-    return 63 - __builtin_clzll(x | 1);
+    for (; p->hashed < upto && p->hashed + 8 <= p->nn; p->hashed++) {
+        uint32_t h = hash4(p, p->hashed);
+        p->chain[p->hashed & ((1 << CHAIN_LOG) - 1)] = p->head4[h];
+        p->head4[h] = (uint32_t)p->hashed + 1;
+        p->head[hash8(p, p->hashed)] = (uint32_t)p->hashed + 1;
+    }
+    if (p->hashed < upto)
+        p->hashed = upto;
 }
 
 /* Length of the match at distance d back from new position at (into the
@@ -54,6 +86,8 @@ static double log2i(uint64_t x)
 static int64_t match_at(const parser *p, int64_t at, int64_t d)
 {
     int64_t left = p->nn - at;
+    if (d <= 0)
+        return 0;
     if (d <= at)
         return pc_match_len(p->nw + at - d, left, p->nw + at, left);
     int64_t q = p->on + at - d;
@@ -65,44 +99,221 @@ static int64_t match_at(const parser *p, int64_t at, int64_t d)
     return l;
 }
 
-/* The most valuable match at `at`: *value is its estimated saving in bits. */
-static int64_t best(parser *p, int64_t at, int64_t *dist, double *value)
+/* zstd's code for offset d after the repeat offsets rep (a match without
+ * literals before it shifts them by one), and the repeat offsets after it. */
+static uint32_t offbase_of(uint32_t d, const uint32_t rep[3], int ll0)
 {
-    int64_t len = 0;
-    *value = 0;
+    if (!ll0 && d == rep[0])
+        return 1;
+    if (d == rep[1])
+        return 2 - ll0;
+    if (d == rep[2])
+        return 3 - ll0;
+    if (ll0 && d == rep[0] - 1)
+        return 3;
+    return d + 3;
+}
+
+static void rep_after(uint32_t out[3], const uint32_t rep[3], uint32_t offbase, int ll0)
+{
+    uint32_t r0 = rep[0], r1 = rep[1], r2 = rep[2];
+    if (offbase > 3) {
+        out[0] = offbase - 3;
+        out[1] = r0;
+        out[2] = r1;
+        return;
+    }
+    unsigned c = offbase - 1 + (unsigned)ll0;
+    if (c == 0) {
+        out[0] = r0, out[1] = r1, out[2] = r2;
+        return;
+    }
+    out[0] = c == 3 ? r0 - 1 : c == 1 ? r1 : r2;
+    out[1] = r0;
+    out[2] = c >= 2 ? r1 : r2;
+}
+
+typedef struct cand {
+    uint32_t d, len;
+} cand;
+
+static int add_cand(cand *c, int n, uint32_t d, int64_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (c[i].d == d)
+            return n;
+    c[n].d = d;
+    c[n].len = (uint32_t)(len > MAX_MATCH ? MAX_MATCH : len);
+    return n + 1;
+}
+
+static void remember(parser *p, uint32_t d)
+{
+    for (int i = 0; i < p->nrec; i++)
+        if (p->rec[i] == d)
+            return;
+    if (p->nrec < NREC)
+        p->nrec++;
+    memmove(p->rec + 1, p->rec, (size_t)(p->nrec - 1) * sizeof *p->rec);
+    p->rec[0] = d;
+}
+
+/* The matches at new position at, for a state whose literal count is zero
+ * when ll0 and whose repeat offsets are rep. */
+static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, cand *c)
+{
+    int n = 0;
+    int64_t longest = 0;
     for (int r = 0; r < 3; r++) {
-        int64_t l = match_at(p, at, p->rep[r]);
-        double v = (double)l * LIT_BITS - REP_BITS - r;
-        if (l >= MIN_REP && v > *value) {
-            *value = v;
-            len = l;
-            *dist = p->rep[r];
+        uint32_t d = ll0 ? (r < 2 ? rep[r + 1] : rep[0] - 1) : rep[r];
+        int64_t l = match_at(p, at, d);
+        if (l >= MIN_REP) {
+            n = add_cand(c, n, d, l);
+            longest = l > longest ? l : longest;
         }
     }
-    int64_t pos, l = pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos);
-    if (l >= MIN_MATCH) {
-        int64_t d = p->on - pos + at;
-        double v = (double)l * LIT_BITS - OFF_BITS - log2i((uint64_t)d);
-        if (v > *value) {
-            *value = v;
-            len = l;
-            *dist = d;
+    for (int i = 0; i < p->nrec; i++) {
+        int64_t l = match_at(p, at, p->rec[i]);
+        if (l >= MIN_MATCH) {
+            n = add_cand(c, n, p->rec[i], l);
+            longest = l > longest ? l : longest;
         }
+    }
+    if (longest >= LOOKUP_T)
+        return n;
+    int64_t pos, l = p->on > 0 ? pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos) : 0;
+    if (l >= MIN_MATCH && l > longest) {
+        uint32_t d = (uint32_t)(p->on - pos + at);
+        n = add_cand(c, n, d, l);
+        remember(p, d);
     }
     if (at + 8 <= p->nn) {
-        uint32_t c = p->head[hash8(p, at)];
-        if (c) {
-            int64_t s = c - 1;
+        hash_to(p, at);
+        uint32_t h = p->head[hash8(p, at)];
+        if (h) {
+            int64_t s = h - 1;
             l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
-            double v = (double)l * LIT_BITS - OFF_BITS - log2i((uint64_t)(at - s));
-            if (l >= MIN_MATCH && v > *value) {
-                *value = v;
-                len = l;
-                *dist = at - s;
+            if (l >= MIN_MATCH) {
+                n = add_cand(c, n, (uint32_t)(at - s), l);
+                remember(p, (uint32_t)(at - s));
+            }
+        }
+        /* nearer matches in the new file, each longer than the last */
+        uint32_t h4 = p->head4[hash4(p, at)];
+        int64_t got = MIN_MATCH - 1;
+        for (int k = 0; k < DEPTH && h4 && at - (h4 - 1) < (1 << CHAIN_LOG); k++) {
+            int64_t s = h4 - 1;
+            l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
+            if (l > got) {
+                n = add_cand(c, n, (uint32_t)(at - s), l);
+                got = l;
+            }
+            h4 = p->chain[s & ((1 << CHAIN_LOG) - 1)];
+        }
+    }
+    return n;
+}
+
+/* Emit a match of length ml at offset d after the pending literals, which
+ * end at new position at. */
+static pc_status emit(parser *p, int64_t at, uint32_t d, uint32_t ml)
+{
+    if (p->ns == p->cap)
+        return PC_ERR_INTERNAL; /* too fragmented: no text */
+    int ll0 = p->lit == 0;
+    uint32_t ob = offbase_of(d, p->rep, ll0);
+    lz_prices_count(&p->pr, p->nw + at - p->lit, p->lit, ob, ml);
+    p->seq[p->ns++] = (ZSTD_Sequence){.offset = d, .litLength = p->lit, .matchLength = ml};
+    rep_after(p->rep, p->rep, ob, ll0);
+    p->lit = 0;
+    return PC_OK;
+}
+
+/* Emit the cheapest way from seg to seg + end. */
+static pc_status emit_path(parser *p, int64_t seg, int64_t end)
+{
+    size_t n = 0;
+    for (int64_t i = end; i > 0;) {
+        p->path[n++] = (uint32_t)i;
+        i -= p->opt[i].ml ? p->opt[i].ml : 1;
+    }
+    while (n > 0) {
+        uint32_t i = p->path[--n];
+        const node *x = &p->opt[i];
+        if (x->ml == 0) {
+            p->lit++;
+            continue;
+        }
+        pc_status st = emit(p, seg + i - x->ml, x->off, x->ml);
+        if (st != PC_OK)
+            return st;
+    }
+    return PC_OK;
+}
+
+/* One dynamic programme from new position seg: the cheapest parse of the
+ * next positions, up to a match long enough to take at once (or WIN
+ * positions). Returns the position where the next one starts, or -1. */
+static int64_t segment(parser *p, int64_t seg)
+{
+    node *opt = p->opt;
+    int64_t lim = p->nn - seg < WIN ? p->nn - seg : WIN;
+    opt[0] = (node){.price = lz_price_ll(&p->pr, p->lit), .lit = p->lit};
+    memcpy(opt[0].rep, p->rep, sizeof p->rep);
+    int64_t last = 0;
+    float ll0price = lz_price_ll(&p->pr, 0);
+    for (int64_t cur = 0; cur < lim; cur++) {
+        const node *x = &opt[cur];
+        int64_t at = seg + cur;
+        int ll0 = x->lit == 0;
+        cand c[NCAND];
+        int nc = candidates(p, at, x->rep, ll0, c);
+        int force = -1;
+        for (int i = 0; i < nc; i++)
+            if (c[i].len >= SUFF && (force < 0 || c[i].len > c[force].len))
+                force = i;
+        if (force >= 0) {
+            if (emit_path(p, seg, cur) != PC_OK)
+                return -1;
+            if (emit(p, at, c[force].d, c[force].len) != PC_OK)
+                return -1;
+            return at + c[force].len;
+        }
+        while (last < cur + 1 + MIN_MATCH + SUFF && last + seg < p->nn) {
+            last++;
+            opt[last].price = 1e30f;
+        }
+        /* a literal */
+        uint32_t lit = x->lit + 1;
+        float pl = x->price + p->pr.lit[p->nw[at]] + lz_price_ll(&p->pr, lit) -
+                   lz_price_ll(&p->pr, x->lit);
+        if (pl < opt[cur + 1].price) {
+            node *y = &opt[cur + 1];
+            y->price = pl;
+            y->ml = 0;
+            y->lit = lit;
+            memcpy(y->rep, x->rep, sizeof y->rep);
+        }
+        /* the matches, at each length */
+        for (int i = 0; i < nc; i++) {
+            uint32_t ob = offbase_of(c[i].d, x->rep, ll0);
+            uint32_t from = ob <= 3 ? MIN_REP : MIN_MATCH;
+            for (uint32_t ml = from; ml <= c[i].len; ml++) {
+                float pm = x->price + lz_price_match(&p->pr, ob, ml) + ll0price;
+                node *y = &opt[cur + ml];
+                if (pm < y->price) {
+                    y->price = pm;
+                    y->ml = ml;
+                    y->off = c[i].d;
+                    y->lit = 0;
+                    rep_after(y->rep, x->rep, ob, ll0);
+                }
             }
         }
     }
-    return len > MAX_MATCH ? MAX_MATCH : len;
+    if (emit_path(p, seg, lim) != PC_OK)
+        return -1;
+    return seg + lim;
 }
 
 pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, const uint8_t *nw,
@@ -118,58 +329,38 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     while (p.hbits < 20 && ((size_t)1 << (p.hbits + 3)) < nn)
         p.hbits++;
     p.head = calloc((size_t)1 << p.hbits, sizeof *p.head);
+    p.head4 = calloc((size_t)1 << HEAD4_LOG, sizeof *p.head4);
+    p.chain = malloc(((size_t)1 << CHAIN_LOG) * sizeof *p.chain);
+    p.opt = malloc((WIN + SUFF + MIN_MATCH + 2) * sizeof *p.opt);
+    p.path = malloc((WIN + 1) * sizeof *p.path);
     /* A parse this fragmented is no text: give up rather than hold it. */
-    size_t cap = nn / 256 + 1024, ns = 0;
-    ZSTD_Sequence *seq = malloc(cap * sizeof *seq);
+    p.cap = nn / 256 + 1024;
+    p.seq = malloc(p.cap * sizeof *p.seq);
     pc_status st = PC_OK;
-    if (!p.head || !seq) {
+    if (!p.head || !p.head4 || !p.chain || !p.opt || !p.path || !p.seq) {
         st = pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
         goto out;
     }
-    uint32_t lit = 0;
-    int64_t dropped = 0;
+    /* The literals are priced first as the new file's bytes are spread. */
+    lz_prices_init(&p.pr, nw, (int64_t)(nn < (1 << 20) ? nn : (1 << 20)));
+    int64_t dropped = 0, refresh = BLOCK;
     for (int64_t at = 0; at < p.nn;) {
         if (at - dropped >= (1 << 20)) { /* keep little of the new file resident */
             pc_drop_pages(nw, 0, at - (256 << 10));
             dropped = at;
         }
-        hash_to(&p, at);
-        int64_t d = 0, d2 = 0;
-        double v, v2;
-        int64_t len = best(&p, at, &d, &v);
-        if (len == 0) {
-            lit++;
-            at++;
-            continue;
+        if (at >= refresh) {
+            lz_prices_refresh(&p.pr);
+            refresh = at + BLOCK;
         }
-        /* One step of lazy matching: a better match one byte later wins. */
-        if (at + 1 < p.nn) {
-            hash_to(&p, at + 1);
-            int64_t len2 = best(&p, at + 1, &d2, &v2);
-            if (len2 && v2 - LIT_BITS > v) {
-                lit++;
-                at++;
-                len = len2;
-                d = d2;
-            }
-        }
-        if (ns == cap) {
-            st = PC_OK; /* not worth it: the caller keeps the bsdiff form */
-            goto out;
-        }
-        seq[ns++] = (ZSTD_Sequence){.offset = (unsigned)d, .litLength = lit,
-                                    .matchLength = (unsigned)len};
-        lit = 0;
-        at += len;
-        if (d != p.rep[0]) {
-            if (d != p.rep[1])
-                p.rep[2] = p.rep[1];
-            p.rep[1] = p.rep[0];
-            p.rep[0] = d;
-        }
+        at = segment(&p, at);
+        if (at < 0)
+            goto out; /* not worth it: the caller keeps the bsdiff form */
     }
     free(p.head);
-    p.head = NULL;
+    free(p.head4);
+    free(p.chain);
+    p.head = p.head4 = p.chain = NULL;
 
     unsigned wlog = 10;
     while (((size_t)1 << wlog) < on + nn)
@@ -197,7 +388,7 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode, ZSTD_ps_enable);
     size_t r = ZSTD_CCtx_refPrefix(c, old, on);
     if (!ZSTD_isError(r))
-        r = ZSTD_compressSequences(c, out, bound, seq, ns, nw, nn);
+        r = ZSTD_compressSequences(c, out, bound, p.seq, p.ns, nw, nn);
     ZSTD_freeCCtx(c);
     if (ZSTD_isError(r)) {
         free(out);
@@ -208,6 +399,10 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     *frame_len = r;
 out:
     free(p.head);
-    free(seq);
+    free(p.head4);
+    free(p.chain);
+    free(p.opt);
+    free(p.path);
+    free(p.seq);
     return st;
 }
