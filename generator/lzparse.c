@@ -19,12 +19,13 @@
 #define MAX_MATCH 65536 /* longer matches continue at the same offset */
 #define WIN 2048        /* positions one dynamic programme spans at most */
 #define SUFF 64         /* a match this long is taken at once */
-#define LOOKUP_T 16     /* search only where the offsets at hand match less */
+#define LOOKUP_T 32     /* search the old file only where the offsets at hand match less */
 #define NREC 4          /* offsets found lately, tried at every position */
 #define BLOCK (128 << 10) /* prices are refreshed this often (zstd's block) */
-#define CHAIN_LOG 18    /* the chain of 4-byte hashes spans this much new past */
-#define HEAD4_LOG 17
+#define CHAIN_LOG 17    /* the chain of 4-byte hashes spans this much new past */
+#define HEAD4_LOG 16
 #define DEPTH 16        /* chain steps a search takes at most */
+#define HMAX 18
 #define NCAND (3 + NREC + 2 + DEPTH)
 
 /* A position of the programme: the cheapest way found to reach it. */
@@ -179,13 +180,14 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, can
             longest = l > longest ? l : longest;
         }
     }
-    if (longest >= LOOKUP_T)
-        return n;
-    int64_t pos, l = p->on > 0 ? pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos) : 0;
-    if (l >= MIN_MATCH && l > longest) {
-        uint32_t d = (uint32_t)(p->on - pos + at);
-        n = add_cand(c, n, d, l);
-        remember(p, d);
+    int64_t pos, l;
+    if (longest < LOOKUP_T && p->on > 0) {
+        l = pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos);
+        if (l >= MIN_MATCH && l > longest) {
+            uint32_t d = (uint32_t)(p->on - pos + at);
+            n = add_cand(c, n, d, l);
+            remember(p, d);
+        }
     }
     if (at + 8 <= p->nn) {
         hash_to(p, at);
@@ -326,7 +328,7 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     parser p = {.ix = ix, .old = old, .nw = nw, .on = (int64_t)on, .nn = (int64_t)nn,
                 .rep = {1, 4, 8}};
     p.hbits = 12;
-    while (p.hbits < 20 && ((size_t)1 << (p.hbits + 3)) < nn)
+    while (p.hbits < HMAX && ((size_t)1 << (p.hbits + 3)) < nn)
         p.hbits++;
     p.head = calloc((size_t)1 << p.hbits, sizeof *p.head);
     p.head4 = calloc((size_t)1 << HEAD4_LOG, sizeof *p.head4);
@@ -345,7 +347,7 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     lz_prices_init(&p.pr, nw, (int64_t)(nn < (1 << 20) ? nn : (1 << 20)));
     int64_t dropped = 0, refresh = BLOCK;
     for (int64_t at = 0; at < p.nn;) {
-        if (at - dropped >= (1 << 20)) { /* keep little of the new file resident */
+        if (at - dropped >= (256 << 10)) { /* keep little of the new file resident */
             pc_drop_pages(nw, 0, at - (256 << 10));
             dropped = at;
         }
