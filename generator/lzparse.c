@@ -26,6 +26,8 @@
 #define HEAD4_LOG 16
 #define DEPTH 16        /* chain steps a search takes at most */
 #define HMAX 18
+#define SPARSE 4        /* inside a long match, one position in SPARSE is hashed */
+#define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */
 #define NCAND (3 + NREC + 2 + DEPTH)
 
 /* A position of the programme: the cheapest way found to reach it. */
@@ -46,6 +48,7 @@ typedef struct parser {
     uint32_t *head4; /* hash of 4 bytes -> last new position + 1 */
     uint32_t *chain; /* new position % 2^CHAIN_LOG -> the previous one + 1 */
     int64_t hashed;  /* positions below this are in the tables */
+    int64_t sparse_to;
     uint32_t rec[NREC];
     int nrec;
     uint32_t lit, rep[3]; /* the state after the sequences emitted */
@@ -70,13 +73,16 @@ static inline uint32_t hash4(const parser *p, int64_t at)
     return (v * 2654435761u) >> (32 - HEAD4_LOG);
 }
 
+/* Positions inside a long match, but for its last bytes, are entered
+ * every SPARSE-th only: a later search still finds such a stretch. */
 static void hash_to(parser *p, int64_t upto)
 {
-    for (; p->hashed < upto && p->hashed + 8 <= p->nn; p->hashed++) {
+    while (p->hashed < upto && p->hashed + 8 <= p->nn) {
         uint32_t h = hash4(p, p->hashed);
         p->chain[p->hashed & ((1 << CHAIN_LOG) - 1)] = p->head4[h];
         p->head4[h] = (uint32_t)p->hashed + 1;
         p->head[hash8(p, p->hashed)] = (uint32_t)p->hashed + 1;
+        p->hashed += p->hashed < p->sparse_to ? SPARSE : 1;
     }
     if (p->hashed < upto)
         p->hashed = upto;
@@ -279,6 +285,7 @@ static int64_t segment(parser *p, int64_t seg)
                 return -1;
             if (emit(p, at, c[force].d, c[force].len) != PC_OK)
                 return -1;
+            p->sparse_to = at + c[force].len - DENSE_TAIL;
             return at + c[force].len;
         }
         while (last < cur + 1 + MIN_MATCH + SUFF && last + seg < p->nn) {
