@@ -28,6 +28,8 @@
 #define HMAX 18
 #define SPARSE 4        /* inside a long match, one position in SPARSE is hashed */
 #define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */
+#define SA_SHORT 32     /* an old match this short lets the next positions skip their search */
+#define SA_STRIDE 4     /* ... up to this far */
 #define NCAND (3 + NREC + 2 + DEPTH)
 
 /* A position of the programme: the cheapest way found to reach it. */
@@ -49,6 +51,7 @@ typedef struct parser {
     uint32_t *chain; /* new position % 2^CHAIN_LOG -> the previous one + 1 */
     int64_t hashed;  /* positions below this are in the tables */
     int64_t sparse_to;
+    int64_t sa_short; /* the last position where the old file gave a short match */
     uint32_t rec[NREC];
     int nrec;
     uint32_t lit, rep[3]; /* the state after the sequences emitted */
@@ -142,6 +145,7 @@ static void rep_after(uint32_t out[3], const uint32_t rep[3], uint32_t offbase, 
 
 typedef struct cand {
     uint32_t d, len;
+    uint32_t back; /* the match also holds this many bytes before */
 } cand;
 
 static int add_cand(cand *c, int n, uint32_t d, int64_t len)
@@ -151,6 +155,7 @@ static int add_cand(cand *c, int n, uint32_t d, int64_t len)
             return n;
     c[n].d = d;
     c[n].len = (uint32_t)(len > MAX_MATCH ? MAX_MATCH : len);
+    c[n].back = 0;
     return n + 1;
 }
 
@@ -167,7 +172,8 @@ static void remember(parser *p, uint32_t d)
 
 /* The matches at new position at, for a state whose literal count is zero
  * when ll0 and whose repeat offsets are rep. */
-static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, cand *c)
+static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int64_t back_max,
+                      cand *c)
 {
     int n = 0;
     int64_t longest = 0;
@@ -187,11 +193,20 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, can
         }
     }
     int64_t pos, l;
-    if (longest < LOOKUP_T && p->on > 0) {
+    /* Where the old file had nothing to offer one position back, skip a
+     * search: a match starting here is found one position on and extended
+     * back. */
+    if (longest < LOOKUP_T && p->on > 0 && (p->sa_short < at - back_max || back_max == 0)) {
         l = pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos);
+        if (l < SA_SHORT)
+            p->sa_short = at;
         if (l >= MIN_MATCH && l > longest) {
             uint32_t d = (uint32_t)(p->on - pos + at);
+            int64_t q = pos, b = 0;
+            while (b < back_max && q - b > 0 && p->old[q - b - 1] == p->nw[at - b - 1])
+                b++;
             n = add_cand(c, n, d, l);
+            c[n - 1].back = (uint32_t)b;
             remember(p, d);
         }
     }
@@ -211,7 +226,11 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, can
         int64_t got = MIN_MATCH - 1;
         for (int k = 0; k < DEPTH && h4 && at - (h4 - 1) < (1 << CHAIN_LOG); k++) {
             int64_t s = h4 - 1;
-            l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
+            /* only a longer match pays: test its last byte first */
+            if (at + got < p->nn && p->nw[s + got] != p->nw[at + got])
+                l = 0;
+            else
+                l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
             if (l > got) {
                 n = add_cand(c, n, (uint32_t)(at - s), l);
                 got = l;
@@ -275,15 +294,16 @@ static int64_t segment(parser *p, int64_t seg)
         int64_t at = seg + cur;
         int ll0 = x->lit == 0;
         cand c[NCAND];
-        int nc = candidates(p, at, x->rep, ll0, c);
+        int nc = candidates(p, at, x->rep, ll0, cur < SA_STRIDE - 1 ? cur : SA_STRIDE - 1, c);
         int force = -1;
         for (int i = 0; i < nc; i++)
             if (c[i].len >= SUFF && (force < 0 || c[i].len > c[force].len))
                 force = i;
         if (force >= 0) {
-            if (emit_path(p, seg, cur) != PC_OK)
+            uint32_t b = c[force].back;
+            if (emit_path(p, seg, cur - b) != PC_OK)
                 return -1;
-            if (emit(p, at, c[force].d, c[force].len) != PC_OK)
+            if (emit(p, at - b, c[force].d, c[force].len + b) != PC_OK)
                 return -1;
             p->sparse_to = at + c[force].len - DENSE_TAIL;
             return at + c[force].len;
@@ -303,8 +323,22 @@ static int64_t segment(parser *p, int64_t seg)
             y->lit = lit;
             memcpy(y->rep, x->rep, sizeof y->rep);
         }
-        /* the matches, at each length */
+        /* the matches, at each length (and from where they begin earlier) */
         for (int i = 0; i < nc; i++) {
+            for (uint32_t b = 1; b <= c[i].back; b++) {
+                const node *w = &opt[cur - b];
+                uint32_t ob = offbase_of(c[i].d, w->rep, w->lit == 0);
+                uint32_t ml = c[i].len + b;
+                float pm = w->price + lz_price_match(&p->pr, ob, ml) + ll0price;
+                node *y = &opt[cur + c[i].len];
+                if (pm < y->price) {
+                    y->price = pm;
+                    y->ml = ml;
+                    y->off = c[i].d;
+                    y->lit = 0;
+                    rep_after(y->rep, w->rep, ob, w->lit == 0);
+                }
+            }
             uint32_t ob = offbase_of(c[i].d, x->rep, ll0);
             uint32_t from = ob <= 3 ? MIN_REP : MIN_MATCH;
             for (uint32_t ml = from; ml <= c[i].len; ml++) {
@@ -333,7 +367,7 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     if (on + nn > PC_LZ_MAX_TOTAL || nn < 16)
         return PC_OK;
     parser p = {.ix = ix, .old = old, .nw = nw, .on = (int64_t)on, .nn = (int64_t)nn,
-                .rep = {1, 4, 8}};
+                .rep = {1, 4, 8}, .sa_short = -2};
     p.hbits = 12;
     while (p.hbits < HMAX && ((size_t)1 << (p.hbits + 3)) < nn)
         p.hbits++;
