@@ -1,9 +1,19 @@
-/* lzparse.c — pcz mode 1 (docs/format.md §7): an LZ77 parse of the new file
- * (matches into the old file through the suffix array, into the new file's
- * past through a hash table, and at repeat offsets, chosen by an estimate of
- * their cost), entropy-coded by zstd as one frame that uses the old file as
- * its prefix. On text, where bsdiff's control triples are most of a patch,
- * this is the smaller form. */
+/* lzparse.c — pcz mode 1 (docs/format.md §7): an LZ77 parse of the new file,
+ * entropy-coded by zstd as one frame that uses the old file as its prefix.
+ * On text, where bsdiff's control triples are most of a patch, this is the
+ * smaller form.
+ *
+ * The parse is price-based, like zstd's optimal parsers: at each position
+ * the candidate matches (zstd's repeat offsets, offsets found lately, the
+ * longest match in the old file through its suffix array, nearer and nearer
+ * matches in the new file's recent past through a 4-byte hash chain, one in
+ * its far past through a table of 8-byte hashes) are priced at every length
+ * in bits of zstd's codes (lzprice.c, from the statistics of the sequences
+ * chosen so far), and a dynamic programme over the positions keeps the
+ * cheapest way to reach each; a match of SUFF bytes or more ends it and is
+ * taken. Most of a text diff is long matches, so the programme runs over
+ * about 2% of the positions; searches of the old file, which cost a few
+ * cache misses each, are spared where the offsets at hand already match. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_compressSequences */
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +33,14 @@
 #define NREC 4          /* offsets found lately, tried at every position */
 #define BLOCK (128 << 10) /* prices are refreshed this often (zstd's block) */
 #define CHAIN_LOG 17    /* the chain of 4-byte hashes spans this much new past */
-#define HEAD4_LOG 16
+#define HEAD4_LOG 16    /* entries of its heads */
 #define DEPTH 16        /* chain steps a search takes at most */
-#define HMAX 18
+#define HMAX 17         /* at most 2^HMAX entries in the table of 8-byte hashes */
 #define SPARSE 4        /* inside a long match, one position in SPARSE is hashed */
 #define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */
 #define SA_SHORT 32     /* an old match this short lets the next positions skip their search */
 #define SA_STRIDE 4     /* ... up to this far */
+#define FAR_T 16        /* the new file's far past is searched when known matches are shorter */
 #define NCAND (3 + NREC + 2 + DEPTH)
 
 /* A position of the programme: the cheapest way found to reach it. */
@@ -45,7 +56,7 @@ typedef struct parser {
     const pc_sa_index *ix;
     const uint8_t *old, *nw;
     int64_t on, nn;
-    uint32_t *head; /* hash of 8 bytes -> last new position + 1 */
+    uint64_t *head; /* hash of 8 bytes -> last new position + 1 | 32 more bits of the hash */
     int hbits;
     uint32_t *head4; /* hash of 4 bytes -> last new position + 1 */
     uint32_t *chain; /* new position % 2^CHAIN_LOG -> the previous one + 1 */
@@ -56,16 +67,20 @@ typedef struct parser {
     int nrec;
     uint32_t lit, rep[3]; /* the state after the sequences emitted */
     lz_prices pr;
-    node *opt;          /* WIN + MAX_MATCH + 1 */
-    uint32_t *path;     /* WIN + 1 */
+    node *opt;          /* WIN + SUFF + MIN_MATCH + 2 */
+    uint32_t *path;     /* WIN + 1: the chosen way back from a programme's end */
     ZSTD_Sequence *seq;
     size_t ns, cap;
 } parser;
 
-static inline uint32_t hash8(const parser *p, int64_t at)
+/* The table entry of the 8 bytes at new position at: its index, and in
+ * the upper half of *tag the bits that tell most other 8 bytes apart
+ * without reading them (the new file's pages far back were dropped). */
+static inline uint32_t hash8(const parser *p, int64_t at, uint64_t *tag)
 {
     uint64_t v;
     memcpy(&v, p->nw + at, 8);
+    *tag = (v * 0xC2B2AE3D27D4EB4Full) & 0xFFFFFFFF00000000ull;
     return (uint32_t)((v * 0x9E3779B97F4A7C15ull) >> (64 - p->hbits));
 }
 
@@ -84,7 +99,9 @@ static void hash_to(parser *p, int64_t upto)
         uint32_t h = hash4(p, p->hashed);
         p->chain[p->hashed & ((1 << CHAIN_LOG) - 1)] = p->head4[h];
         p->head4[h] = (uint32_t)p->hashed + 1;
-        p->head[hash8(p, p->hashed)] = (uint32_t)p->hashed + 1;
+        uint64_t tag;
+        uint32_t i = hash8(p, p->hashed, &tag);
+        p->head[i] = tag | (uint32_t)(p->hashed + 1);
         p->hashed += p->hashed < p->sparse_to ? SPARSE : 1;
     }
     if (p->hashed < upto)
@@ -208,19 +225,11 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
             n = add_cand(c, n, d, l);
             c[n - 1].back = (uint32_t)b;
             remember(p, d);
+            longest = l;
         }
     }
     if (at + 8 <= p->nn) {
         hash_to(p, at);
-        uint32_t h = p->head[hash8(p, at)];
-        if (h) {
-            int64_t s = h - 1;
-            l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
-            if (l >= MIN_MATCH) {
-                n = add_cand(c, n, (uint32_t)(at - s), l);
-                remember(p, (uint32_t)(at - s));
-            }
-        }
         /* nearer matches in the new file, each longer than the last */
         uint32_t h4 = p->head4[hash4(p, at)];
         int64_t got = MIN_MATCH - 1;
@@ -236,6 +245,20 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
                 got = l;
             }
             h4 = p->chain[s & ((1 << CHAIN_LOG) - 1)];
+        }
+        uint64_t tag;
+        uint64_t e = p->head[hash8(p, at, &tag)];
+        uint32_t h = (uint32_t)e;
+        /* one further back, if what is at hand is short: its page of the
+         * new file, long dropped, costs a fault */
+        longest = got > longest ? got : longest;
+        if (h && (e >> 32) == (tag >> 32) && (at - h < (256 << 10) || longest < FAR_T)) {
+            int64_t s = h - 1;
+            l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
+            if (l >= MIN_MATCH) {
+                n = add_cand(c, n, (uint32_t)(at - s), l);
+                remember(p, (uint32_t)(at - s));
+            }
         }
     }
     return n;
@@ -403,7 +426,8 @@ pc_status pc_lz_frame(const pc_sa_index *ix, const uint8_t *old, size_t on, cons
     free(p.head);
     free(p.head4);
     free(p.chain);
-    p.head = p.head4 = p.chain = NULL;
+    p.head = NULL;
+    p.head4 = p.chain = NULL;
 
     unsigned wlog = 10;
     while (((size_t)1 << wlog) < on + nn)
