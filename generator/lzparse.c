@@ -346,7 +346,7 @@ static int64_t segment(parser *p, int64_t seg)
             y->lit = lit;
             memcpy(y->rep, x->rep, sizeof y->rep);
         }
-        /* the matches, at each length (and from where they begin earlier) */
+        /* matches found where they had begun a little earlier */
         for (int i = 0; i < nc; i++) {
             for (uint32_t b = 1; b <= c[i].back; b++) {
                 const node *w = &opt[cur - b];
@@ -362,8 +362,31 @@ static int64_t segment(parser *p, int64_t seg)
                     rep_after(y->rep, w->rep, ob, w->lit == 0);
                 }
             }
-            uint32_t ob = offbase_of(c[i].d, x->rep, ll0);
+        }
+        /* The matches from here, at each length. At the lengths a cheaper
+         * offset also reaches, a dearer one can't win: each candidate,
+         * cheapest offset first, is priced only beyond those before it. */
+        uint32_t obs[NCAND];
+        float ofp[NCAND];
+        int ord[NCAND];
+        for (int i = 0; i < nc; i++) {
+            obs[i] = offbase_of(c[i].d, x->rep, ll0);
+            ofp[i] = lz_price_match(&p->pr, obs[i], MIN_MATCH);
+            int j = i;
+            for (; j > 0 && ofp[ord[j - 1]] > ofp[i]; j--)
+                ord[j] = ord[j - 1];
+            ord[j] = i;
+        }
+        uint32_t reached = 0;
+        for (int k = 0; k < nc; k++) {
+            int i = ord[k];
+            if (c[i].len <= reached)
+                continue;
+            uint32_t ob = obs[i];
             uint32_t from = ob <= 3 ? MIN_REP : MIN_MATCH;
+            if (from <= reached)
+                from = reached + 1;
+            reached = c[i].len;
             for (uint32_t ml = from; ml <= c[i].len; ml++) {
                 float pm = x->price + lz_price_match(&p->pr, ob, ml) + ll0price;
                 node *y = &opt[cur + ml];
