@@ -28,13 +28,13 @@
 #define MIN_REP 3       /* shortest match at a repeat offset (zstd's least) */
 #define MAX_MATCH 65536 /* longer matches continue at the same offset */
 #define WIN 2048        /* positions one dynamic programme spans at most */
-#define SUFF 64         /* a match this long is taken at once */
+#define SUFF 96         /* a match this long is taken at once */
 #define LOOKUP_T 32     /* search the old file only where the offsets at hand match less */
 #define NREC 4          /* offsets found lately, tried at every position */
 #define BLOCK (128 << 10) /* prices are refreshed this often (zstd's block) */
 #define CHAIN_LOG 17    /* the chain of 4-byte hashes spans this much new past */
 #define HEAD4_LOG 16    /* entries of its heads */
-#define DEPTH 16        /* chain steps a search takes at most */
+#define DEPTH 12        /* chain steps a search takes at most */
 #define HMAX 17         /* at most 2^HMAX entries in the table of 8-byte hashes */
 #define SPARSE 4        /* inside a long match, one position in SPARSE is hashed */
 #define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */

@@ -16,6 +16,7 @@
 typedef struct lz_prices {
     /* what was chosen since the last refresh (and, halved, before) */
     uint32_t nlit[256], nll[LZ_LL_CODES], nml[LZ_ML_CODES], nof[LZ_OF_CODES];
+    uint32_t block_lits; /* literals counted since the last refresh */
     float lit[256];               /* a literal byte */
     float ll[LZ_PRICE_TAB];       /* a literal length: its code and extra bits */
     float ml[LZ_PRICE_TAB];       /* a match length (>= 3) */
