@@ -40,6 +40,8 @@
 #define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */
 #define SA_SHORT 32     /* an old match this short lets the next positions skip their search */
 #define SA_STRIDE 4     /* ... up to this far */
+#define BACK_MAX 32      /* a match found is extended back at most this far */
+#define H8_STEP 4       /* one new position in H8_STEP enters the table of 8-byte hashes */
 #define FAR_T 16        /* the new file's far past is searched when known matches are shorter */
 #define NCAND (3 + NREC + 2 + DEPTH)
 
@@ -99,9 +101,11 @@ static void hash_to(parser *p, int64_t upto)
         uint32_t h = hash4(p, p->hashed);
         p->chain[p->hashed & ((1 << CHAIN_LOG) - 1)] = p->head4[h];
         p->head4[h] = (uint32_t)p->hashed + 1;
-        uint64_t tag;
-        uint32_t i = hash8(p, p->hashed, &tag);
-        p->head[i] = tag | (uint32_t)(p->hashed + 1);
+        if ((p->hashed & (H8_STEP - 1)) == 0) {
+            uint64_t tag;
+            uint32_t i = hash8(p, p->hashed, &tag);
+            p->head[i] = tag | (uint32_t)(p->hashed + 1);
+        }
         p->hashed += p->hashed < p->sparse_to ? SPARSE : 1;
     }
     if (p->hashed < upto)
@@ -213,7 +217,8 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
     /* Where the old file had nothing to offer one position back, skip a
      * search: a match starting here is found one position on and extended
      * back. */
-    if (longest < LOOKUP_T && p->on > 0 && (p->sa_short < at - back_max || back_max == 0)) {
+    int64_t skip = back_max < SA_STRIDE - 1 ? back_max : SA_STRIDE - 1;
+    if (longest < LOOKUP_T && p->on > 0 && (p->sa_short < at - skip || skip == 0)) {
         l = pc_sa_longest(p->ix, p->nw + at, p->nn - at, &pos);
         if (l < SA_SHORT)
             p->sa_short = at;
@@ -253,10 +258,13 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
          * new file, long dropped, costs a fault */
         longest = got > longest ? got : longest;
         if (h && (e >> 32) == (tag >> 32) && (at - h < (256 << 10) || longest < FAR_T)) {
-            int64_t s = h - 1;
+            int64_t s = h - 1, b = 0;
             l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
             if (l >= MIN_MATCH) {
+                while (b < back_max && b < s && p->nw[s - b - 1] == p->nw[at - b - 1])
+                    b++;
                 n = add_cand(c, n, (uint32_t)(at - s), l);
+                c[n - 1].back = (uint32_t)b;
                 remember(p, (uint32_t)(at - s));
             }
         }
@@ -317,7 +325,7 @@ static int64_t segment(parser *p, int64_t seg)
         int64_t at = seg + cur;
         int ll0 = x->lit == 0;
         cand c[NCAND];
-        int nc = candidates(p, at, x->rep, ll0, cur < SA_STRIDE - 1 ? cur : SA_STRIDE - 1, c);
+        int nc = candidates(p, at, x->rep, ll0, cur < BACK_MAX ? cur : BACK_MAX, c);
         int force = -1;
         for (int i = 0; i < nc; i++)
             if (c[i].len >= SUFF && (force < 0 || c[i].len > c[force].len))
