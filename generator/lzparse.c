@@ -169,14 +169,19 @@ typedef struct cand {
     uint32_t back; /* the match also holds this many bytes before */
 } cand;
 
-static int add_cand(cand *c, int n, uint32_t d, int64_t len)
+/* Add the match of length len at offset d, which also holds back bytes
+ * before (an offset already there is the same match). */
+static int add_cand(cand *c, int n, uint32_t d, int64_t len, int64_t back)
 {
     for (int i = 0; i < n; i++)
-        if (c[i].d == d)
+        if (c[i].d == d) {
+            if (c[i].back < back)
+                c[i].back = (uint32_t)back;
             return n;
+        }
     c[n].d = d;
     c[n].len = (uint32_t)(len > MAX_MATCH ? MAX_MATCH : len);
-    c[n].back = 0;
+    c[n].back = (uint32_t)back;
     return n + 1;
 }
 
@@ -202,14 +207,14 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
         uint32_t d = ll0 ? (r < 2 ? rep[r + 1] : rep[0] - 1) : rep[r];
         int64_t l = match_at(p, at, d);
         if (l >= MIN_REP) {
-            n = add_cand(c, n, d, l);
+            n = add_cand(c, n, d, l, 0);
             longest = l > longest ? l : longest;
         }
     }
     for (int i = 0; i < p->nrec; i++) {
         int64_t l = match_at(p, at, p->rec[i]);
         if (l >= MIN_MATCH) {
-            n = add_cand(c, n, p->rec[i], l);
+            n = add_cand(c, n, p->rec[i], l, 0);
             longest = l > longest ? l : longest;
         }
     }
@@ -227,8 +232,7 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
             int64_t q = pos, b = 0;
             while (b < back_max && q - b > 0 && p->old[q - b - 1] == p->nw[at - b - 1])
                 b++;
-            n = add_cand(c, n, d, l);
-            c[n - 1].back = (uint32_t)b;
+            n = add_cand(c, n, d, l, b);
             remember(p, d);
             longest = l;
         }
@@ -246,7 +250,7 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
             else
                 l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
             if (l > got) {
-                n = add_cand(c, n, (uint32_t)(at - s), l);
+                n = add_cand(c, n, (uint32_t)(at - s), l, 0);
                 got = l;
             }
             h4 = p->chain[s & ((1 << CHAIN_LOG) - 1)];
@@ -263,8 +267,7 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
             if (l >= MIN_MATCH) {
                 while (b < back_max && b < s && p->nw[s - b - 1] == p->nw[at - b - 1])
                     b++;
-                n = add_cand(c, n, (uint32_t)(at - s), l);
-                c[n - 1].back = (uint32_t)b;
+                n = add_cand(c, n, (uint32_t)(at - s), l, b);
                 remember(p, (uint32_t)(at - s));
             }
         }
