@@ -28,19 +28,20 @@
 #define MIN_REP 3       /* shortest match at a repeat offset (zstd's least) */
 #define MAX_MATCH 65536 /* longer matches continue at the same offset */
 #define WIN 2048        /* positions one dynamic programme spans at most */
-#define SUFF 96         /* a match this long is taken at once */
+#define SUFF 48         /* a match this long is taken at once */
 #define LOOKUP_T 32     /* search the old file only where the offsets at hand match less */
-#define NREC 4          /* offsets found lately, tried at every position */
+#define NREC 2          /* offsets found lately, tried at every position */
 #define BLOCK (128 << 10) /* prices are refreshed this often (zstd's block) */
 #define CHAIN_LOG 17    /* the chain of 4-byte hashes spans this much new past */
 #define HEAD4_LOG 16    /* entries of its heads */
-#define DEPTH 12        /* chain steps a search takes at most */
+#define DEPTH 8         /* chain steps a search takes at most */
 #define HMAX 17         /* at most 2^HMAX entries in the table of 8-byte hashes */
 #define SPARSE 4        /* inside a long match, one position in SPARSE is hashed */
 #define DENSE_TAIL 256  /* but for its last DENSE_TAIL bytes */
 #define SA_SHORT 32     /* an old match this short lets the next positions skip their search */
-#define SA_STRIDE 4     /* ... up to this far */
-#define BACK_MAX 32      /* a match found is extended back at most this far */
+#define SA_STRIDE 8     /* ... up to this far */
+#define BACK_MAX 32     /* a match found is extended back at most this far */
+#define BACK_ALL 32     /* from further back only the start of the match is tried */
 #define H8_STEP 4       /* one new position in H8_STEP enters the table of 8-byte hashes */
 #define FAR_T 16        /* the new file's far past is searched when known matches are shorter */
 #define NCAND (3 + NREC + 2 + DEPTH)
@@ -359,7 +360,7 @@ static int64_t segment(parser *p, int64_t seg)
         }
         /* matches found where they had begun a little earlier */
         for (int i = 0; i < nc; i++) {
-            for (uint32_t b = 1; b <= c[i].back; b++) {
+            for (uint32_t b = c[i].back > BACK_ALL ? c[i].back : 1; b <= c[i].back; b++) {
                 const node *w = &opt[cur - b];
                 uint32_t ob = offbase_of(c[i].d, w->rep, w->lit == 0);
                 uint32_t ml = c[i].len + b;
