@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_frameHeaderSize */
+#include <zstd.h>
 
 #include "bsdiff.h"
 #include "fileio.h"
@@ -461,7 +463,8 @@ static const struct {
     const char *name;
     int mode;        /* the mode the pair must produce */
     size_t off;      /* byte to change (or truncate at, for "truncate") */
-    int value;       /* -1: truncate at off; -2: change the old file instead */
+    int value;       /* -1: truncate at off; -2: change the old file instead;
+                        -3: corrupt the zstd frame that starts at off */
     pc_status want;
     const char *msg;
 } pcz_cases[] = {
@@ -491,7 +494,7 @@ static const struct {
     {"pcz1_data_in_stream_2", 1, 88 + 24 + 16, 1, PC_ERR_PATCH, "mode 1 has data in stream 1"},
     {"pcz1_truncated", 1, 220, -1, PC_ERR_PATCH, "do not match the file"},
     {"pcz1_frame_garbage", 1, 208, 0x55, PC_ERR_PATCH, "no zstd frame"},
-    {"pcz1_frame_corrupt", 1, 230, 0x55, PC_ERR_PATCH, "zstd"},
+    {"pcz1_frame_corrupt", 1, 208, -3, PC_ERR_PATCH, "zstd"},
 };
 
 static void make_pcz_pair(int mode)
@@ -525,6 +528,11 @@ static void pcz_case(size_t i)
     else if (pcz_cases[i].value == -2) {
         old_bytes[pcz_cases[i].off] ^= 0x10; /* same size, other content */
         CHECK(write_bytes(p_old, old_bytes, sizeof old_bytes) == 0);
+    } else if (pcz_cases[i].value == -3) {
+        /* the frame's first block claims the reserved block type */
+        size_t fh = ZSTD_frameHeaderSize(p + pcz_cases[i].off, psize - pcz_cases[i].off);
+        CHECK(!ZSTD_isError(fh) && pcz_cases[i].off + fh < psize);
+        p[pcz_cases[i].off + fh] |= 6;
     } else
         p[pcz_cases[i].off] = (uint8_t)(p[pcz_cases[i].off] == pcz_cases[i].value
                                             ? pcz_cases[i].value + 1 : pcz_cases[i].value);
