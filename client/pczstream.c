@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pcz.h"
 
 
+
+static void *ahead(void *arg);
 
 pc_status pc_pczs_open(pc_pczs *s, int codec, int fd, uint64_t off, uint64_t comp, uint64_t raw,
                        int wlog, const char *name, pc_err *e)
@@ -41,11 +44,35 @@ pc_status pc_pczs_open(pc_pczs *s, int codec, int fd, uint64_t off, uint64_t com
     } else if (comp != raw) {
         return pc_fail(e, PC_ERR_PATCH, "patch: raw %s stream sizes disagree", name);
     }
+    if (codec != PC_PCZ_RAW && raw >= PC_PCZ_AHEAD_MIN &&
+        (s->ring = malloc((size_t)PC_PCZ_RING * PC_PCZ_BUF)) != NULL) {
+        pthread_mutex_init(&s->mu, NULL);
+        pthread_cond_init(&s->cv, NULL);
+        s->ahead = pthread_create(&s->tid, NULL, ahead, s) == 0;
+        if (!s->ahead) { /* decode on the reader's thread then */
+            pthread_mutex_destroy(&s->mu);
+            pthread_cond_destroy(&s->cv);
+            free(s->ring);
+            s->ring = NULL;
+        }
+    }
     return PC_OK;
 }
 
 void pc_pczs_close(pc_pczs *s)
 {
+    if (s->ahead) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = true;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->tid, NULL);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s->ring);
+        s->ring = NULL;
+        s->ahead = false;
+    }
     ZSTD_freeDStream(s->z);
     s->z = NULL;
     if (s->xinit)
@@ -74,11 +101,12 @@ static pc_status fill_in(pc_pczs *s, pc_err *e)
     return PC_OK;
 }
 
-/* Decode more output into s->out. */
-static pc_status fill_out(pc_pczs *s, pc_err *e)
+/* Decode the next piece of output into out (PC_PCZ_BUF bytes); *len > 0
+ * on success. */
+static pc_status decode_into(pc_pczs *s, uint8_t *out, size_t *len, pc_err *e)
 {
-    s->out_pos = s->out_len = 0;
-    while (s->out_len == 0) {
+    *len = 0;
+    while (*len == 0) {
         if (s->raw_left == 0)
             return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
         pc_status st = fill_in(s, e);
@@ -89,14 +117,14 @@ static pc_status fill_out(pc_pczs *s, pc_err *e)
             if (no_input)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
             size_t n = s->in_len - s->in_pos;
-            memcpy(s->out, s->in + s->in_pos, n);
+            memcpy(out, s->in + s->in_pos, n);
             s->in_pos += n;
-            s->out_len = n;
+            *len = n;
         } else if (s->codec == PC_PCZ_ZSTD) {
             if (s->ended)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
             ZSTD_inBuffer ib = {s->in, s->in_len, s->in_pos};
-            ZSTD_outBuffer ob = {s->out, PC_PCZ_BUF, 0};
+            ZSTD_outBuffer ob = {out, PC_PCZ_BUF, 0};
             size_t rc = ZSTD_decompressStream(s->z, &ob, &ib);
             if (ZSTD_isError(rc))
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: zstd: %s", s->name,
@@ -106,32 +134,96 @@ static pc_status fill_out(pc_pczs *s, pc_err *e)
             if (ob.pos == 0 && ib.pos == s->in_pos && no_input)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
             s->in_pos = ib.pos;
-            s->out_len = ob.pos;
+            *len = ob.pos;
         } else {
             if (s->ended)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
             s->x.next_in = s->in + s->in_pos;
             s->x.avail_in = s->in_len - s->in_pos;
-            s->x.next_out = s->out;
+            s->x.next_out = out;
             s->x.avail_out = PC_PCZ_BUF;
             lzma_ret rc = lzma_code(&s->x, no_input ? LZMA_FINISH : LZMA_RUN);
             s->in_pos = s->in_len - s->x.avail_in;
-            s->out_len = PC_PCZ_BUF - s->x.avail_out;
+            *len = PC_PCZ_BUF - s->x.avail_out;
             if (rc == LZMA_STREAM_END)
                 s->ended = true;
             else if (rc == LZMA_MEMLIMIT_ERROR)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream needs too much memory", s->name);
             else if (rc != LZMA_OK)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream: xz error %d", s->name, (int)rc);
-            else if (s->out_len == 0 && no_input)
+            else if (*len == 0 && no_input)
                 return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is truncated", s->name);
         }
-        if (s->out_len > s->raw_left)
+        if (*len > s->raw_left)
             return pc_fail(e, PC_ERR_PATCH, "patch: %s stream is longer than its header says",
                            s->name);
-        s->raw_left -= s->out_len;
+        s->raw_left -= *len;
     }
     return PC_OK;
+}
+
+static pc_status end_check(pc_pczs *s, pc_err *e);
+
+/* The decoding thread: fill the ring until the stream's raw bytes are all
+ * decoded (then check its end) or something fails; the failure is kept for
+ * the reader to meet after the buffers made before it. */
+static void *ahead(void *arg)
+{
+    pc_pczs *s = arg;
+    pc_err e = {0};
+    pc_status st = PC_OK;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->made - s->taken == PC_PCZ_RING && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop || s->raw_left == 0)
+            break;
+        size_t slot = (size_t)(s->made % PC_PCZ_RING), len;
+        if ((st = decode_into(s, s->ring + slot * PC_PCZ_BUF, &len, &e)) != PC_OK)
+            break;
+        pthread_mutex_lock(&s->mu);
+        s->ring_len[slot] = len;
+        s->made++;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (st == PC_OK && s->raw_left == 0)
+        st = end_check(s, &e);
+    pthread_mutex_lock(&s->mu);
+    s->err = e;
+    s->err.code = st;
+    s->done = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* The next decoded piece into s->out: from the ring when a thread decodes
+ * ahead, else decoded here. */
+static pc_status fill_out(pc_pczs *s, pc_err *e)
+{
+    s->out_pos = s->out_len = 0;
+    if (!s->ahead)
+        return decode_into(s, s->out, &s->out_len, e);
+    pthread_mutex_lock(&s->mu);
+    while (s->made == s->taken && !s->done)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pc_status st = PC_OK;
+    if (s->made > s->taken) {
+        size_t slot = (size_t)(s->taken % PC_PCZ_RING);
+        memcpy(s->out, s->ring + slot * PC_PCZ_BUF, s->ring_len[slot]);
+        s->out_len = s->ring_len[slot];
+        s->taken++;
+        pthread_cond_broadcast(&s->cv);
+    } else if (s->err.code != PC_OK) {
+        st = pc_fail(e, s->err.code, "%s", s->err.msg);
+    } else {
+        st = pc_fail(e, PC_ERR_PATCH, "patch: %s stream ends too early", s->name);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return st;
 }
 
 pc_status pc_pczs_read(pc_pczs *s, uint8_t *dst, size_t n, pc_err *e)
@@ -173,9 +265,29 @@ pc_status pc_pczs_uvarint(pc_pczs *s, uint64_t *v, pc_err *e)
 /* Everything decoded and consumed, nothing left over. */
 pc_status pc_pczs_finish(pc_pczs *s, pc_err *e)
 {
-    if (s->out_pos != s->out_len || s->raw_left != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: %s stream holds more data than the control uses",
-                       s->name);
+    if (!s->ahead) {
+        if (s->out_pos != s->out_len || s->raw_left != 0)
+            return pc_fail(e, PC_ERR_PATCH,
+                           "patch: %s stream holds more data than the control uses", s->name);
+        return end_check(s, e);
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->made == s->taken && !s->done)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pc_status st = PC_OK;
+    if (s->out_pos != s->out_len || s->made > s->taken)
+        st = pc_fail(e, PC_ERR_PATCH, "patch: %s stream holds more data than the control uses",
+                     s->name);
+    else if (s->err.code != PC_OK)
+        st = pc_fail(e, s->err.code, "%s", s->err.msg);
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* After the last raw byte: the codec's end marker (and checksum) and
+ * nothing after it. */
+static pc_status end_check(pc_pczs *s, pc_err *e)
+{
     if (s->codec != PC_PCZ_RAW) {
         /* Let the decoder see its end marker (and checksum). */
         uint8_t tmp[64];

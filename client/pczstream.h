@@ -1,10 +1,13 @@
 /* pczstream.h — one compressed stream of a pcz patch (raw, zstd or xz),
  * read through pread from its place in the patch file with fixed buffers
- * and a bounded window. */
+ * and a bounded window. A large compressed stream is decoded ahead on a
+ * thread of its own into a ring of PC_PCZ_RING buffers, so that the
+ * streams of a patch and the patching itself use the cores there are. */
 #ifndef PC_PCZSTREAM_H
 #define PC_PCZSTREAM_H
 
 #include <lzma.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <zstd.h>
@@ -12,6 +15,8 @@
 #include "error.h"
 
 #define PC_PCZ_BUF (64 * 1024)
+#define PC_PCZ_RING 8                    /* buffers decoded ahead */
+#define PC_PCZ_AHEAD_MIN (1u << 20)      /* decoded size from which a thread pays */
 
 typedef struct pc_pczs {
     int codec, fd;
@@ -24,6 +29,16 @@ typedef struct pc_pczs {
     uint8_t out[PC_PCZ_BUF];
     size_t out_pos, out_len;
     const char *name;
+    /* Decoding ahead: the thread owns the fields above `in`..`in_len`
+     * and the decoder; the reader copies whole ring buffers into out. */
+    bool ahead, stop, done;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *ring;                 /* PC_PCZ_RING * PC_PCZ_BUF */
+    size_t ring_len[PC_PCZ_RING];
+    uint64_t made, taken;          /* buffers filled by the thread, and read */
+    pc_err err;                    /* the thread's failure, after what it made */
 } pc_pczs;
 
 /* Open the stream at [off, off + comp) of fd, which decodes to raw bytes;

@@ -11,6 +11,7 @@
 #include "bsdiff.h"
 #include "fileio.h"
 #include "pcz.h"
+#include "pczstream.h"
 #include "patch.h"
 #include "sha256.h"
 #include "test.h"
@@ -864,6 +865,81 @@ static void pcz_mode2_malformed(void)
     free(nw);
 }
 
+/* Streams of a MiB and more are decoded ahead on threads of their own
+ * (pczstream.c): a round trip through such a stream, and its failures —
+ * damaged data, a patch cut inside it, a header that says one byte more or
+ * less — still end in a clear error, with nothing written. */
+static void pcz_streams_decoded_ahead(void)
+{
+    size_t on = 1536 * 1024, nn = on + 3 * 1024 * 1024;
+    uint8_t *o = malloc(on), *n = malloc(nn);
+    CHECK(o && n);
+    fill(o, on, 0);
+    memcpy(n, o, on);
+    for (size_t i = 5; i < on; i += 8)
+        n[i] += 3; /* changed everywhere: mode 0 */
+    fill(n + on, nn - on, 1); /* new text: a large compressible extra stream */
+    CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
+    uint64_t psize;
+    pc_err e = {0};
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK, "%s", e.msg);
+    uint8_t *p = malloc(psize);
+    FILE *f = fopen(p_patch, "rb");
+    CHECK(p && f && fread(p, 1, psize, f) == psize);
+    fclose(f);
+    CHECKF(p[4] == 0, "the pair gave mode %d", p[4]);
+    /* the stream decoded ahead: compressed, a MiB or more */
+    int big = -1;
+    uint64_t off = PC_PCZ2_HEADER, at = 0, comp = 0;
+    for (int i = 0; i < PC_PCZ_MAX_STREAMS; i++) {
+        const uint8_t *d = p + 88 + 24 * i;
+        uint64_t c = pc_get_le64(d + 8), raw = pc_get_le64(d + 16);
+        if (big < 0 && d[0] != PC_PCZ_RAW && raw >= PC_PCZ_AHEAD_MIN)
+            big = i, at = off, comp = c;
+        off += c;
+    }
+    CHECKF(big >= 0, "no compressed stream of a MiB or more");
+    pc_patch_expect ex = {.has_size = true, .new_size = nn, .has_sha = true, .no_sync = true};
+    pc_sha256(n, nn, ex.new_sha256);
+    unlink(p_out);
+    CHECKF(pc_patch_apply_file(p_old, p_patch, p_out, &ex, &e) == PC_OK, "%s", e.msg);
+    uint8_t got[32];
+    CHECK(pc_sha256_file(p_out, got, NULL) == PC_OK && !memcmp(got, ex.new_sha256, 32));
+    static const struct {
+        const char *name, *msg;
+        int how; /* 0 damage, 1 end damaged, 2 raw + 1, 3 raw - 1 */
+    } bad[] = {{"damaged", "stream", 0},
+               {"end damaged", "stream", 1},
+               {"raw one more", "ends too early", 2},
+               {"raw one less", "longer than its header says", 3}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        uint8_t *q = malloc(psize);
+        CHECK(q);
+        memcpy(q, p, psize);
+        size_t len = psize;
+        uint8_t *raw = q + 88 + 24 * big + 16;
+        if (bad[k].how == 0)
+            for (uint64_t x = at + comp / 3; x < at + comp / 3 + 64; x++)
+                q[x] ^= 0x5a;
+        else if (bad[k].how == 1)
+            for (uint64_t x = at + comp - 16; x < at + comp; x++)
+                q[x] ^= 0x5a;
+        else
+            pc_put_le64(raw, pc_get_le64(raw) + (bad[k].how == 2 ? 1 : (uint64_t)-1));
+        CHECK(write_bytes(p_patch, q, len) == 0);
+        free(q);
+        unlink(p_out);
+        pc_status st = pc_patch_apply_file(p_old, p_patch, p_out, &ex, &e);
+        CHECKF(st == PC_ERR_PATCH, "%s: status %d (%s)", bad[k].name, st, e.msg);
+        CHECKF(strstr(e.msg, bad[k].msg) != NULL, "%s: message '%s' lacks '%s'", bad[k].name,
+               e.msg, bad[k].msg);
+        CHECKF(access(p_out, F_OK) != 0, "%s: output left behind", bad[k].name);
+    }
+    free(p);
+    free(o);
+    free(n);
+}
+
 int main(void)
 {
     t_suite = "patch";
@@ -881,6 +957,7 @@ int main(void)
     RUN(pcz_mode1_frames);
     RUN(pcz_mode2_roundtrips);
     RUN(pcz_mode2_malformed);
+    RUN(pcz_streams_decoded_ahead);
     for (size_t i = 0; i < sizeof pcz_cases / sizeof pcz_cases[0]; i++)
         RUN_CASE(pcz_case, i, pcz_cases[i].name);
     prepare_good_patch();
