@@ -40,8 +40,9 @@ enum { PC_PCZ_ADD = 0, PC_PCZ_COPY, PC_PCZ_SEEK, PC_PCZ_DIFF, PC_PCZ_EXTRA };
  * writing to out_fd. The old file must match the header's size and SHA-256
  * (hashed on a second thread meanwhile); the result is checked against the
  * header's SHA-256 (and expect's, if given). Heap: a few buffers plus the
- * stream decoders' windows, under 13 MiB (mode 1: zstd's context; mode 2:
- * 33 KiB more and one byte per KiB of the old file). */
+ * stream decoders' windows, under 13 MiB, and 512 KiB of read-ahead for each
+ * compressed stream of a MiB or more (mode 1: zstd's context; mode 2: 33 KiB
+ * more and one byte per KiB of the old file). */
 pc_status pc_pcz_apply_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int out_fd,
                           const pc_patch_expect *expect, uint64_t *new_size,
                           uint8_t new_sha256[32], pc_err *e);
