@@ -18,12 +18,12 @@ _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((pc_sha256_ctx *)0)->u.
 #define CTX(c) ((mbedtls_sha256_context *)(void *)(c)->u.opaque)
 
 static pthread_once_t ni_once = PTHREAD_ONCE_INIT;
-static bool ni_present;
+static atomic_bool ni_present; /* (atomic for helgrind, which does not see pthread_once) */
 static atomic_bool ni_allowed = true;
 
 static void ni_probe(void)
 {
-    ni_present = pc_sha256_ni_usable();
+    atomic_store(&ni_present, pc_sha256_ni_usable());
 }
 
 void pc_sha256_allow_ni(bool allow)
@@ -34,7 +34,7 @@ void pc_sha256_allow_ni(bool allow)
 void pc_sha256_init(pc_sha256_ctx *ctx)
 {
     pthread_once(&ni_once, ni_probe);
-    ctx->use_ni = ni_present && atomic_load(&ni_allowed);
+    ctx->use_ni = atomic_load(&ni_present) && atomic_load(&ni_allowed);
     if (ctx->use_ni) {
         static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
