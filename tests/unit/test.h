@@ -4,6 +4,7 @@
 #ifndef PC_TEST_H
 #define PC_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,5 +73,16 @@ static void t_fail_at(const char *file, int line, const char *what)
     } while (0)
 
 #define TEST_MAIN_END() return t_nfail ? 1 : 0
+
+/* A small deterministic generator (xorshift64) for generated test data; a
+ * suite may set t_rng to a seed of its own before use. */
+__attribute__((unused)) static uint64_t t_rng = 0x243f6a8885a308d3ull;
+__attribute__((unused)) static uint64_t t_rnd(void)
+{
+    t_rng ^= t_rng << 13;
+    t_rng ^= t_rng >> 7;
+    t_rng ^= t_rng << 17;
+    return t_rng;
+}
 
 #endif

@@ -16,14 +16,6 @@
 
 static char dir[] = "/tmp/pc-lzparse-XXXXXX";
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 /* Text-like bytes: words of a vocabulary, identifiers, numbers, lines. */
 static void text(uint8_t *b, size_t n, int vocab)
@@ -34,9 +26,9 @@ static void text(uint8_t *b, size_t n, int vocab)
     size_t i = 0;
     while (i < n) {
         char tmp[24];
-        const char *s = w[vocab][rnd() % 8];
-        if (rnd() % 3 == 0) {
-            snprintf(tmp, sizeof tmp, "x%llu ", (unsigned long long)(rnd() % 5000));
+        const char *s = w[vocab][t_rnd() % 8];
+        if (t_rnd() % 3 == 0) {
+            snprintf(tmp, sizeof tmp, "x%llu ", (unsigned long long)(t_rnd() % 5000));
             s = tmp;
         }
         for (size_t k = 0; s[k] && i < n; k++)
@@ -119,28 +111,28 @@ static size_t edit(const uint8_t *old, size_t on, uint8_t *nw, size_t cap)
 {
     size_t i = 0, n = 0;
     while (i < on && n + 40000 < cap) {
-        size_t keep = 500 + rnd() % 30000;
+        size_t keep = 500 + t_rnd() % 30000;
         if (keep > on - i)
             keep = on - i;
         memcpy(nw + n, old + i, keep);
         n += keep;
         i += keep;
-        switch (rnd() % 6) {
+        switch (t_rnd() % 6) {
         case 0: { /* fresh text */
-            size_t k = rnd() % 8 == 0 ? 3000 + rnd() % 6000 : 1 + rnd() % 80;
+            size_t k = t_rnd() % 8 == 0 ? 3000 + t_rnd() % 6000 : 1 + t_rnd() % 80;
             text(nw + n, k, 1);
             n += k;
             break;
         }
         case 1: /* deletion */
-            i += 1 + rnd() % 200;
+            i += 1 + t_rnd() % 200;
             break;
         case 2: /* same-length change */
             for (size_t k = 0; k < 4 && n > k; k++)
                 nw[n - 1 - k * 7] ^= 0x20;
             break;
         case 3: { /* a copy of the new file's recent past */
-            size_t k = 20 + rnd() % 300, back = k + rnd() % 60000;
+            size_t k = 20 + t_rnd() % 300, back = k + t_rnd() % 60000;
             if (back <= n) {
                 memmove(nw + n, nw + n - back, k);
                 n += k;
@@ -148,7 +140,7 @@ static size_t edit(const uint8_t *old, size_t on, uint8_t *nw, size_t cap)
             break;
         }
         default: { /* a block from far away in the old file */
-            size_t k = 50 + rnd() % 2000, from = rnd() % (on - k);
+            size_t k = 50 + t_rnd() % 2000, from = t_rnd() % (on - k);
             memcpy(nw + n, old + from, k);
             n += k;
         }
@@ -204,7 +196,7 @@ static void new_file_repeats_itself(void)
     text(nw, 30000, 1);
     for (size_t n = 30000; n < nn; n += 30000) {
         memcpy(nw + n, nw + n - 30000, 30000);
-        nw[n + rnd() % 30000] = '#';
+        nw[n + t_rnd() % 30000] = '#';
     }
     char why[700] = "";
     CHECKF(frame_of(old, on, nw, nn, &len, why, sizeof why) == 0, "%s", why);
@@ -228,7 +220,7 @@ static void across_the_old_end_and_small(void)
     CHECKF(frame_of(old, on, nw, nn, &len, why, sizeof why) == 0, "%s", why);
     CHECK(len > 0);
     for (size_t n = 1; n < 300; n += 37) {
-        text(nw, n, rnd() % 2);
+        text(nw, n, t_rnd() % 2);
         CHECKF(frame_of(old, 1000, nw, n, &len, why, sizeof why) == 0, "%zu bytes: %s", n, why);
     }
     free(old);
@@ -237,6 +229,7 @@ static void across_the_old_end_and_small(void)
 
 int main(void)
 {
+    t_rng = 0x9e3779b97f4a7c15ull; /* this suite's seed */
     t_suite = "lzparse";
     if (!mkdtemp(dir))
         return 2;

@@ -15,13 +15,9 @@
 static char dir[] = "/tmp/pc-object-XXXXXX";
 static char p_src[256], p_obj[256], p_out[256];
 
-static uint64_t rng = 88172645463325252ull;
 static uint8_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint8_t)rng;
+    return (uint8_t)t_rnd();
 }
 
 static int write_bytes(const char *path, const uint8_t *b, size_t n)
@@ -189,6 +185,7 @@ static void hostile_case(size_t i)
 int main(void)
 {
     t_suite = "object";
+    t_rng = 88172645463325252ull; /* this suite's seed */
     if (!mkdtemp(dir))
         return 2;
     snprintf(p_src, sizeof p_src, "%s/src", dir);

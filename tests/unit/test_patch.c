@@ -21,14 +21,6 @@ static pc_diff_format g_fmt = PC_DIFF_BSDIFF40;
 static int g_modes[2]; /* pcz patches made in mode 0 and mode 1 */
 static char p_old[300], p_new[300], p_patch[300], p_out[300];
 
-static uint64_t rng = 0x243f6a8885a308d3ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static int write_bytes(const char *path, const uint8_t *b, size_t n)
 {
@@ -46,11 +38,11 @@ static void fill(uint8_t *b, size_t n, int text)
     size_t i = 0;
     while (i < n) {
         if (text) {
-            const char *w = words[rnd() % 10];
+            const char *w = words[t_rnd() % 10];
             for (size_t k = 0; w[k] && i < n; k++)
                 b[i++] = (uint8_t)w[k];
         } else {
-            b[i++] = (uint8_t)rnd();
+            b[i++] = (uint8_t)t_rnd();
         }
     }
 }
@@ -58,12 +50,12 @@ static void fill(uint8_t *b, size_t n, int text)
 /* Make a (old, new) pair of the given kind; returns sizes via pointers. */
 static void make_pair(int kind, uint8_t **o, size_t *on, uint8_t **n, size_t *nn)
 {
-    size_t base = 1 + rnd() % 20000;
+    size_t base = 1 + t_rnd() % 20000;
     if (kind == 9)
-        base = (2u << 20) + rnd() % (1u << 20); /* a few MiB */
+        base = (2u << 20) + t_rnd() % (1u << 20); /* a few MiB */
     if (kind == 8)
-        base = 1 + rnd() % 16; /* tiny */
-    int text = (int)(rnd() % 2);
+        base = 1 + t_rnd() % 16; /* tiny */
+    int text = (int)(t_rnd() % 2);
     *on = base;
     *o = malloc(base + 1);
     fill(*o, base, text);
@@ -73,11 +65,11 @@ static void make_pair(int kind, uint8_t **o, size_t *on, uint8_t **n, size_t *nn
     case 0: /* random edits */
         memcpy(*n, *o, base);
         m = base;
-        for (int k = 0; k < 1 + (int)(rnd() % 20); k++)
-            (*n)[rnd() % m] = (uint8_t)rnd();
+        for (int k = 0; k < 1 + (int)(t_rnd() % 20); k++)
+            (*n)[t_rnd() % m] = (uint8_t)t_rnd();
         break;
     case 1: { /* insertions */
-        size_t at = rnd() % (base + 1), ins = 1 + rnd() % 5000;
+        size_t at = t_rnd() % (base + 1), ins = 1 + t_rnd() % 5000;
         memcpy(*n, *o, at);
         fill(*n + at, ins, text);
         memcpy(*n + at + ins, *o + at, base - at);
@@ -85,21 +77,21 @@ static void make_pair(int kind, uint8_t **o, size_t *on, uint8_t **n, size_t *nn
         break;
     }
     case 2: { /* deletions */
-        size_t at = rnd() % base, del = rnd() % (base - at + 1);
+        size_t at = t_rnd() % base, del = t_rnd() % (base - at + 1);
         memcpy(*n, *o, at);
         memcpy(*n + at, *o + at + del, base - at - del);
         m = base - del;
         break;
     }
     case 3: { /* moved blocks: swap halves */
-        size_t cut = rnd() % (base + 1);
+        size_t cut = t_rnd() % (base + 1);
         memcpy(*n, *o + cut, base - cut);
         memcpy(*n + base - cut, *o, cut);
         m = base;
         break;
     }
     case 4: { /* appended */
-        size_t add = 1 + rnd() % 30000;
+        size_t add = 1 + t_rnd() % 30000;
         memcpy(*n, *o, base);
         fill(*n + base, add, text);
         m = base + add;
@@ -107,7 +99,7 @@ static void make_pair(int kind, uint8_t **o, size_t *on, uint8_t **n, size_t *nn
     }
     case 5: /* empty old */
         *on = 0;
-        m = 1 + rnd() % 5000;
+        m = 1 + t_rnd() % 5000;
         fill(*n, m, text);
         break;
     case 6: /* empty new */
@@ -118,14 +110,14 @@ static void make_pair(int kind, uint8_t **o, size_t *on, uint8_t **n, size_t *nn
         m = base;
         break;
     case 8: /* tiny, unrelated */
-        m = rnd() % 16;
+        m = t_rnd() % 16;
         fill(*n, m, text);
         break;
     case 9: /* a few MiB with scattered edits and an insertion */
         memcpy(*n, *o, base);
         m = base;
         for (int k = 0; k < 200; k++)
-            (*n)[rnd() % m] ^= (uint8_t)(1 + rnd() % 255);
+            (*n)[t_rnd() % m] ^= (uint8_t)(1 + t_rnd() % 255);
         memmove(*n + 1000 + 4096, *n + 1000, m - 1000);
         fill(*n + 1000, 4096, text);
         m += 4096;
@@ -509,6 +501,24 @@ static void make_pcz_pair(int mode)
             new_bytes[i] += 3; /* changed everywhere: no text */
 }
 
+/* Diff p_old to p_new as pcz and read the patch back into *out (malloc'd;
+ * NULL after a failed check). */
+static void pcz_of_pair(uint8_t **out, uint64_t *psize)
+{
+    *out = NULL;
+    pc_err e = {0};
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, psize, &e) == PC_OK, "%s", e.msg);
+    FILE *f = fopen(p_patch, "rb");
+    uint8_t *p = malloc(*psize);
+    bool ok = p && f && fread(p, 1, *psize, f) == *psize;
+    if (f)
+        fclose(f);
+    if (!ok)
+        free(p);
+    CHECK(ok);
+    *out = p;
+}
+
 static void pcz_case(size_t i)
 {
     make_pcz_pair(pcz_cases[i].mode);
@@ -516,11 +526,9 @@ static void pcz_case(size_t i)
     CHECK(write_bytes(p_new, new_bytes, sizeof new_bytes) == 0);
     uint64_t psize;
     pc_err e = {0};
-    CHECK(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK);
-    FILE *f = fopen(p_patch, "rb");
-    uint8_t *p = malloc(psize);
-    CHECK(f && fread(p, 1, psize, f) == psize);
-    fclose(f);
+    uint8_t *p;
+    pcz_of_pair(&p, &psize);
+    CHECK(p);
     CHECK(psize > 240 && memcmp(p, "PCZ2", 4) == 0);
     CHECKF(p[4] == pcz_cases[i].mode, "the pair gave mode %d", p[4]);
     size_t len = psize;
@@ -693,8 +701,8 @@ static void x86_pair(size_t n, int machine, uint8_t **o, uint8_t **nw, size_t *n
     enum { FUNCS = 300 };
     size_t funcs[FUNCS], at[X86_INS], ins[X86_INS], total = 0;
     for (int i = 0; i < X86_INS; i++) {
-        at[i] = 64 + rnd() % (n - 64);
-        ins[i] = 1 + rnd() % 64;
+        at[i] = 64 + t_rnd() % (n - 64);
+        ins[i] = 1 + t_rnd() % 64;
         total += ins[i];
     }
     for (int i = 1; i < X86_INS; i++) /* sorted */
@@ -707,15 +715,15 @@ static void x86_pair(size_t n, int machine, uint8_t **o, uint8_t **nw, size_t *n
     *nw = malloc(n + total);
     fill(*o, n, 0);
     for (int i = 0; i < FUNCS; i++)
-        funcs[i] = 64 + rnd() % (n - 64);
+        funcs[i] = 64 + t_rnd() % (n - 64);
     /* Calls never straddle an insertion point. */
-    for (size_t pos = 64 + rnd() % 32; pos + 5 <= n; pos += 24 + rnd() % 32) {
+    for (size_t pos = 64 + t_rnd() % 32; pos + 5 <= n; pos += 24 + t_rnd() % 32) {
         bool cut = false;
         for (int i = 0; i < X86_INS; i++)
             cut |= at[i] > pos && at[i] < pos + 5;
         if (cut)
             continue;
-        size_t t = funcs[rnd() % FUNCS];
+        size_t t = funcs[t_rnd() % FUNCS];
         int32_t r = (int32_t)((int64_t)t - (int64_t)(pos + 5));
         (*o)[pos] = 0xE8;
         for (int b = 0; b < 4; b++)
@@ -753,7 +761,7 @@ static void x86_pair(size_t n, int machine, uint8_t **o, uint8_t **nw, size_t *n
         pos += 4;
     }
     for (int k = 0; k < 20; k++)
-        (*nw)[64 + rnd() % (n + total - 64)] ^= 0x5A;
+        (*nw)[64 + t_rnd() % (n + total - 64)] ^= 0x5A;
     for (int v = 0; v < 2; v++) {
         uint8_t *h = v ? *nw : *o;
         memset(h, 0, 64);
@@ -820,11 +828,9 @@ static void pcz_mode2_malformed(void)
     CHECK(write_bytes(p_old, o, 40000) == 0 && write_bytes(p_new, nw, nn) == 0);
     uint64_t psize;
     pc_err e = {0};
-    CHECK(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK);
-    FILE *f = fopen(p_patch, "rb");
-    uint8_t *p = malloc(psize);
-    CHECK(f && fread(p, 1, psize, f) == psize);
-    fclose(f);
+    uint8_t *p;
+    pcz_of_pair(&p, &psize);
+    CHECK(p);
     CHECKF(p[4] == 2 && p[5] == 16, "mode %d range %d", p[4], p[5]);
     static const struct {
         size_t off;
@@ -882,11 +888,9 @@ static void pcz_streams_decoded_ahead(void)
     CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
     uint64_t psize;
     pc_err e = {0};
-    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK, "%s", e.msg);
-    uint8_t *p = malloc(psize);
-    FILE *f = fopen(p_patch, "rb");
-    CHECK(p && f && fread(p, 1, psize, f) == psize);
-    fclose(f);
+    uint8_t *p;
+    pcz_of_pair(&p, &psize);
+    CHECK(p);
     CHECKF(p[4] == 0, "the pair gave mode %d", p[4]);
     /* the stream decoded ahead: compressed, a MiB or more */
     int big = -1;

@@ -7,14 +7,6 @@
 #include "test.h"
 #include "x86rel.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -35,12 +27,12 @@ static void code_like(uint8_t *b, size_t n)
                                       {0x83, 0x3D, 0}, {0x80, 0x3D, 0}, {0x48, 0x89, 0x05}};
     static const size_t plen[] = {1, 3, 3, 2, 2, 3};
     for (size_t i = 0; i < n;) {
-        uint64_t r = rnd();
+        uint64_t r = t_rnd();
         if (r % 3 == 0 && i + 7 <= n) {
             int k = (int)((r >> 8) % 6);
             memcpy(b + i, pats[k], plen[k]);
             i += plen[k];
-            uint32_t v = (r >> 16) % 4 == 0 ? (uint32_t)rnd() : (uint32_t)((int32_t)(rnd() % 200000) - 100000);
+            uint32_t v = (r >> 16) % 4 == 0 ? (uint32_t)t_rnd() : (uint32_t)((int32_t)(t_rnd() % 200000) - 100000);
             if ((r >> 20) % 7 == 0)
                 v = 0xE8E8E8E8u; /* an operand full of call opcodes */
             put32(b + i, v);
@@ -102,8 +94,8 @@ static void conversions(void)
 static void round_trips(void)
 {
     for (int round = 0; round < 40 && !t_cur_failed; round++) {
-        size_t n = round < 10 ? rnd() % 64 : rnd() % (5 * PC_X86_BLOCK);
-        unsigned k = PC_X86_K_MIN + (unsigned)(rnd() % (PC_X86_K_MAX - PC_X86_K_MIN + 1));
+        size_t n = round < 10 ? t_rnd() % 64 : t_rnd() % (5 * PC_X86_BLOCK);
+        unsigned k = PC_X86_K_MIN + (unsigned)(t_rnd() % (PC_X86_K_MAX - PC_X86_K_MIN + 1));
         uint64_t start = (round % 4 == 3) ? 3 * PC_X86_BLOCK : 0;
         uint8_t *b = malloc(n + 1), *f = malloc(n + 1), *g = malloc(n + 1);
         CHECK(b && f && g);
@@ -114,7 +106,7 @@ static void round_trips(void)
         memcpy(g, b, n);
         size_t done = 0, have = 0;
         while (done < n) {
-            have += rnd() % 3000;
+            have += t_rnd() % 3000;
             if (have > n)
                 have = n;
             size_t r = pc_x86_filter(g + done, have - done, start + done, k, true, have == n);
@@ -126,7 +118,7 @@ static void round_trips(void)
         memcpy(g, f, n);
         done = have = 0;
         while (done < n) {
-            have += rnd() % 5000;
+            have += t_rnd() % 5000;
             if (have > n)
                 have = n;
             done += pc_x86_filter(g + done, have - done, start + done, k, false, have == n);
@@ -137,8 +129,8 @@ static void round_trips(void)
             CHECK(v);
             uint8_t buf[3000];
             for (int i = 0; i < 200; i++) {
-                int64_t q = (int64_t)(rnd() % (n + 2000)) - 1000;
-                size_t m = rnd() % sizeof buf;
+                int64_t q = (int64_t)(t_rnd() % (n + 2000)) - 1000;
+                size_t m = t_rnd() % sizeof buf;
                 pc_x86_view_read(v, q, m, buf);
                 for (size_t j = 0; j < m; j++) {
                     int64_t at = q + (int64_t)j;
@@ -188,6 +180,7 @@ static void headers(void)
 
 int main(void)
 {
+    t_rng = 0x9e3779b97f4a7c15ull; /* this suite's seed */
     t_suite = "x86rel";
     RUN(conversions);
     RUN(round_trips);
