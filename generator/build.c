@@ -27,6 +27,7 @@
 #include "semver.h"
 #include "sha256.h"
 #include "site.h"
+#include "sufsort.h"
 #include "tree.h"
 
 typedef struct rel {
@@ -354,10 +355,15 @@ static pc_status plan_edge(builder *b, edge_plan *ep)
     return PC_OK;
 }
 
+/* A diff's memory (bsdiff.h): old and its suffix array, 4 bytes an entry
+ * (and the segments' overlaps from 2 GiB on), twice new, a little more. */
 static uint64_t job_mem(const job *j)
 {
-    uint64_t sa = j->from_size < INT32_MAX ? 4 : 8;
-    return j->from_size * (sa + 1) + j->to_size * 2 + (1u << 20);
+    int64_t stride, k = 1;
+    if (j->from_size > 0)
+        k = pc_sa_segments((int64_t)j->from_size, pc_sa_seg_max, pc_sa_seg_overlap, &stride);
+    return j->from_size * 5 + (uint64_t)(k - 1) * (uint64_t)pc_sa_seg_overlap * 4 +
+           j->to_size * 2 + (1u << 20);
 }
 
 static void run_job(builder *b, job *j)

@@ -1,31 +1,33 @@
 /* sufsort.c — the old file's suffix array and the longest-match search:
  * sampled keys bracket the interval in a small, cached array, then a binary
  * search over the suffix array skips the prefix both bounds already share
- * and fetches the next steps' entries ahead. */
+ * and fetches the next steps' entries ahead. Old files of 2 GiB and more
+ * are sorted in overlapping segments, on as many threads as there are
+ * cores (at most 4), and searched segment by segment. */
 #include "sufsort.h"
 
 #include <divsufsort.h>
-#include <divsufsort64.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-static inline int64_t sa_at(const pc_sa_index *v, int64_t i)
+static inline int64_t sa_at(const pc_sa_seg *v, int64_t i)
 {
     if (v->sa24) {
         const uint8_t *p = v->sa24 + 3 * i;
         return p[0] | (int64_t)p[1] << 8 | (int64_t)p[2] << 16;
     }
-    return v->sa32 ? v->sa32[i] : v->sa64[i];
+    return v->sa32[i];
 }
 
-static inline void sa_prefetch(const pc_sa_index *v, int64_t i)
+static inline void sa_prefetch(const pc_sa_seg *v, int64_t i)
 {
     if (v->sa24)
         __builtin_prefetch(v->sa24 + 3 * i);
-    else if (v->sa32)
-        __builtin_prefetch(v->sa32 + i);
     else
-        __builtin_prefetch(v->sa64 + i);
+        __builtin_prefetch(v->sa32 + i);
 }
 
 static inline uint64_t key_of(const uint8_t *p, int64_t n)
@@ -45,10 +47,10 @@ static inline uint64_t key_of(const uint8_t *p, int64_t n)
  * (zero padding never reverses an order), so the sampled keys bracket the
  * interval; then a binary search over the suffix array, comparing from the
  * prefix both bounds already share. */
-int64_t pc_sa_longest(const pc_sa_index *v, const uint8_t *nw, int64_t nn, int64_t *pos)
+static int64_t seg_longest(const pc_sa_seg *v, const uint8_t *old, const uint8_t *nw, int64_t nn,
+                           int64_t *pos)
 {
-    const uint8_t *old = v->old;
-    int64_t on = v->on;
+    int64_t on = v->len;
     uint64_t t = key_of(nw, nn);
     int64_t a = v->bucket[t >> 48], b = v->bucket[(t >> 48) + 1];
     while (a < b) { /* first key >= t */
@@ -103,14 +105,117 @@ int64_t pc_sa_longest(const pc_sa_index *v, const uint8_t *nw, int64_t nn, int64
     return lhi;
 }
 
+int64_t pc_sa_longest(const pc_sa_index *v, const uint8_t *nw, int64_t nn, int64_t *pos)
+{
+    int64_t best = -1;
+    for (int i = 0; i < v->nseg; i++) {
+        const pc_sa_seg *g = &v->seg[i];
+        int64_t p, l = seg_longest(g, v->old + g->base, nw, nn, &p);
+        p += g->base;
+        if (p + l == g->base + g->len && l < nn) /* cut by the segment's end */
+            l += pc_match_len(v->old + p + l, v->on - p - l, nw + l, nn - l);
+        if (l > best) {
+            best = l;
+            *pos = p;
+        }
+    }
+    return best;
+}
+
+static void seg_free(pc_sa_seg *g)
+{
+    free((void *)g->sa24);
+    free((void *)g->sa32);
+    free(g->keys);
+    free(g->bucket);
+}
+
 void pc_sa_free(pc_sa_index *v)
 {
-    free((void *)v->sa24);
-    free((void *)v->sa32);
-    free((void *)v->sa64);
-    free(v->keys);
-    free(v->bucket);
+    for (int i = 0; i < v->nseg; i++)
+        seg_free(&v->seg[i]);
+    free(v->seg);
     memset(v, 0, sizeof *v);
+}
+
+/* Sort one segment and index its keys: PC_OK, PC_ERR_NOMEM or
+ * PC_ERR_INTERNAL (divsufsort refused). */
+static pc_status seg_build(pc_sa_seg *g, const uint8_t *old)
+{
+    int64_t on = g->len;
+    int32_t *sa = malloc((size_t)on * sizeof *sa);
+    if (sa == NULL)
+        return PC_ERR_NOMEM;
+    if (divsufsort(old, sa, (saidx_t)on) != 0) {
+        free(sa);
+        return PC_ERR_INTERNAL;
+    }
+    g->sa32 = sa;
+    if (on < (1 << 24)) {
+        /* Pack to 3 bytes an entry, front to back in place, and give the
+         * rest back: the scan then has a quarter less to hold. */
+        uint8_t *p = (uint8_t *)sa;
+        for (int64_t i = 0; i < on; i++) {
+            int32_t x = sa[i];
+            p[3 * i] = (uint8_t)x;
+            p[3 * i + 1] = (uint8_t)(x >> 8);
+            p[3 * i + 2] = (uint8_t)(x >> 16);
+        }
+        uint8_t *q = realloc(p, (size_t)on * 3);
+        g->sa24 = q ? q : p;
+        g->sa32 = NULL;
+    }
+    g->nkeys = (on + KEY_STEP - 1) / KEY_STEP;
+    g->keys = malloc((size_t)g->nkeys * sizeof *g->keys);
+    g->bucket = malloc(65537 * sizeof *g->bucket);
+    if (g->keys == NULL || g->bucket == NULL)
+        return PC_ERR_NOMEM;
+    for (int64_t j = 0; j < g->nkeys; j++) {
+        int64_t s = sa_at(g, j * KEY_STEP);
+        g->keys[j] = key_of(old + s, on - s);
+    }
+    int64_t j = 0;
+    for (uint64_t b = 0; b <= 65536; b++) {
+        while (j < g->nkeys && (g->keys[j] >> 48) < b)
+            j++;
+        g->bucket[b] = j;
+    }
+    return PC_OK;
+}
+
+typedef struct sort_job {
+    pc_sa_index *v;
+    atomic_int next;
+    atomic_int st; /* the first failure */
+} sort_job;
+
+static void *sort_thread(void *arg)
+{
+    sort_job *j = arg;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->v->nseg;) {
+        pc_sa_seg *g = &j->v->seg[i];
+        pc_status st = seg_build(g, j->v->old + g->base);
+        int ok = PC_OK;
+        if (st != PC_OK)
+            atomic_compare_exchange_strong(&j->st, &ok, (int)st);
+    }
+    return NULL;
+}
+
+int64_t pc_sa_seg_max = PC_SA_SEG_MAX, pc_sa_seg_overlap = PC_SA_SEG_OVERLAP;
+
+/* k segments of stride s, each reaching overlap bytes into the next:
+ * s + overlap <= seg_max, and k * s + overlap >= on (the last one is cut
+ * at on). */
+int64_t pc_sa_segments(int64_t on, int64_t seg_max, int64_t overlap, int64_t *stride)
+{
+    if (on <= seg_max) {
+        *stride = on;
+        return 1;
+    }
+    int64_t k = (on - overlap + (seg_max - overlap) - 1) / (seg_max - overlap);
+    *stride = (on - overlap + k - 1) / k;
+    return k;
 }
 
 pc_status pc_sa_build(pc_sa_index *v, const uint8_t *old, int64_t on, pc_err *e)
@@ -118,59 +223,35 @@ pc_status pc_sa_build(pc_sa_index *v, const uint8_t *old, int64_t on, pc_err *e)
     memset(v, 0, sizeof *v);
     v->old = old;
     v->on = on;
-    if (on < INT32_MAX) {
-        int32_t *sa = malloc((size_t)on * sizeof *sa);
-        if (sa && divsufsort(old, sa, (saidx_t)on) != 0) {
-            free(sa);
-            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
-        }
-        v->sa32 = sa;
-        if (sa && on < (1 << 24)) {
-            /* Pack to 3 bytes an entry, front to back in place, and give
-             * the rest back: the scan then has a quarter less to hold. */
-            uint8_t *p = (uint8_t *)sa;
-            for (int64_t i = 0; i < on; i++) {
-                int32_t x = sa[i];
-                p[3 * i] = (uint8_t)x;
-                p[3 * i + 1] = (uint8_t)(x >> 8);
-                p[3 * i + 2] = (uint8_t)(x >> 16);
-            }
-            uint8_t *q = realloc(p, (size_t)on * 3);
-            v->sa24 = q ? q : p;
-            v->sa32 = NULL;
-        }
-    } else {
-        int64_t *sa = malloc((size_t)on * sizeof *sa);
-        if (sa && divsufsort64(old, sa, (saidx64_t)on) != 0) {
-            free(sa);
-            return pc_fail(e, PC_ERR_INTERNAL, "diff: suffix sorting failed");
-        }
-        v->sa64 = sa;
-    }
-    if (v->sa24 == NULL && v->sa32 == NULL && v->sa64 == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "diff: no memory for the suffix array (%lld entries)",
-                       (long long)on);
-    v->nkeys = (on + KEY_STEP - 1) / KEY_STEP;
-    v->keys = malloc((size_t)v->nkeys * sizeof *v->keys);
-    if (v->keys == NULL) {
-        pc_sa_free(v);
+    int64_t s, k = pc_sa_segments(on, pc_sa_seg_max, pc_sa_seg_overlap, &s);
+    if ((v->seg = calloc((size_t)k, sizeof *v->seg)) == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
+    v->nseg = (int)k;
+    for (int64_t i = 0; i < k; i++) {
+        v->seg[i].base = i * s;
+        v->seg[i].len = i + 1 < k ? s + pc_sa_seg_overlap : on - i * s;
     }
-    for (int64_t j = 0; j < v->nkeys; j++) {
-        int64_t s = sa_at(v, j * KEY_STEP);
-        v->keys[j] = key_of(old + s, on - s);
-    }
-    v->bucket = malloc(65537 * sizeof *v->bucket);
-    if (v->bucket == NULL) {
+    sort_job job = {.v = v};
+    atomic_init(&job.next, 0);
+    atomic_init(&job.st, PC_OK);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = (int)(k < cores ? k : cores > 1 ? cores : 1);
+    pthread_t tid[4];
+    bool started[4] = {0};
+    nt = nt < 4 ? nt : 4;
+    for (int i = 1; i < nt; i++)
+        started[i] = pthread_create(&tid[i], NULL, sort_thread, &job) == 0;
+    sort_thread(&job);
+    for (int i = 1; i < nt; i++)
+        if (started[i])
+            pthread_join(tid[i], NULL);
+    pc_status st = (pc_status)atomic_load(&job.st);
+    if (st != PC_OK) {
         pc_sa_free(v);
-        return pc_fail(e, PC_ERR_NOMEM, "diff: out of memory");
-    }
-    int64_t j = 0;
-    for (uint64_t b = 0; b <= 65536; b++) {
-        while (j < v->nkeys && (v->keys[j] >> 48) < b)
-            j++;
-        v->bucket[b] = j;
+        if (st == PC_ERR_NOMEM)
+            return pc_fail(e, st, "diff: no memory for the suffix array (%lld entries)",
+                           (long long)on);
+        return pc_fail(e, st, "diff: suffix sorting failed");
     }
     return PC_OK;
 }
-
