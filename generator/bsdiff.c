@@ -75,6 +75,7 @@ static bool resumes(const uint8_t *old, int64_t on, const uint8_t *nw, int64_t n
  * range, ends at `next` (where the following range starts). */
 typedef struct scan_job {
     const pc_sa_index *ix;
+    pc_diff_progress *prog;
     const uint8_t *nw;
     int64_t start, end, next;
     bool last, drop;
@@ -86,7 +87,7 @@ typedef struct scan_job {
 static void scan_range(scan_job *j)
 {
     const uint8_t *old = j->ix->old, *nw = j->nw;
-    int64_t on = j->ix->on, nn = j->end, dropped = j->start;
+    int64_t on = j->ix->on, nn = j->end, dropped = j->start, told = j->start;
     int64_t scan = j->start, len = 0, pos = 0;
     int64_t lastscan = j->start, lastpos = j->start, lastoffset = 0;
     pc_diff *out = &j->out;
@@ -172,6 +173,11 @@ static void scan_range(scan_job *j)
             pc_drop_pages(nw, dropped, lastscan);
             dropped = lastscan;
         }
+        if (j->prog && lastscan - told >= (1 << 20)) {
+            atomic_fetch_add_explicit(&j->prog->done, (uint64_t)(lastscan - told),
+                                      memory_order_relaxed);
+            told = lastscan;
+        }
     }
     if (j->st != PC_OK)
         pc_diff_free(out);
@@ -221,7 +227,7 @@ static uint8_t *filtered(const uint8_t *m, size_t n, unsigned k)
 
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw,
                           size_t newsize_, bool want_frame, unsigned x86k, pc_diff *out,
-                          pc_err *e)
+                          pc_diff_progress *prog, pc_err *e)
 {
     memset(out, 0, sizeof *out);
     int64_t on = (int64_t)oldsize_, nn = (int64_t)newsize_;
@@ -246,6 +252,7 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     uint8_t *xold = out->xold, *xnew = NULL; /* owned here until the end */
     out->xold = NULL;
     pc_sa_index ix;
+    pc_diff_phase_set(prog, PC_DIFF_SORT, 0);
     pc_status st = pc_sa_build(&ix, old, on, e);
     if (st != PC_OK) {
         free(xold);
@@ -261,12 +268,13 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
         nw = xnew;
     }
 
+    pc_diff_phase_set(prog, PC_DIFF_SCAN, (uint64_t)nn);
     int nt = nn / SCAN_MIN_PIECE >= SCAN_THREADS ? SCAN_THREADS : 1;
     scan_job jobs[SCAN_THREADS];
     pthread_t tid[SCAN_THREADS];
     bool started[SCAN_THREADS] = {0};
     for (int i = 0; i < nt; i++) {
-        jobs[i] = (scan_job){.ix = &ix, .nw = nw, .start = nn / nt * i,
+        jobs[i] = (scan_job){.ix = &ix, .prog = prog, .nw = nw, .start = nn / nt * i,
                              .end = i + 1 < nt ? nn / nt * (i + 1) : nn, .last = i + 1 == nt,
                              .drop = nn >= SCAN_MIN_PIECE && !x86k};
         jobs[i].next = jobs[i].end;
@@ -314,8 +322,10 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     if (st == PC_OK && want_frame && !x86k) {
         bool text = differing(out, old, on, nw) <= (uint64_t)nn / 64;
         pc_drop_pages(nw, 0, nn);
-        if (text)
+        if (text) {
+            pc_diff_phase_set(prog, PC_DIFF_PARSE, 0);
             st = pc_lz_frame(&ix, old, oldsize_, nw, newsize_, &out->zframe, &out->zlen, e);
+        }
         pc_drop_pages(nw, 0, nn);
     }
     pc_sa_free(&ix);

@@ -4,6 +4,7 @@
 #ifndef PC_BSDIFF_H
 #define PC_BSDIFF_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,37 @@ typedef struct pc_diff {
     uint8_t *xold, *xnew; /* mode 2: old and new through the filter; the triples are theirs */
 } pc_diff;
 
+/* What a diff is doing, for a display on another thread: the phase, and
+ * in the scan the bytes of new done of total (0 where not counted). */
+typedef enum pc_diff_phase {
+    PC_DIFF_READ = 0, /* mapping, hashing */
+    PC_DIFF_SORT,     /* sorting the old file's suffixes */
+    PC_DIFF_SCAN,     /* matching new against them */
+    PC_DIFF_PARSE,    /* text: the mode-1 parse */
+    PC_DIFF_WRITE,    /* compressing and writing the patch */
+} pc_diff_phase;
+
+typedef struct pc_diff_progress {
+    atomic_int phase;
+    atomic_uint_least64_t done, total;
+    void (*on_phase)(void *ud, int phase); /* called as each phase starts, if set */
+    void *ud;
+} pc_diff_progress;
+
+const char *pc_diff_phase_name(int phase);
+
+/* Enter a phase (p may be NULL). */
+static inline void pc_diff_phase_set(pc_diff_progress *p, pc_diff_phase ph, uint64_t total)
+{
+    if (p) {
+        atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->total, total, memory_order_relaxed);
+        atomic_store_explicit(&p->phase, (int)ph, memory_order_relaxed);
+        if (p->on_phase)
+            p->on_phase(p->ud, (int)ph);
+    }
+}
+
 /* Compute the control triples turning old into new; with x86k (not 0),
  * those turning the filtered old into the filtered new (pcz mode 2: the
  * copies are made here, the mappings' pages dropped as they are read, the
@@ -40,7 +72,7 @@ typedef struct pc_diff {
  * pcz mode-1 frame (out->zframe; pc_lz_frame). */
 pc_status pc_diff_compute(const uint8_t *old, size_t oldsize, const uint8_t *new_,
                           size_t newsize, bool want_frame, unsigned x86k, pc_diff *out,
-                          pc_err *e);
+                          pc_diff_progress *prog, pc_err *e);
 void pc_diff_free(pc_diff *d);
 
 /* Drop the pages of [from, to) of a read-only file mapping from this
@@ -78,8 +110,9 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
 typedef enum pc_diff_format { PC_DIFF_BSDIFF40 = 0, PC_DIFF_PCZ = 1 } pc_diff_format;
 
 /* Diff two files into a patch file of the given format: maps both,
- * computes, writes. */
+ * computes, writes; reports where it is in *prog (may be NULL). */
 pc_status pc_diff_files(const char *old, const char *new_, const char *patch,
-                        pc_diff_format format, uint64_t *patch_size, pc_err *e);
+                        pc_diff_format format, pc_diff_progress *prog, uint64_t *patch_size,
+                        pc_err *e);
 
 #endif

@@ -405,7 +405,8 @@ static void run_job(builder *b, job *j)
         }
     }
     pc_diff_format fmt = b->o->cfg->patch_format == PC_PATCH_PCZ ? PC_DIFF_PCZ : PC_DIFF_BSDIFF40;
-    if (pc_diff_files(j->from_file, j->to_file, path, fmt, &j->patch_size, &j->err) == PC_OK) {
+    if (pc_diff_files(j->from_file, j->to_file, path, fmt, NULL,
+                      &j->patch_size, &j->err) == PC_OK) {
         j->ok = true;
         j->format = fmt == PC_DIFF_PCZ ? PC_PF_PCZ : PC_PF_BSDIFF40;
     }

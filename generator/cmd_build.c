@@ -23,7 +23,7 @@ static const char usage[] =
     "  --config FILE         patchcast.json settings (docs/format.md, README)\n"
     "  --expires DURATION    how long repo.json stays valid, e.g. 30d, 12h (default 30d)\n"
     "  --password-file FILE  the secret key's password (else $PATCHCAST_PASSWORD, or a prompt)\n"
-    "  -q                    no progress lines\n"
+    "  -q, --quiet           no progress lines\n"
     "Release notes: RELEASES/<version>.md, or \"versions\" in the config.\n";
 
 static pc_status load_key(const char *path, const char *pwfile, pc_seckey *sk, pc_err *e)
@@ -45,6 +45,7 @@ int gen_cmd_build(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"expires", required_argument, NULL, 'x'},
                                          {"password-file", required_argument, NULL, 'P'},
+                                         {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *site = NULL, *key = NULL, *config = NULL, *expires = NULL, *pwfile = NULL;

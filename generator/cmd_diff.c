@@ -1,14 +1,19 @@
-/* cmd_diff.c — `patchcast-gen diff OLD NEW PATCH`. */
+/* cmd_diff.c — `patchcast-gen diff OLD NEW PATCH`, with its progress: a
+ * line redrawn on a terminal, plain lines otherwise, once a diff has run a
+ * second (at once with --progress). */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bsdiff.h"
 #include "gen_cli.h"
 
 static const char usage[] =
-    "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40]\n"
+    "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40] [-q|--progress]\n"
     "\n"
     "Write a binary patch that turns OLD into NEW; `patchcast apply` applies both\n"
     "formats. Uses two threads; memory about 5 to 6 times the size of OLD, from\n"
@@ -17,17 +22,96 @@ static const char usage[] =
     "                     and data in five streams compressed with xz or zstd, or\n"
     "                     (text, when smaller) one zstd frame over OLD; sizes and\n"
     "                     SHA-256s in the header\n"
-    "  --format bsdiff40  byte-compatible with Debian's bsdiff/bspatch\n";
+    "  --format bsdiff40  byte-compatible with Debian's bsdiff/bspatch\n"
+    "  -q, --quiet        no progress (by default shown once a diff has run a\n"
+    "                     second: a line redrawn on a terminal, plain lines\n"
+    "                     otherwise: each phase as it starts, the scan every 10 %)\n"
+    "  --progress         progress from the start, even for quick diffs\n";
+
+/* The display's state, shared by the diff (phase starts) and its thread. */
+typedef struct display {
+    pc_diff_progress prog;
+    bool tty, stop, drawn;
+    double after; /* seconds before anything is shown */
+    int tenth;    /* the scan's last tenth shown, as a plain line */
+    struct timespec t0;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} display;
+
+static double elapsed(const display *d)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - d->t0.tv_sec) + (double)(t.tv_nsec - d->t0.tv_nsec) / 1e9;
+}
+
+/* Show where the diff is (the caller holds mu). */
+static void show(display *d, bool phase_start)
+{
+    double t = elapsed(d);
+    if (t < d->after)
+        return;
+    int ph = atomic_load_explicit(&d->prog.phase, memory_order_relaxed);
+    uint64_t done = atomic_load_explicit(&d->prog.done, memory_order_relaxed);
+    uint64_t total = atomic_load_explicit(&d->prog.total, memory_order_relaxed);
+    int pct = total ? (int)(done >= total ? 100 : done * 100 / total) : -1;
+    char pcts[16] = "";
+    if (pct >= 0)
+        snprintf(pcts, sizeof pcts, " %d%%", pct);
+    if (d->tty) {
+        fprintf(stderr, "\r\033[Kdiff: %s%s (%.0f s)", pc_diff_phase_name(ph), pcts, t);
+        d->drawn = true;
+    } else if (phase_start || (pct >= 0 && pct / 10 > d->tenth)) {
+        fprintf(stderr, "diff: %s%s (%.1f s)\n", pc_diff_phase_name(ph), pcts, t);
+        d->tenth = pct >= 0 ? pct / 10 : -1;
+    }
+    fflush(stderr);
+}
+
+static void on_phase(void *ud, int phase)
+{
+    (void)phase;
+    display *d = ud;
+    pthread_mutex_lock(&d->mu);
+    d->tenth = 0;
+    show(d, true);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void *display_thread(void *arg)
+{
+    display *d = arg;
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&d->cv, &d->mu, &until);
+        if (!d->stop)
+            show(d, false);
+    }
+    if (d->drawn)
+        fputs("\r\033[K", stderr);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
 
 int gen_cmd_diff(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", no_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int c;
+    int c, shown = 1; /* 0: -q, 1: after a second, 2: --progress */
     pc_diff_format fmt = PC_DIFF_PCZ;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (!strcmp(optarg, "bsdiff40"))
@@ -40,6 +124,8 @@ int gen_cmd_diff(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'q': shown = 0; break;
+        case 'P': shown = 2; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -50,15 +136,33 @@ int gen_cmd_diff(int argc, char **argv)
     }
     pc_err e = {0};
     uint64_t size = 0;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pc_status st = pc_diff_files(argv[optind], argv[optind + 1], argv[optind + 2], fmt, &size, &e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    display d = {.tty = isatty(STDERR_FILENO), .after = shown == 2 ? 0 : 1};
+    clock_gettime(CLOCK_MONOTONIC, &d.t0);
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    pthread_t tid;
+    bool running = false;
+    if (shown) {
+        d.prog.on_phase = on_phase;
+        d.prog.ud = &d;
+        running = pthread_create(&tid, NULL, display_thread, &d) == 0;
+    }
+    pc_status st = pc_diff_files(argv[optind], argv[optind + 1], argv[optind + 2], fmt,
+                                 shown ? &d.prog : NULL, &size, &e);
+    double secs = elapsed(&d);
+    if (running) {
+        pthread_mutex_lock(&d.mu);
+        d.stop = true;
+        pthread_cond_signal(&d.cv);
+        pthread_mutex_unlock(&d.mu);
+        pthread_join(tid, NULL);
+    }
+    pthread_mutex_destroy(&d.mu);
+    pthread_cond_destroy(&d.cv);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen diff: %s\n", e.msg);
         return 1;
     }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     fprintf(stderr, "%s: %llu bytes (%.2f s)\n", argv[optind + 2], (unsigned long long)size, secs);
     return 0;
 }

@@ -79,8 +79,15 @@ static unsigned x86_range(size_t oldsize)
     return k;
 }
 
+const char *pc_diff_phase_name(int phase)
+{
+    static const char *names[] = {"reading", "sorting", "scanning", "parsing text", "writing"};
+    return phase >= 0 && phase < (int)(sizeof names / sizeof names[0]) ? names[phase] : "?";
+}
+
 pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
-                        pc_diff_format format, uint64_t *patch_size, pc_err *e)
+                        pc_diff_format format, pc_diff_progress *prog, uint64_t *patch_size,
+                        pc_err *e)
 {
     const uint8_t *o = NULL, *n = NULL;
     size_t os = 0, ns = 0;
@@ -88,6 +95,7 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
     hash_job h = {0};
     pthread_t tid;
     bool hashing = false;
+    pc_diff_phase_set(prog, PC_DIFF_READ, 0);
     pc_status st = map_file(old, &o, &os, e);
     if (st == PC_OK)
         st = map_file(nw, &n, &ns, e);
@@ -102,9 +110,10 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
             hash_thread(&h);
     }
     if (st == PC_OK)
-        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, e);
+        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, prog, e);
     if (hashing)
         pthread_join(tid, NULL);
+    pc_diff_phase_set(prog, PC_DIFF_WRITE, 0);
     if (st == PC_OK)
         st = format == PC_DIFF_PCZ
                  ? pc_pcz_write(&d, o, os, n, ns, h.osha, h.nsha, patch, patch_size, e)

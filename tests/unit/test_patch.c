@@ -138,7 +138,7 @@ static void roundtrip(int kind, int round)
     CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
     pc_err e = {0};
     uint64_t psize = 0;
-    pc_status st = pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e);
+    pc_status st = pc_diff_files(p_old, p_new, p_patch, g_fmt, NULL, &psize, &e);
     CHECKF(st == PC_OK, "%s round %d: diff: %s", kind_names[kind], round, e.msg);
     if (g_fmt == PC_DIFF_PCZ) {
         FILE *f = fopen(p_patch, "rb");
@@ -201,7 +201,8 @@ static void pcz_caller_known_old_hash(void)
     CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, n, nn) == 0);
     pc_err e = {0};
     uint64_t psize = 0;
-    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, &psize, &e) == PC_OK, "%s", e.msg);
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, NULL,
+                         &psize, &e) == PC_OK, "%s", e.msg);
     pc_patch_expect ex = {.has_sha = true, .has_old_sha = true};
     pc_sha256(n, nn, ex.new_sha256);
     pc_sha256(o, on, ex.old_sha256);
@@ -243,7 +244,7 @@ static void interop_debian(void)
     CHECK(system(cmd) == 0);
     /* patchcast diff -> Debian bspatch */
     uint64_t psize;
-    CHECK(pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e) == PC_OK);
+    CHECK(pc_diff_files(p_old, p_new, p_patch, g_fmt, NULL, &psize, &e) == PC_OK);
     snprintf(cmd, sizeof cmd, "bspatch %s %s.bspatch %s && cmp -s %s.bspatch %s", p_old, p_out,
              p_patch, p_out, p_new);
     CHECK(system(cmd) == 0);
@@ -439,7 +440,7 @@ static void prepare_good_patch(void)
     write_bytes(p_new, new_bytes, sizeof new_bytes);
     uint64_t psize;
     pc_err e = {0};
-    if (pc_diff_files(p_old, p_new, p_patch, g_fmt, &psize, &e) != PC_OK)
+    if (pc_diff_files(p_old, p_new, p_patch, g_fmt, NULL, &psize, &e) != PC_OK)
         return;
     FILE *f = fopen(p_patch, "rb");
     good_patch = malloc(psize);
@@ -507,7 +508,8 @@ static void pcz_of_pair(uint8_t **out, uint64_t *psize)
 {
     *out = NULL;
     pc_err e = {0};
-    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, psize, &e) == PC_OK, "%s", e.msg);
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, NULL,
+                         psize, &e) == PC_OK, "%s", e.msg);
     FILE *f = fopen(p_patch, "rb");
     uint8_t *p = malloc(*psize);
     bool ok = p && f && fread(p, 1, *psize, f) == *psize;
@@ -777,7 +779,8 @@ static void x86_roundtrip(const uint8_t *o, size_t on, const uint8_t *nw, size_t
 {
     pc_err e = {0};
     CHECK(write_bytes(p_old, o, on) == 0 && write_bytes(p_new, nw, nn) == 0);
-    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, psize, &e) == PC_OK, "%s", e.msg);
+    CHECKF(pc_diff_files(p_old, p_new, p_patch, PC_DIFF_PCZ, NULL,
+                         psize, &e) == PC_OK, "%s", e.msg);
     FILE *f = fopen(p_patch, "rb");
     uint8_t h[8] = {0};
     CHECK(f && fread(h, 1, 8, f) == 8);

@@ -184,10 +184,11 @@ static void segmented_diffs_roundtrip(void)
             pc_diff_format fmt = f ? PC_DIFF_PCZ : PC_DIFF_BSDIFF40;
             pc_err e = {0};
             uint64_t whole = 0, cut = 0;
-            CHECKF(pc_diff_files(p_old, p_new, p_patch, fmt, &whole, &e) == PC_OK, "%s", e.msg);
+            CHECKF(pc_diff_files(p_old, p_new, p_patch, fmt, NULL,
+                                 &whole, &e) == PC_OK, "%s", e.msg);
             pc_sa_seg_max = 16384;
             pc_sa_seg_overlap = 2048;
-            pc_status st = pc_diff_files(p_old, p_new, p_patch, fmt, &cut, &e);
+            pc_status st = pc_diff_files(p_old, p_new, p_patch, fmt, NULL, &cut, &e);
             pc_sa_seg_max = PC_SA_SEG_MAX;
             pc_sa_seg_overlap = PC_SA_SEG_OVERLAP;
             CHECKF(st == PC_OK, "round %d: diff over segments: %s", round, e.msg);
