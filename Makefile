@@ -30,7 +30,7 @@ LDFLAGS  += $(SAN)
 LIB_PKGS  := libsodium libcjson libzstd liblzma
 LIB_LIBS  := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lmbedcrypto -lbz2 -lpthread -ldl -lm
 LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) libcurl 2>/dev/null)
-# The generator adds suffix sorting (32- and 64-bit variants).
+# The generator adds suffix sorting (32-bit arrays; segments from 2 GiB on).
 GEN_LIBS  := -ldivsufsort
 CPPFLAGS  += $(LIB_CFLAGS)
 

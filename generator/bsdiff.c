@@ -179,6 +179,9 @@ static void scan_range(scan_job *j)
             told = lastscan;
         }
     }
+    if (j->prog && j->st == PC_OK)
+        atomic_fetch_add_explicit(&j->prog->done, (uint64_t)(j->end - told),
+                                  memory_order_relaxed);
     if (j->st != PC_OK)
         pc_diff_free(out);
 }

@@ -41,7 +41,9 @@ typedef enum pc_diff_phase {
 typedef struct pc_diff_progress {
     atomic_int phase;
     atomic_uint_least64_t done, total;
-    void (*on_phase)(void *ud, int phase); /* called as each phase starts, if set */
+    /* If set, called on the diff's thread as each phase starts, with the
+     * one before it and where that ended (done of total). */
+    void (*on_phase)(void *ud, int prev, uint64_t done, uint64_t total);
     void *ud;
 } pc_diff_progress;
 
@@ -51,11 +53,14 @@ const char *pc_diff_phase_name(int phase);
 static inline void pc_diff_phase_set(pc_diff_progress *p, pc_diff_phase ph, uint64_t total)
 {
     if (p) {
+        int prev = atomic_load_explicit(&p->phase, memory_order_relaxed);
+        uint64_t pd = atomic_load_explicit(&p->done, memory_order_relaxed);
+        uint64_t pt = atomic_load_explicit(&p->total, memory_order_relaxed);
         atomic_store_explicit(&p->done, 0, memory_order_relaxed);
         atomic_store_explicit(&p->total, total, memory_order_relaxed);
         atomic_store_explicit(&p->phase, (int)ph, memory_order_relaxed);
         if (p->on_phase)
-            p->on_phase(p->ud, (int)ph);
+            p->on_phase(p->ud, prev, pd, pt);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,8 +17,8 @@ static const char usage[] =
     "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40] [-q|--progress]\n"
     "\n"
     "Write a binary patch that turns OLD into NEW; `patchcast apply` applies both\n"
-    "formats. Uses two threads; memory about 5 to 6 times the size of OLD, from\n"
-    "2 GiB on too (its suffix array is then sorted in segments).\n"
+    "formats. Uses two threads or more; memory about 5 to 6 times the size of OLD,\n"
+    "from 2 GiB on too (its suffix array is then sorted in segments, in parallel).\n"
     "  --format pcz       patchcast's compact container (default): bsdiff's control\n"
     "                     and data in five streams compressed with xz or zstd, or\n"
     "                     (text, when smaller) one zstd frame over OLD; sizes and\n"
@@ -25,7 +26,8 @@ static const char usage[] =
     "  --format bsdiff40  byte-compatible with Debian's bsdiff/bspatch\n"
     "  -q, --quiet        no progress (by default shown once a diff has run a\n"
     "                     second: a line redrawn on a terminal, plain lines\n"
-    "                     otherwise: each phase as it starts, the scan every 10 %)\n"
+    "                     otherwise: each phase as it starts, the scan every 10 %;\n"
+    "                     a terminal whose TERM is unset or dumb gets plain lines)\n"
     "  --progress         progress from the start, even for quick diffs\n";
 
 /* The display's state, shared by the diff (phase starts) and its thread. */
@@ -33,7 +35,8 @@ typedef struct display {
     pc_diff_progress prog;
     bool tty, stop, drawn;
     double after; /* seconds before anything is shown */
-    int tenth;    /* the scan's last tenth shown, as a plain line */
+    int shown;    /* plain lines: the phase last shown (-1: none) */
+    int tenth;    /* and the last tenth of its count shown */
     struct timespec t0;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -46,8 +49,30 @@ static double elapsed(const display *d)
     return (double)(t.tv_sec - d->t0.tv_sec) + (double)(t.tv_nsec - d->t0.tv_nsec) / 1e9;
 }
 
-/* Show where the diff is (the caller holds mu). */
-static void show(display *d, bool phase_start)
+static int percent(uint64_t done, uint64_t total)
+{
+    return done >= total ? 100 : (int)(done * 100 / total);
+}
+
+/* A phase, the percentage of its count (if counted) and the time: the
+ * line redrawn on a terminal, else a plain line. */
+static void say(display *d, int ph, uint64_t done, uint64_t total, double t)
+{
+    char pct[16] = "";
+    if (total)
+        snprintf(pct, sizeof pct, " %d%%", percent(done, total));
+    if (d->tty) {
+        fprintf(stderr, "\r\033[Kdiff: %s%s (%.0f s)", pc_diff_phase_name(ph), pct, t);
+        d->drawn = true;
+    } else {
+        fprintf(stderr, "diff: %s%s (%.1f s)\n", pc_diff_phase_name(ph), pct, t);
+    }
+    fflush(stderr);
+}
+
+/* Show where the diff is (the caller holds mu): redrawn on a terminal;
+ * as a plain line when the phase is new or its count passed a tenth. */
+static void show(display *d)
 {
     double t = elapsed(d);
     if (t < d->after)
@@ -55,27 +80,22 @@ static void show(display *d, bool phase_start)
     int ph = atomic_load_explicit(&d->prog.phase, memory_order_relaxed);
     uint64_t done = atomic_load_explicit(&d->prog.done, memory_order_relaxed);
     uint64_t total = atomic_load_explicit(&d->prog.total, memory_order_relaxed);
-    int pct = total ? (int)(done >= total ? 100 : done * 100 / total) : -1;
-    char pcts[16] = "";
-    if (pct >= 0)
-        snprintf(pcts, sizeof pcts, " %d%%", pct);
-    if (d->tty) {
-        fprintf(stderr, "\r\033[Kdiff: %s%s (%.0f s)", pc_diff_phase_name(ph), pcts, t);
-        d->drawn = true;
-    } else if (phase_start || (pct >= 0 && pct / 10 > d->tenth)) {
-        fprintf(stderr, "diff: %s%s (%.1f s)\n", pc_diff_phase_name(ph), pcts, t);
-        d->tenth = pct >= 0 ? pct / 10 : -1;
-    }
-    fflush(stderr);
+    int tenth = total ? percent(done, total) / 10 : 0;
+    if (d->tty || ph != d->shown || tenth > d->tenth)
+        say(d, ph, done, total, t);
+    d->shown = ph;
+    d->tenth = tenth;
 }
 
-static void on_phase(void *ud, int phase)
+/* A phase starts: plain lines say where a counted one ended (if they
+ * showed it), then the new one. */
+static void on_phase(void *ud, int prev, uint64_t done, uint64_t total)
 {
-    (void)phase;
     display *d = ud;
     pthread_mutex_lock(&d->mu);
-    d->tenth = 0;
-    show(d, true);
+    if (!d->tty && total && prev == d->shown && percent(done, total) / 10 > d->tenth)
+        say(d, prev, done, total, elapsed(d));
+    show(d);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -85,7 +105,7 @@ static void *display_thread(void *arg)
     pthread_mutex_lock(&d->mu);
     while (!d->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += 250 * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
@@ -93,12 +113,19 @@ static void *display_thread(void *arg)
         }
         pthread_cond_timedwait(&d->cv, &d->mu, &until);
         if (!d->stop)
-            show(d, false);
+            show(d);
     }
     if (d->drawn)
         fputs("\r\033[K", stderr);
     pthread_mutex_unlock(&d->mu);
     return NULL;
+}
+
+/* A terminal that understands "\r\033[K". */
+static bool smart_tty(void)
+{
+    const char *term = getenv("TERM");
+    return isatty(STDERR_FILENO) && term && *term && strcmp(term, "dumb") != 0;
 }
 
 int gen_cmd_diff(int argc, char **argv)
@@ -136,10 +163,14 @@ int gen_cmd_diff(int argc, char **argv)
     }
     pc_err e = {0};
     uint64_t size = 0;
-    display d = {.tty = isatty(STDERR_FILENO), .after = shown == 2 ? 0 : 1};
+    display d = {.tty = smart_tty(), .after = shown == 2 ? 0 : 1, .shown = -1};
     clock_gettime(CLOCK_MONOTONIC, &d.t0);
     pthread_mutex_init(&d.mu, NULL);
-    pthread_cond_init(&d.cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits unmoved by clock changes */
+    pthread_cond_init(&d.cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_t tid;
     bool running = false;
     if (shown) {

@@ -192,7 +192,8 @@ typedef struct sort_job {
 static void *sort_thread(void *arg)
 {
     sort_job *j = arg;
-    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->v->nseg;) {
+    /* After a failure the rest is not worth sorting. */
+    for (int i; atomic_load(&j->st) == PC_OK && (i = atomic_fetch_add(&j->next, 1)) < j->v->nseg;) {
         pc_sa_seg *g = &j->v->seg[i];
         pc_status st = seg_build(g, j->v->old + g->base);
         int ok = PC_OK;

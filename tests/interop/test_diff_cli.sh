@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_diff_cli.sh — `patchcast-gen diff` as a command: its patches apply
 # with Debian's bspatch (BSDIFF40) and `patchcast apply` (pcz); progress
-# with --progress (each phase as it starts, in order; on a terminal one
-# redrawn line, cleared at the end), none with -q; bad usage exits 2, a
+# with --progress (each phase as it starts, in order, the scan counted to
+# 100 %; on a terminal one redrawn line, cleared at the end; plain lines
+# where TERM is dumb), none with -q; bad usage exits 2, a
 # missing input names it and leaves no patch.
 source "$(dirname "$0")/../lib.sh"
 
@@ -30,15 +31,16 @@ got=$(phases "$TMP/err")
 got=$(phases "$TMP/err")
 [ "$got" = "reading,sorting,scanning,parsing text,writing" ] &&
     pass progress_names_text_parse || fail progress_names_text_parse "phases: '$got'"
-grep -q "^diff: scanning [0-9]*% (" "$TMP/err" &&
-    pass progress_scan_has_percent || fail progress_scan_has_percent "$(tr '\n' '|' <"$TMP/err")"
+# The scan's count reaches its total, said before the next phase.
+grep -A1 "^diff: scanning 100% (" "$TMP/err" | grep -q "^diff: parsing text" &&
+    pass progress_scan_counts_to_100 || fail progress_scan_counts_to_100 "$(tr '\n' '|' <"$TMP/err")"
 
 "$PCGEN" diff -q "$TMP/old" "$TMP/new" "$TMP/p4" 2>"$TMP/err"
 [ "$(wc -l <"$TMP/err")" = 1 ] && ! grep -q "^diff:" "$TMP/err" &&
     pass quiet_prints_only_the_result || fail quiet_prints_only_the_result "$(tr '\n' '|' <"$TMP/err")"
 
 # On a terminal (script(1) gives it one): one line redrawn, cleared before the result.
-script -qec "'$PCGEN' diff --progress '$TMP/old' '$TMP/new' '$TMP/p5'" /dev/null >"$TMP/tty" 2>&1
+TERM=xterm script -qec "'$PCGEN' diff --progress '$TMP/old' '$TMP/new' '$TMP/p5'" /dev/null >"$TMP/tty" 2>&1
 if grep -q $'\r\e\\[Kdiff: scanning' "$TMP/tty" && ! grep -q "^diff:" "$TMP/tty" &&
     grep -q $'\r\e\\[K'"$TMP/p5: [0-9]* bytes" "$TMP/tty"; then
     pass terminal_line_redrawn
@@ -46,12 +48,17 @@ else
     fail terminal_line_redrawn "$(od -c "$TMP/tty" | head -5 | tr '\n' ' ')"
 fi
 
+# A terminal that cannot redraw (TERM=dumb) gets plain lines.
+TERM=dumb script -qec "'$PCGEN' diff --progress '$TMP/old' '$TMP/new' '$TMP/p5'" /dev/null >"$TMP/tty" 2>&1
+grep -q "^diff: scanning" "$TMP/tty" && ! grep -q $'\e' "$TMP/tty" &&
+    pass dumb_terminal_gets_plain_lines || fail dumb_terminal_gets_plain_lines "$(od -c "$TMP/tty" | head -3 | tr '\n' ' ')"
+
 "$PCGEN" diff --format zip "$TMP/old" "$TMP/new" "$TMP/p6" 2>"$TMP/err"
 rc=$?
 [ "$rc" = 2 ] && grep -q "zip" "$TMP/err" && pass unknown_format_is_usage || fail unknown_format_is_usage "exit $rc"
 "$PCGEN" diff --progress "$TMP/nothere" "$TMP/new" "$TMP/p7" 2>"$TMP/err"
 rc=$?
-[ "$rc" = 1 ] && grep -q "nothere" "$TMP/err" && [ ! -e "$TMP/p7" ] &&
+[ "$rc" = 1 ] && grep -q "nothere" "$TMP/err" && [ ! -e "$TMP/p7" ] && ! grep -q "writing" "$TMP/err" &&
     pass missing_old_named || fail missing_old_named "exit $rc: $(tr '\n' '|' <"$TMP/err")"
 "$PCGEN" diff --help | grep -q -- "--progress" && "$PCGEN" diff --help | grep -q -- "-q, --quiet" &&
     pass help_names_progress_options || fail help_names_progress_options "--help lacks them"
