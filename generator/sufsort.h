@@ -1,9 +1,10 @@
 /* sufsort.h — the old file's suffix array (libdivsufsort; packed to 3
  * bytes an entry under 16 MiB) with a small index of sampled keys, and the
  * longest-match search over it that the diff and the LZ parse use. Old
- * files of 2 GiB and more are sorted in overlapping segments of under
- * 2 GiB, each with its own 32-bit array: 4 bytes an entry where one 64-bit
- * array would take 8. */
+ * files over 512 MiB are sorted in overlapping segments of 512 MiB, each
+ * with its own 32-bit array, in parallel: 4 bytes an entry where one
+ * 64-bit array (from 2 GiB) would take 8, and far faster, as a segment's
+ * random accesses stay within what the CPU's TLB reaches (huge pages). */
 #ifndef PC_SUFSORT_H
 #define PC_SUFSORT_H
 
@@ -19,7 +20,7 @@
 
 /* The longest segment, and how far each segment reaches into the next:
  * a match of up to that many bytes is found whole wherever it starts. */
-#define PC_SA_SEG_MAX ((int64_t)INT32_MAX - 1)
+#define PC_SA_SEG_MAX ((int64_t)512 << 20)
 #define PC_SA_SEG_OVERLAP ((int64_t)16 << 20)
 
 /* One segment: the suffixes of old[base, base + len), sorted. */
@@ -50,7 +51,7 @@ int64_t pc_sa_segments(int64_t on, int64_t seg_max, int64_t overlap, int64_t *st
 
 /* Sort the suffixes of old[0..on) and build the key index. Memory: 4
  * bytes an entry (3 under 16 MiB) plus a quarter byte for the keys; from
- * 2 GiB on, the segments' overlaps add 4 bytes for each of their bytes
+ * 512 MiB on, the segments' overlaps add 4 bytes for each of their bytes
  * (16 MiB a segment boundary). Errors: PC_ERR_NOMEM, PC_ERR_INTERNAL. */
 pc_status pc_sa_build(pc_sa_index *v, const uint8_t *old, int64_t on, pc_err *e);
 void pc_sa_free(pc_sa_index *v);

@@ -369,15 +369,16 @@ PY
         echo
         echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(date -u +%Y-%m-%d). A generated pair (scripts/bench.sh big): old $osz bytes"
         echo "of random 1 MiB blocks, new $nsz bytes: blocks moved across the file, inserted,"
-        echo "deleted, bytes changed. From 2 GiB on the old file's suffix array is cut into"
-        echo "segments of under 2 GiB, sorted on both cores, each 4 bytes an entry (a single"
-        echo "64-bit array would take 8: ~9x the old file with it). One run each; RSS includes the mapped files."
+        echo "deleted, bytes changed. Over 512 MiB the old file's suffix array is cut into"
+        echo "segments of 512 MiB on huge pages, sorted on both cores, each 4 bytes an entry (a"
+        echo "single 64-bit array would take 8: ~9x the old file with it). BSDIFF40 is not run"
+        echo "again: the same diff, another writer. One run each; RSS includes the mapped files."
         echo "Debian bsdiff is not run (about 9x the old file: more than this machine's memory);"
         echo "\`zstd --patch-from\` refuses: $(zstd -q -f -19 --long=31 --patch-from="$old" "$new" -o "$W/big.zst" 2>&1 | tail -1 | sed 's/^zstd: //')."
         echo
         echo '| tool | patch bytes | diff s | diff RSS / old | apply s | apply RSS |'
         echo '| --- | ---: | ---: | ---: | ---: | ---: |'
-        for tool in patchcast-pcz patchcast-bsdiff40 xdelta3; do
+        for tool in patchcast-pcz xdelta3; do
             local p=$W/big.$tool out=$W/big.out
             diff_cmd "$tool" "$old" "$new" "$p"
             measure "${CMD[@]}"

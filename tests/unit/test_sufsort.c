@@ -128,6 +128,43 @@ static void longest_matches_agree(void)
     free(q);
 }
 
+/* A 20 MiB old file: its one array (80 MiB, on huge pages where the
+ * kernel grants them) and 8 MiB segments (packed to 3 bytes an entry)
+ * find the same matches for 500 probes. */
+static void large_arrays_agree(void)
+{
+    enum { ON = 20 << 20, OV = 1 << 16, PROBE = 1 << 17 };
+    uint8_t *old = malloc(ON), *q = malloc(PROBE);
+    CHECK(old && q);
+    old_text(old, ON);
+    pc_sa_index one, seg;
+    pc_err e = {0};
+    CHECK(pc_sa_build(&one, old, ON, &e) == PC_OK && one.nseg == 1 && one.seg[0].sa32);
+    pc_sa_seg_max = 8 << 20;
+    pc_sa_seg_overlap = OV;
+    pc_status st = pc_sa_build(&seg, old, ON, &e);
+    pc_sa_seg_max = PC_SA_SEG_MAX;
+    pc_sa_seg_overlap = PC_SA_SEG_OVERLAP;
+    CHECKF(st == PC_OK && seg.nseg == 3 && seg.seg[0].sa24, "%s", e.msg);
+    for (int i = 0; i < 500; i++) {
+        size_t n = 1 + t_rnd() % PROBE, at = t_rnd() % ON;
+        for (size_t k = 0; k < n; k++)
+            q[k] = at + k < ON && t_rnd() % 5000 ? old[at + k] : (uint8_t)t_rnd();
+        int64_t p1 = -1, p2 = -1;
+        int64_t l1 = pc_sa_longest(&one, q, (int64_t)n, &p1);
+        int64_t l2 = pc_sa_longest(&seg, q, (int64_t)n, &p2);
+        CHECKF(p1 >= 0 && memcmp(old + p1, q, (size_t)l1) == 0 && p2 >= 0 &&
+                   memcmp(old + p2, q, (size_t)l2) == 0,
+               "probe %d: not a match", i);
+        CHECKF(l1 > OV ? l2 >= OV : l2 == l1, "probe %d: one array %lld, segments %lld", i,
+               (long long)l1, (long long)l2);
+    }
+    pc_sa_free(&one);
+    pc_sa_free(&seg);
+    free(old);
+    free(q);
+}
+
 static int write_bytes(const char *path, const uint8_t *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -219,6 +256,7 @@ int main(void)
         return 2;
     RUN(layout_covers_the_file);
     RUN(longest_matches_agree);
+    RUN(large_arrays_agree);
     RUN(segmented_diffs_roundtrip);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
