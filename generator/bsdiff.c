@@ -196,10 +196,12 @@ static void *scan_thread(void *arg)
 #define SCAN_THREADS 2
 #define SCAN_MIN_PIECE (1 << 20)
 
-/* Bytes of the add runs that differ from old: few in text, many in code. */
+/* Bytes of the add runs that differ from old: few in text, many in code.
+ * New's pages are dropped behind the count, as the scan drops them: the
+ * suffix array is still held. */
 static uint64_t differing(const pc_diff *d, const uint8_t *old, int64_t on, const uint8_t *nw)
 {
-    uint64_t n = 0, newpos = 0;
+    uint64_t n = 0, newpos = 0, dropped = 0;
     int64_t oldpos = 0;
     for (size_t i = 0; i < d->n; i++) {
         for (uint64_t k = 0; k < d->ctrl[i].add; k++) {
@@ -208,6 +210,10 @@ static uint64_t differing(const pc_diff *d, const uint8_t *old, int64_t on, cons
         }
         newpos += d->ctrl[i].add + d->ctrl[i].copy;
         oldpos += (int64_t)d->ctrl[i].add + d->ctrl[i].seek;
+        if (newpos - dropped >= (1 << 20)) {
+            pc_drop_pages(nw, (int64_t)dropped, (int64_t)newpos);
+            dropped = newpos;
+        }
     }
     return n;
 }
@@ -321,8 +327,9 @@ pc_status pc_diff_compute(const uint8_t *old, size_t oldsize_, const uint8_t *nw
     }
     for (int i = 0; i < nt; i++)
         pc_diff_free(&jobs[i].out);
-    /* Text: at most one differing byte in 64 of the new file. */
-    if (st == PC_OK && want_frame && !x86k) {
+    /* Text: at most one differing byte in 64 of the new file (and both
+     * small enough for mode 1's window: else new is not read again). */
+    if (st == PC_OK && want_frame && !x86k && oldsize_ + newsize_ <= PC_LZ_MAX_TOTAL) {
         bool text = differing(out, old, on, nw) <= (uint64_t)nn / 64;
         pc_drop_pages(nw, 0, nn);
         if (text) {
