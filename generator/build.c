@@ -356,7 +356,7 @@ static pc_status plan_edge(builder *b, edge_plan *ep)
 }
 
 /* A diff's memory (bsdiff.h): old and its suffix array, 4 bytes an entry
- * (and the segments' overlaps from 2 GiB on), twice new, a little more. */
+ * (and the segments' overlaps over 512 MiB), twice new, a little more. */
 static uint64_t job_mem(const job *j)
 {
     int64_t stride, k = 1;

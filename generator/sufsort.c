@@ -208,7 +208,10 @@ static void *sort_thread(void *arg)
 {
     sort_job *j = arg;
     /* After a failure the rest is not worth sorting. */
-    for (int i; atomic_load(&j->st) == PC_OK && (i = atomic_fetch_add(&j->next, 1)) < j->v->nseg;) {
+    while (atomic_load(&j->st) == PC_OK) {
+        int i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->v->nseg)
+            break;
         pc_sa_seg *g = &j->v->seg[i];
         pc_status st = seg_build(g, j->v->old + g->base);
         int ok = PC_OK;
@@ -250,11 +253,13 @@ pc_status pc_sa_build(pc_sa_index *v, const uint8_t *old, int64_t on, pc_err *e)
     sort_job job = {.v = v};
     atomic_init(&job.next, 0);
     atomic_init(&job.st, PC_OK);
+    /* One thread a segment, as many as there are cores, at most 4. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int nt = (int)(k < cores ? k : cores > 1 ? cores : 1);
+    int64_t nt = k < 4 ? k : 4;
+    if (cores < nt)
+        nt = cores > 1 ? cores : 1;
     pthread_t tid[4];
     bool started[4] = {0};
-    nt = nt < 4 ? nt : 4;
     for (int i = 1; i < nt; i++)
         started[i] = pthread_create(&tid[i], NULL, sort_thread, &job) == 0;
     sort_thread(&job);
