@@ -9,9 +9,11 @@
 #   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
 #   make deb        build/patchcast_<version>_<arch>.deb (dpkg-deb)
 
-VERSION_MAJOR := 0
-VERSION_MINOR := 1
-VERSION_PATCH := 0
+# One source for the version: include/patchcast.h.
+version_part = $(shell sed -n 's/^\#define PC_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/patchcast.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION_MINOR := $(call version_part,MINOR)
+VERSION_PATCH := $(call version_part,PATCH)
 VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
 CC      ?= gcc
@@ -21,12 +23,24 @@ DESTDIR ?=
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Iclient -Igenerator
-CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC $(SAN)
+CPPFLAGS += -D_GNU_SOURCE
+# Only what include/ declares is exported from libpatchcast.so (PC_API).
+CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SAN)
 LDFLAGS  += $(SAN)
 
+# Targets that install their packages first, then build in a sub-make (so
+# the flags below are read once the packages are there); every other target
+# that builds stops at once, naming what is missing.
+DEPS_FIRST := deps deps-build check demo bench bench-diff bench-gen bench-client bench-big clean uninstall
+ifneq ($(filter-out $(DEPS_FIRST),$(or $(MAKECMDGOALS),all)),)
+  MISSING := $(shell scripts/deps.sh --missing build)
+  ifneq ($(MISSING),)
+    $(error missing: $(MISSING) (run make deps-build))
+  endif
+endif
+
 # Client library dependencies (mbedTLS and bzip2 ship no .pc file on Debian 12).
-# libcurl is not linked: client/curlapi.c loads it on the first download.
+# libcurl is not linked: client/net/curlapi.c loads it on the first download.
 LIB_PKGS  := libsodium libcjson libzstd liblzma
 LIB_LIBS  := $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -lmbedcrypto -lbz2 -lpthread -ldl -lm
 LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) libcurl 2>/dev/null)
@@ -34,38 +48,66 @@ LIB_CFLAGS := $(shell pkg-config --cflags $(LIB_PKGS) libcurl 2>/dev/null)
 GEN_LIBS  := -ldivsufsort
 CPPFLAGS  += $(LIB_CFLAGS)
 
-CLI_SRC    := client/cli.c $(wildcard client/cli_*.c)
-CLIENT_SRC := $(filter-out $(CLI_SRC),$(wildcard client/*.c))
-GEN_SRC    := $(wildcard generator/*.c)
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+# The folders and what each may include besides include/ and itself
+# (docs/architecture.md). Each folder's sources get only these -I paths, so
+# an include the wrong way fails to compile.
+USES.client/common    :=
+USES.client/apply     := client/common
+USES.client/net       := client/common
+USES.client/install   := client/common
+USES.client/host      := client/common
+USES.client/update    := client/common client/apply client/net client/install
+USES.client/cli       := client/common client/apply
+USES.generator/diff   := client/common client/apply
+USES.generator/sign   := client/common
+USES.generator/site   := client/common client/apply generator/diff generator/sign
+USES.generator/cli    := client/common client/apply client/update generator/diff generator/sign generator/site
+LIB_DIRS := client/common client/apply client/net client/install client/host client/update
+GEN_DIRS := generator/diff generator/sign generator/site
+ALL_DIRS := $(LIB_DIRS) client/cli $(GEN_DIRS) generator/cli
+# Tests see everything (tests/unit/<area>/ mirrors the folders).
+TEST_INC := $(ALL_DIRS) tests/unit tests/modules
+incs = -Iinclude $(if $(filter tests/%,$(1)),$(addprefix -I,$(TEST_INC)),-I$(1) $(addprefix -I,$(USES.$(1))))
+
+CLIENT_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+CLI_SRC    := $(wildcard client/cli/*.c)
+GEN_SRC    := $(foreach d,$(GEN_DIRS),$(wildcard $(d)/*.c))
+GENCLI_SRC := $(wildcard generator/cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*/test_*.c)
 
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
-GEN_OBJ    := $(GEN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/generator/site_template.o
-GEN_LIB_OBJ := $(filter-out $(BUILD)/generator/main.o,$(GEN_OBJ))
-UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+GEN_LIB_OBJ := $(GEN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/generator/site/site_template.o
+GEN_OBJ    := $(GENCLI_SRC:%.c=$(BUILD)/%.o) $(GEN_LIB_OBJ)
+UNIT_BIN   := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big
+.PHONY: demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
-$(BUILD)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -DPC_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -MMD -MP -c $< -o $@
+# Objects are rebuilt when the compiler, the flags or the version change.
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(VERSION)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(FLAGS_NOW)' ] || printf '%s\n' '$(FLAGS_NOW)' >$@
 
-# site-template/ is compiled into patchcast-gen (generator/tmpl.h), so an
+$(BUILD)/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(call incs,$(patsubst %/,%,$(dir $<))) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# site-template/ is compiled into patchcast-gen (generator/site/tmpl.h), so an
 # installed generator needs no data folder.
 TMPL_FILES := $(sort $(wildcard site-template/*))
 
 # The folder too: adding or removing a file changes its time.
-$(BUILD)/generator/site_template.c: site-template $(TMPL_FILES) scripts/embed.sh
+$(BUILD)/generator/site/site_template.c: site-template $(TMPL_FILES) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh $(TMPL_FILES) >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/generator/site_template.o: $(BUILD)/generator/site_template.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/generator/site/site_template.o: $(BUILD)/generator/site/site_template.c $(BUILD)/.flags
+	$(CC) $(CPPFLAGS) $(call incs,generator/site) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libpatchcast.a: $(CLIENT_OBJ)
 	@rm -f $@
@@ -85,9 +127,12 @@ $(BUILD)/patchcast: $(CLI_OBJ) $(BUILD)/libpatchcast.a
 $(BUILD)/patchcast-gen: $(GEN_OBJ) $(BUILD)/libpatchcast.a
 	$(CC) -o $@ $(GEN_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
 
-# Unit tests link the generator's modules too (everything but its main).
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a
-	$(CC) -o $@ $< $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a $(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+# Unit tests link the generator's modules too (everything but its CLI).
+define unit_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a
+	$$(CC) -o $$@ $$< $(GEN_LIB_OBJ) $(BUILD)/libpatchcast.a $$(LDFLAGS) $(GEN_LIBS) $(LIB_LIBS)
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(t))))
 
 deps-build:
 	@scripts/deps.sh build
@@ -95,6 +140,7 @@ deps-build:
 deps:
 	@scripts/deps.sh
 
+# A sub-make reads the package flags once `deps` has installed the packages.
 check: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/run
@@ -109,12 +155,13 @@ asan:
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Iclient -Igenerator $(LIB_CFLAGS)
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
+  $(addprefix -I,$(LIB_DIRS)) $(LIB_CFLAGS)
 FUZZ_LIB_SRC := $(CLIENT_SRC)
 
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard client/*.h include/*.h)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h)) $(wildcard include/*.h)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -DPC_VERSION_STRING='"$(VERSION)"' -o $@ $< $(FUZZ_LIB_SRC) $(LIB_LIBS)
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIB_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -124,7 +171,9 @@ fuzz: fuzz-build
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n tests/fuzz/seeds/$${n#fuzz_} || exit 1; done
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	@PC_LIBS="$(LIB_LIBS)" BUILD=$(BUILD) scripts/demo.sh
 
 # Benchmarks on the real release series; figures side by side with the peers.
@@ -171,7 +220,8 @@ install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(B
 	ln -sf libpatchcast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpatchcast.so
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
 	  -e 's|@VERSION@|$(VERSION)|' patchcast.pc.in >$(DESTDIR)$(PCDIR)/patchcast.pc
 	chmod 644 $(DESTDIR)$(PCDIR)/patchcast.pc
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/

@@ -16,39 +16,59 @@
 extern "C" {
 #endif
 
+/* The one source of the version: the Makefile reads these three lines. */
 #define PC_VERSION_MAJOR 0
 #define PC_VERSION_MINOR 1
 #define PC_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for comparisons: 0.1.0 is 100. */
+#define PC_VERSION_NUMBER (PC_VERSION_MAJOR * 10000 + PC_VERSION_MINOR * 100 + PC_VERSION_PATCH)
+#define PC_VERSION_STR_(x) #x
+#define PC_VERSION_STR(x) PC_VERSION_STR_(x)
+#define PC_VERSION_STRING \
+    PC_VERSION_STR(PC_VERSION_MAJOR) "." PC_VERSION_STR(PC_VERSION_MINOR) "." PC_VERSION_STR(PC_VERSION_PATCH)
 
-/* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
-const char *pc_version(void);
+/* What libpatchcast.so exports: exactly the functions declared in include/
+ * (the library is built with -fvisibility=hidden). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PC_API __attribute__((visibility("default")))
+#else
+#define PC_API
+#endif
 
+/* The library's version as "MAJOR.MINOR.PATCH"; a static string. It is the
+ * version of the library the program runs with, which may be newer than the
+ * header it was compiled against (PC_VERSION_STRING). */
+PC_API const char *pc_version(void);
+/* The same as PC_VERSION_NUMBER computes it. */
+PC_API unsigned pc_version_number(void);
+
+/* Status codes. The values are part of the ABI and never change; new codes
+ * are added at the end. */
 typedef enum pc_status {
     PC_OK = 0,
-    PC_ERR_NOMEM,        /* allocation failed */
-    PC_ERR_INVALID,      /* bad argument from the caller */
-    PC_ERR_IO,           /* reading or writing a local file failed */
-    PC_ERR_NOT_FOUND,    /* a file, key, version or object does not exist */
-    PC_ERR_FORMAT,       /* malformed input: signature, key, JSON, patch */
-    PC_ERR_TOO_LARGE,    /* input exceeds a size cap */
-    PC_ERR_SIGNATURE,    /* a signature does not verify */
-    PC_ERR_KEY,          /* signed by another key (key id mismatch) */
-    PC_ERR_PASSWORD,     /* wrong password for an encrypted secret key */
-    PC_ERR_HASH,         /* content does not match its expected SHA-256 */
-    PC_ERR_UNSUPPORTED,  /* unknown format version or algorithm */
-    PC_ERR_NETWORK,      /* a transfer failed */
-    PC_ERR_ROLLBACK,     /* metadata older than what was seen before */
-    PC_ERR_EXPIRED,      /* metadata past its expiry */
-    PC_ERR_PATCH,        /* a patch is corrupt or does not fit its input */
-    PC_ERR_STATE,        /* local install state is inconsistent */
-    PC_ERR_CANCELLED,    /* the caller cancelled the operation */
-    PC_ERR_INTERNAL,     /* a bug: please report */
-    PC_ERR_MODULE,       /* a hot-swap module failed to load, start or check */
-    PC_STATUS_COUNT
+    PC_ERR_NOMEM = 1,        /* allocation failed */
+    PC_ERR_INVALID = 2,      /* bad argument from the caller */
+    PC_ERR_IO = 3,           /* reading or writing a local file failed */
+    PC_ERR_NOT_FOUND = 4,    /* a file, key, version or object does not exist */
+    PC_ERR_FORMAT = 5,       /* malformed input: signature, key, JSON, patch */
+    PC_ERR_TOO_LARGE = 6,    /* input exceeds a size cap */
+    PC_ERR_SIGNATURE = 7,    /* a signature does not verify */
+    PC_ERR_KEY = 8,          /* signed by another key (key id mismatch) */
+    PC_ERR_PASSWORD = 9,     /* wrong password for an encrypted secret key */
+    PC_ERR_HASH = 10,        /* content does not match its expected SHA-256 */
+    PC_ERR_UNSUPPORTED = 11, /* unknown format version or algorithm */
+    PC_ERR_NETWORK = 12,     /* a transfer failed */
+    PC_ERR_ROLLBACK = 13,    /* metadata older than what was seen before */
+    PC_ERR_EXPIRED = 14,     /* metadata past its expiry */
+    PC_ERR_PATCH = 15,       /* a patch is corrupt or does not fit its input */
+    PC_ERR_STATE = 16,       /* local install state is inconsistent */
+    PC_ERR_CANCELLED = 17,   /* the caller cancelled the operation */
+    PC_ERR_INTERNAL = 18,    /* a bug: please report */
+    PC_ERR_MODULE = 19,      /* a hot-swap module failed to load, start or check */
 } pc_status;
 
 /* Fixed English text for a status; never NULL, static storage. */
-const char *pc_strerror(pc_status status);
+PC_API const char *pc_strerror(pc_status status);
 
 /* ---- SHA-256 ----------------------------------------------------------- */
 
@@ -56,44 +76,44 @@ const char *pc_strerror(pc_status status);
 #define PC_SHA256_HEX_LEN 64
 
 /* Hash len bytes at data into out. */
-void pc_sha256(const void *data, size_t len, uint8_t out[PC_SHA256_LEN]);
+PC_API void pc_sha256(const void *data, size_t len, uint8_t out[PC_SHA256_LEN]);
 
 /* Hash the file at path by streaming it through a fixed buffer; the file may
  * be of any size. Returns PC_ERR_NOT_FOUND or PC_ERR_IO on failure (errno is
  * kept). *size_out, when not NULL, receives the number of bytes hashed. */
-pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t *size_out);
+PC_API pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t *size_out);
 
 /* Lower-case hex of a digest into hex (PC_SHA256_HEX_LEN chars plus NUL). */
-void pc_sha256_to_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1]);
+PC_API void pc_sha256_to_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1]);
 
 /* Parse exactly 64 hex digits (either case) into a digest.
  * Returns PC_ERR_FORMAT for any other length or character. */
-pc_status pc_sha256_from_hex(const char *hex, uint8_t digest[PC_SHA256_LEN]);
+PC_API pc_status pc_sha256_from_hex(const char *hex, uint8_t digest[PC_SHA256_LEN]);
 
 /* ---- Client handle and signatures ---------------------------------------- */
 
 /* A client: pinned public keys and (in later releases) the install root,
  * repositories and channel. Not shared between threads without a lock; one
  * handle per thread is fine. */
-typedef struct pc_client pc_client_t;
+typedef struct pc_client pc_client;
 
 /* Create a client. *out is freed with pc_client_free. */
-pc_status pc_client_new(pc_client_t **out);
+PC_API pc_status pc_client_new(pc_client **out);
 
 /* Free a client and everything it owns; NULL is accepted. */
-void pc_client_free(pc_client_t *c);
+PC_API void pc_client_free(pc_client *c);
 
 /* Detail of the last failure on this handle ("" if none); valid until the
  * next call on the handle. */
-const char *pc_client_errmsg(const pc_client_t *c);
+PC_API const char *pc_client_errmsg(const pc_client *c);
 
 /* Pin a public key given as minisign's base64 string (as `minisign -P`) or
  * as the whole text of a .pub file. Several keys may be pinned (rotation):
  * a signature verifies if its key id matches one of them. */
-pc_status pc_client_add_pubkey(pc_client_t *c, const char *key);
+PC_API pc_status pc_client_add_pubkey(pc_client *c, const char *key);
 
 /* Pin the public key in a minisign .pub file. */
-pc_status pc_client_add_pubkey_file(pc_client_t *c, const char *path);
+PC_API pc_status pc_client_add_pubkey_file(pc_client *c, const char *path);
 
 /* Accept legacy (non-prehashed, "Ed") signatures. Refused by default. */
 #define PC_VERIFY_ALLOW_LEGACY 1u
@@ -105,13 +125,13 @@ pc_status pc_client_add_pubkey_file(pc_client_t *c, const char *path);
  * Errors: PC_ERR_SIGNATURE, PC_ERR_KEY, PC_ERR_FORMAT (malformed signature
  * file), PC_ERR_TOO_LARGE, PC_ERR_UNSUPPORTED (legacy refused),
  * PC_ERR_NOT_FOUND, PC_ERR_IO, PC_ERR_INVALID (no key pinned). */
-pc_status pc_client_verify_file(pc_client_t *c, const char *path, const char *sig_path,
+PC_API pc_status pc_client_verify_file(pc_client *c, const char *path, const char *sig_path,
                                 unsigned flags, char **trusted_comment);
 
 /* Like pc_client_verify_file for len bytes in memory, with the signature
  * file's text in sig_text/sig_len. Verify before parsing: this is how the
  * client checks repo.json before it reads a byte of it. */
-pc_status pc_client_verify_buffer(pc_client_t *c, const void *data, size_t len,
+PC_API pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t len,
                                   const char *sig_text, size_t sig_len, unsigned flags,
                                   char **trusted_comment);
 
@@ -121,24 +141,24 @@ pc_status pc_client_verify_buffer(pc_client_t *c, const void *data, size_t len,
  * link, state.json and config.json (docs/format.md, "Install layout").
  * A repository is an http(s):// or file:// URL or a plain folder; several
  * are mirrors, tried in order. The channel defaults to "stable". */
-pc_status pc_client_set_root(pc_client_t *c, const char *root);
-pc_status pc_client_add_repo(pc_client_t *c, const char *url);
-pc_status pc_client_set_channel(pc_client_t *c, const char *channel);
+PC_API pc_status pc_client_set_root(pc_client *c, const char *root);
+PC_API pc_status pc_client_add_repo(pc_client *c, const char *url);
+PC_API pc_status pc_client_set_channel(pc_client *c, const char *channel);
 /* An extra CA bundle for HTTPS (private CAs, tests); NULL: the system's. */
-pc_status pc_client_set_ca_file(pc_client_t *c, const char *path);
+PC_API pc_status pc_client_set_ca_file(pc_client *c, const char *path);
 /* How many installed versions to keep, the current one included (default 2). */
-pc_status pc_client_set_keep_versions(pc_client_t *c, unsigned n);
+PC_API pc_status pc_client_set_keep_versions(pc_client *c, unsigned n);
 /* Abort a transfer that stays below bytes_per_second for `seconds` (the
  * defence against a slow-retrieval attack: a mirror that trickles bytes).
  * It is then retried and the next mirror tried, like any failed transfer.
  * 0 keeps the default of each: 1024 bytes/s for 30 s. PC_ERR_INVALID for a
  * negative value. */
-pc_status pc_client_set_low_speed(pc_client_t *c, long bytes_per_second, long seconds);
+PC_API pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds);
 
 /* Save the root, repositories, pinned keys and channel to ROOT/config.json,
  * and load them back (what `patchcast init` writes and the CLI reads). */
-pc_status pc_client_save_config(pc_client_t *c);
-pc_status pc_client_load_config(pc_client_t *c, const char *root);
+PC_API pc_status pc_client_save_config(pc_client *c);
+PC_API pc_status pc_client_load_config(pc_client *c, const char *root);
 
 /* Progress of a long operation. Called on the thread that runs it. */
 typedef struct pc_progress {
@@ -148,11 +168,11 @@ typedef struct pc_progress {
     const char *detail;        /* e.g. a file or version; may be "" */
 } pc_progress;
 typedef void (*pc_progress_fn)(void *ud, const pc_progress *p);
-void pc_client_set_progress(pc_client_t *c, pc_progress_fn fn, void *ud);
+PC_API void pc_client_set_progress(pc_client *c, pc_progress_fn fn, void *ud);
 
 /* Ask a running operation to stop at its next safe point (any thread).
  * It then fails with PC_ERR_CANCELLED and the installed version is intact. */
-void pc_client_cancel(pc_client_t *c);
+PC_API void pc_client_cancel(pc_client *c);
 
 /* What an update would do or did. Free with pc_update_info_free. */
 typedef struct pc_update_info {
@@ -169,39 +189,39 @@ typedef struct pc_update_info {
     char **changed_files;      /* every added or changed path */
     size_t nchanged;
 } pc_update_info;
-void pc_update_info_free(pc_update_info *info);
+PC_API void pc_update_info_free(pc_update_info *info);
 
 /* Fetch and verify the repository's metadata and plan an update to
  * `version` (NULL: the newest of the channel) without changing anything. */
-pc_status pc_client_check(pc_client_t *c, const char *version, pc_update_info **out);
+PC_API pc_status pc_client_check(pc_client *c, const char *version, pc_update_info **out);
 
 /* Update (or install into an empty root) to `version` (NULL: the newest of
  * the channel): download, apply, verify every file, switch atomically.
  * On any failure the installed version stays current and intact. */
-pc_status pc_client_update(pc_client_t *c, const char *version, pc_update_info **out);
+PC_API pc_status pc_client_update(pc_client *c, const char *version, pc_update_info **out);
 
 /* Switch back to the previous installed version, after verifying it. */
-pc_status pc_client_rollback(pc_client_t *c, pc_update_info **out);
+PC_API pc_status pc_client_rollback(pc_client *c, pc_update_info **out);
 
 /* Re-hash the current version's files and refetch what is broken; *fixed
  * (may be NULL) receives the number of files repaired. */
-pc_status pc_client_repair(pc_client_t *c, unsigned *fixed);
+PC_API pc_status pc_client_repair(pc_client *c, unsigned *fixed);
 
 /* Copy the whole site at url into the folder dir and verify every file (an
  * offline mirror, e.g. for a USB stick; clients then use dir as a
  * repository). *problems (may be NULL) receives the number of problems. */
-pc_status pc_client_mirror(pc_client_t *c, const char *url, const char *dir, unsigned *problems);
+PC_API pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned *problems);
 
 /* The installed state. Free with pc_client_status_free. */
-typedef struct pc_client_status {
+typedef struct pc_install_state {
     char *current;             /* NULL if nothing is installed */
     char *previous;            /* rollback target or NULL */
     char **installed;
     size_t ninstalled;
     uint64_t last_serial;      /* highest repo.json serial accepted */
-} pc_client_status_t;
-pc_status pc_client_status(pc_client_t *c, pc_client_status_t **out);
-void pc_client_status_free(pc_client_status_t *s);
+} pc_install_state;
+PC_API pc_status pc_client_status(pc_client *c, pc_install_state **out);
+PC_API void pc_client_status_free(pc_install_state *s);
 
 #ifdef __cplusplus
 }

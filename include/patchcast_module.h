@@ -72,24 +72,24 @@ typedef struct pc_module_desc {
 /* A host serves the modules of one program. Swap, load and free are
  * serialised by the host; acquire/release are lock-free and may be called
  * from any thread at any time. */
-typedef struct pc_host pc_host_t;
+typedef struct pc_host pc_host;
 
 /* At most this many distinct modules per host. */
 #define PC_HOST_MAX_MODULES 64
 
-pc_status pc_host_new(pc_host_t **out);
+PC_API pc_status pc_host_new(pc_host **out);
 
 /* Stop and unload every module (dependents first) and free the host.
  * No thread may hold a guard. NULL is accepted. */
-void pc_host_free(pc_host_t *h);
+PC_API void pc_host_free(pc_host *h);
 
 /* Detail of the last failure ("" if none), e.g.
  * "module greeter (modules/greeter.so): self-check failed". */
-const char *pc_host_errmsg(const pc_host_t *h);
+PC_API const char *pc_host_errmsg(const pc_host *h);
 
 /* Symbols the host itself needs from module `name` (NULL-terminated), checked
  * at every load in addition to the module's own list. Copied. */
-pc_status pc_host_require(pc_host_t *h, const char *name, const char *const *symbols);
+PC_API pc_status pc_host_require(pc_host *h, const char *name, const char *const *symbols);
 
 /* Load a batch of modules: paths relative to dir (normally the installed
  * version's folder, ROOT/versions/<v>). A path whose module is already in
@@ -103,17 +103,17 @@ pc_status pc_host_require(pc_host_t *h, const char *name, const char *const *sym
  * switches to the new tables at once; replaced instances are stopped and
  * unloaded once no caller is inside them (this call waits for that).
  * Must not be called by a thread that holds a guard (PC_ERR_INVALID). */
-pc_status pc_host_swap(pc_host_t *h, const char *dir, const char *const *paths, size_t n);
+PC_API pc_status pc_host_swap(pc_host *h, const char *dir, const char *const *paths, size_t n);
 
 /* Load every module file (*.so) under dir/subdir: the start of a program. */
-pc_status pc_host_load_dir(pc_host_t *h, const char *dir, const char *subdir);
+PC_API pc_status pc_host_load_dir(pc_host *h, const char *dir, const char *subdir);
 
 /* The slot of module `name`, stable for the host's life, or -1. */
-int pc_host_find(const pc_host_t *h, const char *name);
+PC_API int pc_host_find(const pc_host *h, const char *name);
 
 /* Name and version of the module in service in slot id, or NULL. The strings
  * live as long as that instance: read them under a guard. */
-const char *pc_host_module_version(const pc_host_t *h, int id);
+PC_API const char *pc_host_module_version(const pc_host *h, int id);
 
 /* A caller's hold on one generation of tables: while held, none of its
  * modules is unloaded, and every table acquired on this thread comes from
@@ -126,22 +126,22 @@ typedef struct pc_host_guard {
 /* The function table of the module in slot id, held by *g until
  * pc_host_release (guards are released in the reverse order of their
  * acquisition). NULL (and nothing held) for an empty slot. Lock-free. */
-const void *pc_host_acquire(pc_host_t *h, int id, pc_host_guard *g);
-void pc_host_release(pc_host_t *h, pc_host_guard *g);
+PC_API const void *pc_host_acquire(pc_host *h, int id, pc_host_guard *g);
+PC_API void pc_host_release(pc_host *h, pc_host_guard *g);
 
 /* Swaps and loads done since pc_host_new (counts batches that went in). */
-uint64_t pc_host_generation(const pc_host_t *h);
+PC_API uint64_t pc_host_generation(const pc_host *h);
 
 /* Non-code hot files (configuration, UI resources) that changed in an
  * update: called by pc_host_apply_update with their paths, relative to dir. */
 typedef void (*pc_host_files_fn)(void *ud, const char *dir, const char *const *paths, size_t n);
-void pc_host_set_files_callback(pc_host_t *h, pc_host_files_fn fn, void *ud);
+PC_API void pc_host_set_files_callback(pc_host *h, pc_host_files_fn fn, void *ud);
 
 /* After pc_client_update installed info->to into dir: swap the changed hot
  * modules (hot paths ending in ".so") as one batch, then report the other
  * changed hot files to the files callback. Critical changes are the
  * caller's to act on (info->restart_required). */
-pc_status pc_host_apply_update(pc_host_t *h, const char *dir, const pc_update_info *info);
+PC_API pc_status pc_host_apply_update(pc_host *h, const char *dir, const pc_update_info *info);
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,7 @@ depends=$(cd "$WORK" && dpkg-shlibdeps -O -e "debian/patchcast/usr/bin/patchcast
     -e "debian/patchcast/usr/lib/$MULTIARCH/libpatchcast.so.$VERSION" 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "deb.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
-# libcurl is loaded at the first download (client/curlapi.c), so no binary
+# libcurl is loaded at the first download (client/net/curlapi.c), so no binary
 # names it: the package depends on it by hand.
 depends="$depends, libcurl4 (>= 7.66)"
 

@@ -2,7 +2,9 @@
 # Install, with apt-get, every Debian package that building, testing and the
 # demo need — only those missing. Run by `make deps`, `make check`, `make demo`.
 # `scripts/deps.sh build` (`make deps-build`) installs only what building and
-# installing need (e.g. in a publisher's CI).
+# installing need (e.g. in a publisher's CI). `scripts/deps.sh --missing
+# build` only prints the missing build packages (the Makefile's check before
+# it builds); it prints nothing where dpkg is not there to ask.
 set -eu
 
 BUILD_PKGS="
@@ -22,7 +24,10 @@ rsync python3-yaml man-db groff-base dpkg-dev
 libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
 "
 
+list_only=""
+if [ "${1:-}" = --missing ]; then list_only=1; shift; fi
 [ "${1:-}" = build ] && PKGS=$BUILD_PKGS
+if [ -n "$list_only" ] && ! command -v dpkg-query >/dev/null 2>&1; then exit 0; fi
 
 missing=""
 for p in $PKGS; do
@@ -31,6 +36,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+
+if [ -n "$list_only" ]; then
+    echo $missing
+    exit 0
+fi
 
 if [ -z "$missing" ]; then
     echo "deps: all ${1:-build, test and demo} packages are installed"

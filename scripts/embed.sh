@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/embed.sh FILE... — print a C file that defines pc_tmpl_files
-# (generator/tmpl.h): the name and bytes of each FILE, NUL-terminated, so
+# (generator/site/tmpl.h): the name and bytes of each FILE, NUL-terminated, so
 # patchcast-gen carries site-template/ inside the binary and needs no data
 # folder after `make install`. Run by the Makefile; uses only od and sed.
 set -eu

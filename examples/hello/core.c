@@ -26,8 +26,8 @@
 
 static const char *root, *stop_at;
 static long every_ms = 400, check_ms = 500, max_seconds;
-static pc_client_t *client;
-static pc_host_t *host;
+static pc_client *client;
+static pc_host *host;
 static atomic_int quit, relaunch;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char version[128], relaunched_from[128], motd[256];

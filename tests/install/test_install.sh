@@ -59,11 +59,11 @@ int main(void)
     char hex[PC_SHA256_HEX_LEN + 1];
     pc_sha256("abc", 3, d);
     pc_sha256_to_hex(d, hex);
-    pc_client_t *c = NULL;
+    pc_client *c = NULL;
     if (pc_client_new(&c) != PC_OK)
         return 2;
     pc_client_free(c);
-    pc_host_t *h = NULL;
+    pc_host *h = NULL;
     if (pc_host_new(&h) != PC_OK)
         return 3;
     pc_host_free(h);

@@ -1,0 +1,31 @@
+/* error.h — internal error detail: a status plus a message naming what failed.
+ * Every internal module that can fail takes a pc_err* (which may be NULL). */
+#ifndef PC_ERROR_H
+#define PC_ERROR_H
+
+#include "patchcast.h"
+
+#define PC_ERRMSG_MAX 512
+
+/* One more than the highest pc_status (private: it grows with the enum). */
+#define PC_STATUS_COUNT (PC_ERR_MODULE + 1)
+
+typedef struct pc_err {
+    pc_status code;
+    char msg[PC_ERRMSG_MAX];
+} pc_err;
+
+/* Record code and a printf-style message in e (if not NULL); returns code so
+ * callers can write `return pc_fail(e, PC_ERR_FORMAT, "...")`. */
+pc_status pc_fail(pc_err *e, pc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefix the message already in e with more context ("manifest 3f2a…: ").
+ * Returns e->code (PC_OK if e is NULL). */
+pc_status pc_fail_prefix(pc_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reset e to PC_OK with an empty message. */
+void pc_err_clear(pc_err *e);
+
+#endif

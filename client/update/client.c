@@ -1,0 +1,208 @@
+/* client.c — the pc_client handle: pinned keys, error detail, verification. */
+#include "client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "sig.h"
+
+pc_status pc_client_new(pc_client **out)
+{
+    if (out == NULL)
+        return PC_ERR_INVALID;
+    *out = calloc(1, sizeof **out);
+    return *out ? PC_OK : PC_ERR_NOMEM;
+}
+
+void pc_client_free(pc_client *c)
+{
+    if (c == NULL)
+        return;
+    free(c->root);
+    for (size_t i = 0; i < c->nrepos; i++)
+        free(c->repos[i]);
+    free(c->channel);
+    free(c->ca_file);
+    free(c);
+}
+
+static pc_status set_str(pc_client *c, char **field, const char *v)
+{
+    char *copy = NULL;
+    if (v && (copy = strdup(v)) == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    free(*field);
+    *field = copy;
+    return PC_OK;
+}
+
+pc_status pc_client_set_root(pc_client *c, const char *root)
+{
+    if (c == NULL || root == NULL || root[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    return set_str(c, &c->root, root);
+}
+
+pc_status pc_client_add_repo(pc_client *c, const char *url)
+{
+    if (c == NULL || url == NULL || url[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    if (c->nrepos == PC_MAX_REPOS)
+        return pc_fail(&c->err, PC_ERR_TOO_LARGE, "more than %d repositories", PC_MAX_REPOS);
+    if ((c->repos[c->nrepos] = strdup(url)) == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    c->nrepos++;
+    return PC_OK;
+}
+
+pc_status pc_client_set_channel(pc_client *c, const char *channel)
+{
+    if (c == NULL || channel == NULL || channel[0] == '\0')
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    return set_str(c, &c->channel, channel);
+}
+
+pc_status pc_client_set_ca_file(pc_client *c, const char *path)
+{
+    if (c == NULL)
+        return PC_ERR_INVALID;
+    return set_str(c, &c->ca_file, path);
+}
+
+pc_status pc_client_set_keep_versions(pc_client *c, unsigned n)
+{
+    if (c == NULL || n < 1)
+        return PC_ERR_INVALID;
+    c->keep_versions = n;
+    return PC_OK;
+}
+
+pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds)
+{
+    if (c == NULL || bytes_per_second < 0 || seconds < 0)
+        return PC_ERR_INVALID;
+    c->low_speed_bytes = bytes_per_second;
+    c->low_speed_seconds = seconds;
+    return PC_OK;
+}
+
+void pc_client_set_progress(pc_client *c, pc_progress_fn fn, void *ud)
+{
+    if (c) {
+        c->progress = fn;
+        c->progress_ud = ud;
+    }
+}
+
+void pc_client_cancel(pc_client *c)
+{
+    if (c)
+        __atomic_store_n(&c->cancel, 1, __ATOMIC_SEQ_CST);
+}
+
+const char *pc_client_errmsg(const pc_client *c)
+{
+    return c ? c->err.msg : "";
+}
+
+static pc_status add_key(pc_client *c, const pc_pubkey *k)
+{
+    for (size_t i = 0; i < c->nkeys; i++)
+        if (memcmp(c->keys[i].keynum, k->keynum, PC_KEYNUM_LEN) == 0) {
+            if (memcmp(c->keys[i].pk, k->pk, PC_PK_LEN) != 0)
+                return pc_fail(&c->err, PC_ERR_KEY, "two different keys with the same key id");
+            return PC_OK;
+        }
+    if (c->nkeys == PC_MAX_KEYS)
+        return pc_fail(&c->err, PC_ERR_TOO_LARGE, "more than %d pinned keys", PC_MAX_KEYS);
+    c->keys[c->nkeys++] = *k;
+    return PC_OK;
+}
+
+pc_status pc_client_add_pubkey(pc_client *c, const char *key)
+{
+    if (c == NULL || key == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    pc_pubkey k;
+    pc_status st = pc_pubkey_parse(key, strlen(key), &k, &c->err);
+    return st != PC_OK ? st : add_key(c, &k);
+}
+
+pc_status pc_client_add_pubkey_file(pc_client *c, const char *path)
+{
+    if (c == NULL || path == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    pc_pubkey k;
+    pc_status st = pc_pubkey_load(path, &k, &c->err);
+    return st != PC_OK ? st : add_key(c, &k);
+}
+
+static pc_status verify(pc_client *c, const char *file, const void *data, size_t len,
+                        const char *sig_text, size_t sig_len, const char *sig_what,
+                        unsigned flags, char **tc)
+{
+    if (c->nkeys == 0)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
+    pc_sig s;
+    pc_status st = pc_sig_parse(sig_text, sig_len, sig_what, &s, &c->err);
+    if (st != PC_OK)
+        return st;
+    st = pc_sig_verify(&s, c->keys, c->nkeys, file, data, len,
+                       (flags & PC_VERIFY_ALLOW_LEGACY) != 0, &c->err);
+    if (st == PC_OK && tc) {
+        *tc = s.trusted_comment;
+        s.trusted_comment = NULL;
+    }
+    pc_sig_free(&s);
+    return st;
+}
+
+pc_status pc_client_verify_file(pc_client *c, const char *path, const char *sig_path,
+                                unsigned flags, char **trusted_comment)
+{
+    if (c == NULL || path == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    if (trusted_comment)
+        *trusted_comment = NULL;
+    char *owned = NULL;
+    if (sig_path == NULL) {
+        size_t n = strlen(path) + sizeof ".minisig";
+        if ((owned = malloc(n)) == NULL)
+            return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        snprintf(owned, n, "%s.minisig", path);
+        sig_path = owned;
+    }
+    char *text;
+    size_t len;
+    pc_status st = pc_read_file(sig_path, PC_SIG_FILE_MAX, &text, &len, &c->err);
+    if (st == PC_OK) {
+        st = verify(c, path, NULL, 0, text, len, sig_path, flags, trusted_comment);
+        free(text);
+    } else if (st == PC_ERR_TOO_LARGE) {
+        pc_fail(&c->err, st, "%s: larger than a signature file's %d bytes", sig_path,
+                PC_SIG_FILE_MAX);
+    }
+    free(owned);
+    return st;
+}
+
+pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t len,
+                                  const char *sig_text, size_t sig_len, unsigned flags,
+                                  char **trusted_comment)
+{
+    if (c == NULL || (data == NULL && len > 0) || sig_text == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    if (trusted_comment)
+        *trusted_comment = NULL;
+    return verify(c, NULL, data ? data : "", len, sig_text, sig_len, "signature", flags,
+                  trusted_comment);
+}

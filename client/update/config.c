@@ -1,0 +1,117 @@
+/* config.c — ROOT/config.json: repositories, pinned keys and channel of an
+ * install root, written by `patchcast init`. */
+#include <cJSON.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "fileio.h"
+#include "jsonv.h"
+
+#define CONFIG_MAX (64u << 10)
+
+static char *config_path(const char *root)
+{
+    size_t n = strlen(root) + sizeof "/config.json";
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/config.json", root);
+    return p;
+}
+
+pc_status pc_client_save_config(pc_client *c)
+{
+    if (c == NULL || c->root == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    cJSON *root = cJSON_CreateObject(), *repos = NULL, *keys = NULL;
+    bool ok = root && cJSON_AddNumberToObject(root, "format", 1) &&
+              (repos = cJSON_AddArrayToObject(root, "repos")) &&
+              (keys = cJSON_AddArrayToObject(root, "keys")) &&
+              cJSON_AddStringToObject(root, "channel", c->channel ? c->channel : "stable");
+    for (size_t i = 0; ok && i < c->nrepos; i++)
+        ok = cJSON_AddItemToArray(repos, cJSON_CreateString(c->repos[i]));
+    for (size_t i = 0; ok && i < c->nkeys; i++) {
+        char b64[64];
+        uint8_t raw[42];
+        memcpy(raw, "Ed", 2);
+        memcpy(raw + 2, c->keys[i].keynum, 8);
+        memcpy(raw + 10, c->keys[i].pk, 32);
+        sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+        ok = cJSON_AddItemToArray(keys, cJSON_CreateString(b64));
+    }
+    if (ok && c->ca_file)
+        ok = cJSON_AddStringToObject(root, "ca_file", c->ca_file) != NULL;
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    char *path = config_path(c->root);
+    pc_status st = PC_OK;
+    if (text == NULL || path == NULL)
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    else
+        st = pc_write_file_atomic(path, text, strlen(text), 0644, &c->err);
+    free(text);
+    free(path);
+    return st;
+}
+
+pc_status pc_client_load_config(pc_client *c, const char *root)
+{
+    if (c == NULL || root == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    char *path = config_path(root);
+    if (path == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    char *text = NULL;
+    size_t len;
+    pc_status st = pc_read_file(path, CONFIG_MAX, &text, &len, &c->err);
+    if (st == PC_ERR_NOT_FOUND)
+        st = pc_fail(&c->err, PC_ERR_NOT_FOUND,
+                     "%s: no patchcast configuration here (run 'patchcast init' first)", root);
+    cJSON *j = NULL;
+    if (st == PC_OK)
+        st = pc_jparse(text, len, path, &j, &c->err);
+    static const char *const known[] = {"format", "repos", "keys", "channel", "ca_file", NULL};
+    pc_jpath top = {""};
+    const cJSON *repos = NULL, *keys = NULL, *it;
+    char *channel = NULL, *ca = NULL;
+    if (st == PC_OK && (!cJSON_IsObject(j) ||
+                        (st = pc_jcheck_keys(j, known, path, &top, &c->err)) ||
+                        (st = pc_jget_array(j, "repos", true, &repos, path, &top, &c->err)) ||
+                        (st = pc_jget_array(j, "keys", true, &keys, path, &top, &c->err)) ||
+                        (st = pc_jget_string(j, "channel", true, 32, &channel, path, &top,
+                                             &c->err)) ||
+                        (st = pc_jget_string(j, "ca_file", false, 4096, &ca, path, &top,
+                                             &c->err))))
+        if (st == PC_OK)
+            st = pc_fail(&c->err, PC_ERR_STATE, "%s: expected a JSON object", path);
+    if (st == PC_OK)
+        st = pc_client_set_root(c, root);
+    cJSON_ArrayForEach(it, repos)
+    {
+        if (st != PC_OK)
+            break;
+        st = cJSON_IsString(it) ? pc_client_add_repo(c, it->valuestring)
+                                : pc_fail(&c->err, PC_ERR_STATE, "%s: repos: expected URLs", path);
+    }
+    cJSON_ArrayForEach(it, keys)
+    {
+        if (st != PC_OK)
+            break;
+        st = cJSON_IsString(it) ? pc_client_add_pubkey(c, it->valuestring)
+                                : pc_fail(&c->err, PC_ERR_STATE, "%s: keys: expected keys", path);
+    }
+    if (st == PC_OK)
+        st = pc_client_set_channel(c, channel);
+    if (st == PC_OK && ca)
+        st = pc_client_set_ca_file(c, ca);
+    free(channel);
+    free(ca);
+    cJSON_Delete(j);
+    free(text);
+    free(path);
+    return st;
+}

@@ -1,0 +1,166 @@
+/* mirror.c — copy a whole site into a folder and verify it: the offline
+ * mirror for a USB stick. Content-addressed files first, repo.json and its
+ * signature last, then the complete check of siteverify.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "client.h"
+#include "fetch.h"
+#include "fileio.h"
+#include "meta.h"
+#include "siteverify.h"
+
+typedef struct mlist {
+    pc_fetch_item *it;
+    char **bufs;
+    size_t n, cap;
+} mlist;
+
+static pc_status add(mlist *l, const char *dir, const char *rel, uint64_t size,
+                     const uint8_t *sha, pc_err *e)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->it[i].rel, rel))
+            return PC_OK;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        pc_fetch_item *ni = realloc(l->it, nc * sizeof *ni);
+        if (ni)
+            l->it = ni;
+        char **nb = realloc(l->bufs, 2 * nc * sizeof *nb);
+        if (nb)
+            l->bufs = nb;
+        if (!ni || !nb)
+            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        l->cap = nc;
+    }
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *d = malloc(n), *r = strdup(rel);
+    if (!d || !r) {
+        free(d);
+        free(r);
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    }
+    snprintf(d, n, "%s/%s", dir, rel);
+    pc_status st = pc_mkdirs(d, true, e); /* folders of the destination */
+    if (st != PC_OK) {
+        free(d);
+        free(r);
+        return st;
+    }
+    l->it[l->n] = (pc_fetch_item){.rel = r, .dest = d, .size = size, .no_sha = sha == NULL};
+    if (sha)
+        memcpy(l->it[l->n].sha256, sha, 32);
+    l->bufs[2 * l->n] = r;
+    l->bufs[2 * l->n + 1] = d;
+    l->n++;
+    return PC_OK;
+}
+
+static void mlist_free(mlist *l)
+{
+    for (size_t i = 0; i < 2 * l->n; i++)
+        free(l->bufs[i]);
+    free(l->bufs);
+    free(l->it);
+}
+
+pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned *problems)
+{
+    if (c == NULL || url == NULL || dir == NULL)
+        return PC_ERR_INVALID;
+    pc_err *e = &c->err;
+    pc_err_clear(e);
+    if (c->nkeys == 0)
+        return pc_fail(e, PC_ERR_INVALID, "no public key pinned");
+    if (pc_mkdirs(dir, false, e) != PC_OK)
+        return e->code;
+    const char *mirrors[1] = {url};
+    pc_fetch_opts fo = {.mirrors = mirrors, .nmirrors = 1, .ca_file = c->ca_file,
+                        .cancel = &c->cancel, .parallel = c->parallel,
+                        .low_speed_bytes = c->low_speed_bytes,
+                        .low_speed_seconds = c->low_speed_seconds};
+    char *json = NULL, *sig = NULL;
+    size_t len, slen;
+    pc_repo *r = NULL;
+    mlist docs = {0}, files = {0};
+    pc_status st;
+    if ((st = pc_fetch_buffer(&fo, "repo.json", PC_REPO_MAX_BYTES, &json, &len, NULL, e)) ||
+        (st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL, e)) ||
+        (st = pc_client_verify_buffer(c, json, len, sig, slen, 0, NULL)) ||
+        (st = pc_repo_parse(json, len, &r, e)))
+        goto out;
+    char rel[PC_SITE_PATH_MAX];
+    for (size_t i = 0; i < r->nversions && st == PC_OK; i++) {
+        pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
+        st = add(&docs, dir, rel, r->versions[i].manifest.size, r->versions[i].manifest.sha256, e);
+    }
+    for (size_t i = 0; i < r->nedges && st == PC_OK; i++) {
+        pc_site_delta_path(r->edges[i].delta.sha256, rel);
+        st = add(&docs, dir, rel, r->edges[i].delta.size, r->edges[i].delta.sha256, e);
+    }
+    if (st == PC_OK)
+        st = pc_fetch_files(&fo, docs.it, docs.n, e);
+    /* Every object and patch the documents name. */
+    for (size_t i = 0; i < docs.n && st == PC_OK; i++) {
+        char *text;
+        size_t tl;
+        if ((st = pc_read_file(docs.it[i].dest, PC_MANIFEST_MAX_BYTES, &text, &tl, e)))
+            break;
+        pc_manifest *m = NULL;
+        pc_delta *d = NULL;
+        if (!strncmp(docs.it[i].rel, "manifests/", 10))
+            st = pc_manifest_parse(text, tl, &m, e);
+        else
+            st = pc_delta_parse(text, tl, &d, e);
+        free(text);
+        for (size_t k = 0; m && st == PC_OK && k < m->nfiles; k++)
+            if (m->files[k].type == PC_FT_FILE) {
+                pc_site_object_path(m->files[k].sha256, rel);
+                st = add(&files, dir, rel, m->files[k].object_size, NULL, e);
+            }
+        for (size_t k = 0; d && st == PC_OK && k < d->npatches; k++) {
+            pc_site_patch_path(d->patches[k].from, d->patches[k].to, rel);
+            st = add(&files, dir, rel, d->patches[k].size, NULL, e);
+        }
+        pc_manifest_free(m);
+        pc_delta_free(d);
+    }
+    if (st == PC_OK)
+        st = pc_fetch_files(&fo, files.it, files.n, e);
+    /* The signed root last, so the folder is never a half-copied site. */
+    char *rp = NULL, *sp = NULL;
+    if (st == PC_OK) {
+        size_t n = strlen(dir) + 24;
+        rp = malloc(n);
+        sp = malloc(n);
+        if (!rp || !sp)
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        else {
+            snprintf(rp, n, "%s/repo.json", dir);
+            snprintf(sp, n, "%s/repo.json.minisig", dir);
+            if ((st = pc_write_file_atomic(sp, sig, slen, 0644, e)) == PC_OK)
+                st = pc_write_file_atomic(rp, json, len, 0644, e);
+        }
+    }
+    free(rp);
+    free(sp);
+    if (st == PC_OK) {
+        pc_site_verify_stats s = {0};
+        st = pc_site_verify_dir(c, dir, NULL, NULL, &s);
+        if (problems)
+            *problems = s.problems;
+        if (st != PC_OK)
+            pc_fail(e, st, "%s: %u problems found while verifying the copy", dir, s.problems);
+    }
+out:
+    mlist_free(&docs);
+    mlist_free(&files);
+    pc_repo_free(r);
+    free(json);
+    free(sig);
+    return st;
+}

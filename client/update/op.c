@@ -1,0 +1,226 @@
+/* op.c — the frame of every client operation: lock, state, verified
+ * metadata, and content-addressed metadata downloads. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "hex.h"
+#include "jsonv.h"
+#include "sha256.h"
+#include "sig.h"
+#include "update.h"
+
+void pc_op_progress(pc_op *op, const char *step, const char *detail, uint64_t done,
+                    uint64_t total)
+{
+    if (op->c->progress == NULL)
+        return;
+    pc_progress p = {done, total, op->step, op->nsteps, step, detail ? detail : ""};
+    op->c->progress(op->c->progress_ud, &p);
+}
+
+static void fetch_progress(void *ud, uint64_t done, uint64_t total)
+{
+    pc_op_progress(ud, "download", "", done, total);
+}
+
+pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
+{
+    memset(op, 0, sizeof *op);
+    op->c = c;
+    op->lay.lock_fd = -1;
+    pc_err_clear(&c->err);
+    __atomic_store_n(&c->cancel, 0, __ATOMIC_SEQ_CST);
+    if (c->root == NULL)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no install root set");
+    pc_status st = pc_layout_open(&op->lay, c->root, create, &c->err);
+    if (st == PC_OK)
+        st = pc_layout_lock(&op->lay, &c->err);
+    if (st == PC_OK && (op->state_path = pc_layout_path(&op->lay, "state.json", NULL, NULL)) == NULL)
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    if (st == PC_OK)
+        st = pc_state_load(&op->state, op->state_path, &c->err);
+    if (st == PC_OK)
+        st = pc_layout_current(&op->lay, &op->current, &c->err);
+    /* After a crash between the switch and the state write, the link wins. */
+    if (st == PC_OK && op->current &&
+        (op->state.current == NULL || strcmp(op->state.current, op->current) != 0)) {
+        if (op->state.current && (st = pc_state_set(&op->state.previous, op->state.current,
+                                                    &c->err)) != PC_OK)
+            return st;
+        if ((st = pc_state_set(&op->state.current, op->current, &c->err)) == PC_OK &&
+            (st = pc_state_add_installed(&op->state, op->current, &c->err)) == PC_OK)
+            st = pc_state_save(&op->state, op->state_path, &c->err);
+    }
+    /* Leftovers of an interrupted run: staging is disposable. */
+    if (st == PC_OK) {
+        char *stg = pc_layout_path(&op->lay, "staging", NULL, NULL);
+        if (stg == NULL)
+            return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        pc_err scratch = {0};
+        if (pc_rmtree(stg, &scratch) == PC_OK && create)
+            mkdir(stg, 0755);
+        free(stg);
+    }
+    op->fo.mirrors = (const char *const *)c->repos;
+    op->fo.nmirrors = c->nrepos;
+    op->fo.parallel = c->parallel;
+    op->fo.ca_file = c->ca_file;
+    op->fo.low_speed_bytes = c->low_speed_bytes;
+    op->fo.low_speed_seconds = c->low_speed_seconds;
+    op->fo.progress = fetch_progress;
+    op->fo.progress_ud = op;
+    op->fo.cancel = &c->cancel;
+    op->fo.demoted = op->demoted;
+    return st;
+}
+
+void pc_op_end(pc_op *op)
+{
+    pc_repo_free(op->repo);
+    pc_state_free(&op->state);
+    free(op->state_path);
+    free(op->current);
+    pc_layout_close(&op->lay);
+}
+
+/* "patchcast-repo serial:<n> product:<p> expires:<t>" must match the JSON. */
+static pc_status check_comment(pc_op *op, const char *tc)
+{
+    char want[400], exp[21];
+    pc_format_time(op->repo->expires, exp);
+    snprintf(want, sizeof want, "patchcast-repo serial:%llu product:%s expires:%s",
+             (unsigned long long)op->repo->serial, op->repo->product, exp);
+    if (strcmp(tc, want) != 0)
+        return pc_fail(&op->c->err, PC_ERR_SIGNATURE,
+                       "repo.json: the signed comment '%.200s' does not match the document "
+                       "(expected '%.200s')",
+                       tc, want);
+    return PC_OK;
+}
+
+pc_status pc_op_fetch_repo(pc_op *op)
+{
+    pc_client *c = op->c;
+    if (c->nrepos == 0)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no repository configured");
+    if (c->nkeys == 0)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
+    char *json = NULL, *sig = NULL, *tc = NULL;
+    size_t len, slen, mi = 0;
+    pc_status st = PC_OK;
+    pc_op_progress(op, "metadata", "repo.json", 0, 0);
+    /* Try mirrors in order; a mirror whose metadata fails verification is
+     * skipped like one that is down, and the last error is reported. */
+    for (size_t start = 0; start < c->nrepos; start = mi + 1) {
+        pc_fetch_opts fo = op->fo;
+        fo.mirrors = (const char *const *)c->repos + start;
+        fo.nmirrors = c->nrepos - start;
+        fo.demoted = op->demoted + start;
+        free(json);
+        free(sig);
+        free(tc);
+        json = sig = tc = NULL;
+        size_t used = 0;
+        st = pc_fetch_buffer(&fo, "repo.json", PC_REPO_MAX_BYTES, &json, &len, &used, &c->err);
+        if (st != PC_OK)
+            break; /* every remaining mirror failed */
+        mi = start + used;
+        fo.mirrors = (const char *const *)c->repos + mi;
+        fo.nmirrors = 1;
+        fo.demoted = op->demoted + mi;
+        st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL,
+                             &c->err);
+        if (st == PC_OK)
+            st = pc_client_verify_buffer(c, json, len, sig, slen, 0, &tc);
+        if (st != PC_OK) {
+            pc_fail_prefix(&c->err, "%s/repo.json: ", c->repos[mi]);
+            continue;
+        }
+        break;
+    }
+    if (st != PC_OK)
+        goto out;
+    pc_repo_free(op->repo);
+    op->repo = NULL;
+    if ((st = pc_repo_parse(json, len, &op->repo, &c->err)) != PC_OK ||
+        (st = check_comment(op, tc)) != PC_OK)
+        goto out;
+    int64_t now = (int64_t)time(NULL);
+    if (now >= op->repo->expires) {
+        char exp[21];
+        pc_format_time(op->repo->expires, exp);
+        st = pc_fail(&c->err, PC_ERR_EXPIRED,
+                     "repo.json expired at %s: the mirror serves stale metadata (or this "
+                     "machine's clock is wrong)",
+                     exp);
+        goto out;
+    }
+    if (op->repo->serial < op->state.last_serial) {
+        st = pc_fail(&c->err, PC_ERR_ROLLBACK,
+                     "repo.json has serial %llu, older than serial %llu seen before: refusing "
+                     "a replayed or rolled-back repository",
+                     (unsigned long long)op->repo->serial,
+                     (unsigned long long)op->state.last_serial);
+        goto out;
+    }
+    if (op->repo->serial > op->state.last_serial) {
+        op->state.last_serial = op->repo->serial;
+        st = pc_state_save(&op->state, op->state_path, &c->err);
+    }
+out:
+    free(json);
+    free(sig);
+    free(tc);
+    return st;
+}
+
+pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref, char **text,
+                          size_t *len)
+{
+    pc_client *c = op->c;
+    char hex[65];
+    pc_hex_encode(ref->sha256, 32, hex);
+    char *dir = pc_layout_path(&op->lay, "cache", "meta", NULL);
+    char *dest = pc_layout_path(&op->lay, "cache", "meta", hex);
+    pc_status st = PC_OK;
+    if (!dir || !dest) {
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    mkdir(dir, 0755);
+    pc_fetch_item it = {.rel = site_rel, .dest = dest, .size = ref->size};
+    memcpy(it.sha256, ref->sha256, 32);
+    pc_fetch_opts fo = op->fo;
+    fo.progress = NULL; /* metadata: small, part of the "metadata" step */
+    if ((st = pc_fetch_files(&fo, &it, 1, &c->err)) == PC_OK)
+        st = pc_read_file(dest, (size_t)ref->size, text, len, &c->err);
+out:
+    free(dir);
+    free(dest);
+    return st;
+}
+
+pc_manifest *pc_op_local_manifest(pc_op *op, const char *version)
+{
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", version);
+    char *p = pc_layout_path(&op->lay, "manifests", name, NULL);
+    if (p == NULL)
+        return NULL;
+    char *text;
+    size_t len;
+    pc_err scratch = {0};
+    pc_manifest *m = NULL;
+    if (pc_read_file(p, PC_MANIFEST_MAX_BYTES, &text, &len, &scratch) == PC_OK) {
+        if (pc_manifest_parse(text, len, &m, &scratch) != PC_OK)
+            m = NULL;
+        free(text);
+    }
+    free(p);
+    return m;
+}

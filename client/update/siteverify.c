@@ -1,0 +1,245 @@
+/* siteverify.c — check a whole site folder: the signature of repo.json, the
+ * hash and size of every manifest, delta, object and patch, and that every
+ * patch applied to its source produces its target. Shared by
+ * `patchcast-gen verify` (before uploading) and `patchcast mirror`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "hex.h"
+#include "jsonv.h"
+#include "meta.h"
+#include "object.h"
+#include "patch.h"
+#include "sha256.h"
+#include "siteverify.h"
+
+typedef struct vctx {
+    const char *site;
+    pc_site_problem_fn fn;
+    void *ud;
+    char tmp[4200];
+    unsigned problems, objects, patches, docs;
+    uint8_t (*seen)[32]; /* objects already checked */
+    size_t nseen, capseen;
+} vctx;
+
+/* True the first time a content hash is offered. */
+static bool first_time(vctx *v, const uint8_t sha[32])
+{
+    for (size_t i = 0; i < v->nseen; i++)
+        if (!memcmp(v->seen[i], sha, 32))
+            return false;
+    if (v->nseen == v->capseen) {
+        size_t nc = v->capseen ? v->capseen * 2 : 256;
+        uint8_t(*p)[32] = realloc(v->seen, nc * sizeof *p);
+        if (p == NULL)
+            return true;
+        v->seen = p;
+        v->capseen = nc;
+    }
+    memcpy(v->seen[v->nseen++], sha, 32);
+    return true;
+}
+
+static void problem(vctx *v, const char *file, const char *msg)
+{
+    v->problems++;
+    if (v->fn)
+        v->fn(v->ud, file, msg);
+}
+
+static char *site_file(const vctx *v, const char *rel)
+{
+    size_t n = strlen(v->site) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", v->site, rel);
+    return p;
+}
+
+/* Read a content-addressed document and check its hash and size. */
+static char *read_doc(vctx *v, const char *rel, const pc_hashref *ref, size_t *len)
+{
+    char *p = site_file(v, rel), *text = NULL;
+    pc_err e = {0};
+    if (p && pc_read_file(p, PC_MANIFEST_MAX_BYTES, &text, len, &e) != PC_OK) {
+        problem(v, rel, e.msg);
+        text = NULL;
+    } else if (p) {
+        uint8_t h[32];
+        pc_sha256(text, *len, h);
+        if (*len != ref->size || memcmp(h, ref->sha256, 32)) {
+            problem(v, rel, "size or SHA-256 differs from repo.json");
+            free(text);
+            text = NULL;
+        }
+        v->docs++;
+    }
+    free(p);
+    return text;
+}
+
+/* Unpack an object to the scratch file; true if it is valid. */
+static bool check_object(vctx *v, const pc_file_entry *f, bool keep)
+{
+    char rel[PC_SITE_PATH_MAX];
+    pc_site_object_path(f->sha256, rel);
+    char *p = site_file(v, rel);
+    struct stat sb;
+    pc_err e = {0};
+    bool ok = false;
+    if (p == NULL)
+        return false;
+    if (stat(p, &sb) != 0)
+        problem(v, rel, "missing");
+    else if ((uint64_t)sb.st_size != f->object_size)
+        problem(v, rel, "size differs from the manifest's object_size");
+    else if (pc_object_unpack_file(p, v->tmp, 0644, f->size, f->sha256, &e) != PC_OK)
+        problem(v, rel, e.msg);
+    else
+        ok = true;
+    if (!keep)
+        unlink(v->tmp);
+    free(p);
+    return ok;
+}
+
+static const pc_file_entry *file_with(const pc_manifest *m, const uint8_t sha[32])
+{
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (m->files[i].type == PC_FT_FILE && !memcmp(m->files[i].sha256, sha, 32))
+            return &m->files[i];
+    return NULL;
+}
+
+pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn fn, void *ud,
+                             pc_site_verify_stats *stats)
+{
+    vctx v = {.site = dir, .fn = fn, .ud = ud};
+    snprintf(v.tmp, sizeof v.tmp, "%s/.verify-scratch", v.site);
+    char tmp2[4300];
+    snprintf(tmp2, sizeof tmp2, "%s.out", v.tmp);
+    pc_repo *r = NULL;
+    char *json = NULL, *sig = NULL, *tc = NULL;
+    size_t len, slen;
+    pc_err e = {0};
+    pc_status rc = PC_OK;
+    char *rp = site_file(&v, "repo.json"), *sp = site_file(&v, "repo.json.minisig");
+    if (!rp || !sp) {
+        rc = PC_ERR_NOMEM;
+        goto out;
+    }
+    if (pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) ||
+        pc_read_file(sp, 16384, &sig, &slen, &e)) {
+        problem(&v, "repo.json", e.msg);
+        goto report;
+    }
+    if (pc_client_verify_buffer(cl, json, len, sig, slen, 0, &tc) != PC_OK) {
+        problem(&v, "repo.json.minisig", pc_client_errmsg(cl));
+        goto report;
+    }
+    if (pc_repo_parse(json, len, &r, &e) != PC_OK) {
+        problem(&v, "repo.json", e.msg);
+        goto report;
+    }
+    char want[300], exp[21];
+    pc_format_time(r->expires, exp);
+    snprintf(want, sizeof want, "patchcast-repo serial:%llu product:%s expires:%s",
+             (unsigned long long)r->serial, r->product, exp);
+    if (strcmp(tc, want))
+        problem(&v, "repo.json.minisig", "trusted comment does not match repo.json");
+    pc_manifest **mans = calloc(r->nversions, sizeof *mans);
+    if (mans == NULL)
+        goto report;
+    for (size_t i = 0; i < r->nversions; i++) {
+        char rel[PC_SITE_PATH_MAX];
+        pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
+        char *text = read_doc(&v, rel, &r->versions[i].manifest, &len);
+        if (text && pc_manifest_parse(text, len, &mans[i], &e) != PC_OK)
+            problem(&v, rel, e.msg);
+        free(text);
+        if (!mans[i])
+            continue;
+        uint64_t full = 0;
+        for (size_t k = 0; k < mans[i]->nfiles; k++) {
+            const pc_file_entry *f = &mans[i]->files[k];
+            if (f->type != PC_FT_FILE)
+                continue;
+            full += f->object_size;
+            if (first_time(&v, f->sha256)) {
+                check_object(&v, f, false);
+                v.objects++;
+            }
+        }
+        if (full != r->versions[i].full_bytes)
+            problem(&v, rel, "full_bytes in repo.json differs from the sum of object sizes");
+    }
+    for (size_t i = 0; i < r->nedges; i++) {
+        const pc_edge *ed = &r->edges[i];
+        char rel[PC_SITE_PATH_MAX];
+        pc_site_delta_path(ed->delta.sha256, rel);
+        char *text = read_doc(&v, rel, &ed->delta, &len);
+        pc_delta *d = NULL;
+        if (text && pc_delta_parse(text, len, &d, &e) != PC_OK)
+            problem(&v, rel, e.msg);
+        free(text);
+        const pc_manifest *from = mans[ed->from_idx], *to = mans[ed->to_idx];
+        for (size_t k = 0; d && from && to && k < d->npatches; k++) {
+            const pc_patch_ref *pr = &d->patches[k];
+            char prel[PC_SITE_PATH_MAX];
+            pc_site_patch_path(pr->from, pr->to, prel);
+            char *pp = site_file(&v, prel);
+            struct stat sb;
+            const pc_file_entry *src = file_with(from, pr->from), *dst = file_with(to, pr->to);
+            v.patches++;
+            if (pp == NULL)
+                continue;
+            if (stat(pp, &sb) != 0)
+                problem(&v, prel, "missing");
+            else if ((uint64_t)sb.st_size != pr->size)
+                problem(&v, prel, "size differs from the delta document");
+            else if (!src || !dst)
+                problem(&v, prel, "its source or target is not in the edge's versions");
+            else if (!check_object(&v, src, true))
+                problem(&v, prel, "not applied: its source object is damaged");
+            else {
+                pc_patch_expect ex = {.has_size = true, .new_size = dst->size, .has_sha = true};
+                memcpy(ex.new_sha256, dst->sha256, 32);
+                if (pc_patch_apply_file(v.tmp, pp, tmp2, &ex, &e) != PC_OK)
+                    problem(&v, prel, e.msg);
+                unlink(tmp2);
+                unlink(v.tmp);
+            }
+            free(pp);
+        }
+        pc_delta_free(d);
+    }
+    for (size_t i = 0; i < r->nversions; i++)
+        pc_manifest_free(mans[i]);
+    free(mans);
+report:
+    if (stats) {
+        stats->serial = r ? r->serial : 0;
+        stats->versions = r ? r->nversions : 0;
+        stats->edges = r ? r->nedges : 0;
+        stats->documents = v.docs;
+        stats->objects = v.objects;
+        stats->patches = v.patches;
+        stats->problems = v.problems;
+    }
+    if (v.problems)
+        rc = PC_ERR_HASH;
+out:
+    pc_repo_free(r);
+    free(json);
+    free(sig);
+    free(tc);
+    free(rp);
+    free(sp);
+    free(v.seen);
+    return rc;
+}

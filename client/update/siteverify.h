@@ -1,0 +1,23 @@
+/* siteverify.h — verify a site folder completely (see siteverify.c). */
+#ifndef PC_SITEVERIFY_H
+#define PC_SITEVERIFY_H
+
+#include <stdint.h>
+
+#include "patchcast.h"
+
+typedef void (*pc_site_problem_fn)(void *ud, const char *file, const char *msg);
+
+typedef struct pc_site_verify_stats {
+    uint64_t serial;
+    size_t versions, edges;
+    unsigned documents, objects, patches, problems;
+} pc_site_verify_stats;
+
+/* Verify the site in dir against c's pinned keys. Each problem is reported
+ * through fn (file relative to dir, reason). Returns PC_OK if there is none,
+ * PC_ERR_HASH if any problem was found. */
+pc_status pc_site_verify_dir(pc_client *c, const char *dir, pc_site_problem_fn fn, void *ud,
+                             pc_site_verify_stats *stats);
+
+#endif

@@ -1,0 +1,45 @@
+/* update.h — internals shared by the update modules: an operation's context
+ * (the locked install root, its state, the verified repository). */
+#ifndef PC_UPDATE_H
+#define PC_UPDATE_H
+
+#include "client.h"
+#include "fetch.h"
+#include "layout.h"
+#include "meta.h"
+#include "state.h"
+
+typedef struct pc_op {
+    pc_client *c;
+    pc_layout lay;
+    pc_state state;
+    char *state_path;
+    char *current;          /* what ROOT/current points at, or NULL */
+    pc_repo *repo;          /* verified repo.json, once fetched */
+    pc_fetch_opts fo;
+    bool demoted[PC_MAX_REPOS]; /* mirrors that failed a transfer in this operation */
+    unsigned step, nsteps;
+} pc_op;
+
+/* Open and lock the root, load the state and reconcile it with the
+ * `current` link (the link is the truth after a crash). */
+pc_status pc_op_begin(pc_op *op, pc_client *c, bool create);
+void pc_op_end(pc_op *op);
+
+/* Fetch repo.json and its signature, verify the signature before parsing,
+ * check product, serial (no rollback) and expiry (no freeze). */
+pc_status pc_op_fetch_repo(pc_op *op);
+
+/* Download a content-addressed document (manifest or delta) of known hash
+ * and size into ROOT/cache/meta/ and return its text (caller frees). */
+pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref, char **text,
+                          size_t *len);
+
+/* The stored (verified) manifest of an installed version, or NULL. */
+pc_manifest *pc_op_local_manifest(pc_op *op, const char *version);
+
+/* Report progress of the current step. */
+void pc_op_progress(pc_op *op, const char *step, const char *detail, uint64_t done,
+                    uint64_t total);
+
+#endif
