@@ -83,7 +83,7 @@ UNIT_BIN   := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big FORCE
+.PHONY: print-incs demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
 
@@ -249,3 +249,7 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The -I flags a folder's sources get (tests/docs/test_architecture.sh).
+print-incs:
+	@echo $(call incs,$(DIR))

@@ -2,6 +2,8 @@
  * (control, diff, extra) are decoded side by side from the same file with
  * pread, each through a fixed buffer; output is written sequentially
  * (sink.c). */
+#include "bspatch.h"
+
 #include <bzlib.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +13,6 @@
 
 #include "checked.h"
 #include "fileio.h"
-#include "patch.h"
 #include "sink.h"
 
 #define IN_BUF (64 * 1024)

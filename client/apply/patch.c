@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bspatch.h"
 #include "fileio.h"
 #include "hex.h"
 #include "pcz.h"

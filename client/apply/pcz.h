@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "patch.h"
+#include "expect.h"
+#include "pczstream.h" /* the stream codecs */
 
 #define PC_PCZ1_MAGIC "PCZ1"
 #define PC_PCZ1_HEADER 160
@@ -27,8 +28,6 @@
 #define PC_PCZ1_WINDOW_LOG 22
 #define PC_PCZ_CTRL_WINDOW_LOG 20
 #define PC_PCZ_DATA_WINDOW_LOG 22
-
-enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2, PC_PCZ_ZSTD_OLD = 3 };
 
 /* Mode 1's zstd window (log2) at most: old and new together. */
 #define PC_PCZ_OLD_WINDOW_LOG_MAX 30

@@ -14,6 +14,9 @@
 
 #include "error.h"
 
+/* A stream's codec, as the header names it (docs/format.md §7). */
+enum { PC_PCZ_RAW = 0, PC_PCZ_ZSTD = 1, PC_PCZ_XZ = 2, PC_PCZ_ZSTD_OLD = 3 };
+
 #define PC_PCZ_BUF (64 * 1024)
 #define PC_PCZ_RING 8                    /* buffers decoded ahead */
 #define PC_PCZ_AHEAD_MIN (1u << 20)      /* decoded size from which a thread pays */

@@ -8,7 +8,7 @@
 
 #include "bsdiff.h"
 #include "fileio.h"
-#include "patch.h"
+#include "bspatch.h"
 
 typedef struct bzbuf {
     bz_stream bz;

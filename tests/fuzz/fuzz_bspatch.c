@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bspatch.h"
 #include "patch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

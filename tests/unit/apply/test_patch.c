@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "pcz.h"
 #include "pczstream.h"
+#include "bspatch.h"
 #include "patch.h"
 #include "sha256.h"
 #include "test.h"
