@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonv.h"
+#include "linkcheck.h"
 #include "meta.h"
 #include "path.h"
 
@@ -92,19 +93,16 @@ pc_status pc_manifest_validate(const pc_manifest *m, pc_err *e)
             if (c > 0)
                 return ffail(e, i, "path", "files are not sorted by path at ", f->path);
         }
-        /* Nothing may live below a file or a symlink ("a" file, then "a/b"). */
-        const char *slash = strrchr(f->path, '/');
-        if (slash) {
-            char parent[PC_PATH_MAX + 1];
-            size_t pl = (size_t)(slash - f->path);
-            memcpy(parent, f->path, pl);
-            parent[pl] = '\0';
-            const pc_file_entry *up = pc_manifest_file(m, parent);
-            if (up && up->type != PC_FT_DIR)
-                return ffail(e, i, "path", "lies below a non-folder entry ", parent);
-        }
+        /* Nothing may live below a file or a symlink, at any depth. */
+        const pc_file_entry *up = pc_nondir_ancestor(m, f->path);
+        if (up)
+            return ffail(e, i, "path", up->type == PC_FT_SYMLINK ? "lies below the symlink "
+                                                                  : "lies below the file ",
+                         up->path);
         if (f->type == PC_FT_SYMLINK) {
             why = pc_symlink_problem(f->path, f->target);
+            if (why == NULL)
+                why = pc_link_escape_problem(m, f->path, f->target);
             if (why)
                 return ffail(e, i, "target", why, NULL);
         }

@@ -168,7 +168,7 @@ static const bad_case bad[] = {
     {'m', "\"path\":\"bin/demo\"", "\"path\":\"bin\"", PC_ERR_FORMAT, "files[1].path: duplicate path"},
     {'m', "\"path\":\"bin/demo\"", "\"path\":\"zzz\"", PC_ERR_FORMAT, "not sorted"},
     {'m', "\"path\":\"bin\",\"type\":\"dir\"", "\"path\":\"bin\",\"type\":\"symlink\",\"target\":\"x\"",
-     PC_ERR_FORMAT, "files[1].path: lies below a non-folder entry bin"},
+     PC_ERR_FORMAT, "files[1].path: lies below the symlink bin"},
     {'m', "\"type\":\"dir\"", "\"type\":\"fifo\"", PC_ERR_FORMAT, "files[0].type"},
     {'m', "\"mode\":\"755\"", "\"mode\":\"4755\"", PC_ERR_FORMAT, "files[1].mode"},
     {'m', "\"mode\":\"755\",", "", PC_ERR_FORMAT, "files[1].mode: missing"},
