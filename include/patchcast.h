@@ -171,7 +171,9 @@ typedef void (*pc_progress_fn)(void *ud, const pc_progress *p);
 PC_API void pc_client_set_progress(pc_client *c, pc_progress_fn fn, void *ud);
 
 /* Ask a running operation to stop at its next safe point (any thread).
- * It then fails with PC_ERR_CANCELLED and the installed version is intact. */
+ * It then fails with PC_ERR_CANCELLED and the installed version is intact.
+ * A cancel made while no operation runs applies to the next one that
+ * starts; every operation clears it when it ends. */
 PC_API void pc_client_cancel(pc_client *c);
 
 /* What an update would do or did. Free with pc_update_info_free. */

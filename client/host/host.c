@@ -223,7 +223,7 @@ static pc_status open_module(pc_host *h, const char *dir, const char *rel, inst 
     if (why)
         return pc_fail(&h->err, PC_ERR_INVALID, "module path '%s': %s", rel, why);
     inst *m = calloc(1, sizeof *m);
-    if (m == NULL || asprintf(&m->path, "%s/%s", dir, rel) < 0) {
+    if (m == NULL || (m->path = pc_path_join(dir, rel)) == NULL) {
         free(m);
         return pc_fail(&h->err, PC_ERR_NOMEM, "out of memory");
     }
@@ -485,7 +485,7 @@ pc_status pc_host_load_dir(pc_host *h, const char *dir, const char *subdir)
     if (h == NULL || dir == NULL || subdir == NULL)
         return PC_ERR_INVALID;
     char *full;
-    if (asprintf(&full, "%s/%s", dir, subdir) < 0)
+    if ((full = pc_path_join(dir, subdir)) == NULL)
         return pc_fail(&h->err, PC_ERR_NOMEM, "out of memory");
     DIR *d = opendir(full);
     if (d == NULL) {
@@ -502,12 +502,13 @@ pc_status pc_host_load_dir(pc_host *h, const char *dir, const char *subdir)
         char *p;
         if (de->d_name[0] == '.' || !is_module_path(de->d_name))
             continue;
-        if (asprintf(&p, "%s/%s", subdir, de->d_name) < 0) {
+        if ((p = pc_path_join(subdir, de->d_name)) == NULL) {
             st = pc_fail(&h->err, PC_ERR_NOMEM, "out of memory");
             break;
         }
-        char *fp;
-        if (asprintf(&fp, "%s/%s", full, de->d_name) < 0 || stat(fp, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        /* NULL when out of memory: skipped like a file that is not a module. */
+        char *fp = pc_path_join(full, de->d_name);
+        if (fp == NULL || stat(fp, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             free(fp);
             free(p);
             continue;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "path.h"
 
 char *pc_layout_path(const pc_layout *l, const char *a, const char *b, const char *c)
 {
@@ -126,7 +127,9 @@ pc_status pc_layout_current(const pc_layout *l, char **out, pc_err *e)
         return st;
     }
     buf[n] = '\0';
-    if (strncmp(buf, "versions/", 9) != 0 || buf[9] == '\0' || strchr(buf + 9, '/')) {
+    /* A hand-edited link ("versions/..", "versions/.") is refused like any
+     * other that does not name one version's folder. */
+    if (strncmp(buf, "versions/", 9) != 0 || !pc_version_name_ok(buf + 9)) {
         st = pc_fail(e, PC_ERR_STATE, "%s: points at '%s', not versions/<version>", p, buf);
     } else if ((*out = strdup(buf + 9)) == NULL) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");

@@ -10,12 +10,16 @@
 
 pc_curl_api pc_curl;
 
+/* 7.85.0: CURLOPT_PROTOCOLS_STR. */
+#define PC_CURL_MIN_VERSION 0x075500
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char load_error[512]; /* empty when loaded */
 
 static void load(void)
 {
-    const char *name = getenv("PATCHCAST_LIBCURL");
+    /* Not from the environment of a set-uid or set-gid program. */
+    const char *name = secure_getenv("PATCHCAST_LIBCURL");
     if (name == NULL || *name == '\0')
         name = "libcurl.so.4";
     void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
@@ -50,12 +54,25 @@ static void load(void)
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         void *f = dlsym(h, syms[i].sym);
         if (f == NULL) {
-            snprintf(load_error, sizeof load_error, "%s: no %s (libcurl 7.66 or later needed)",
+            snprintf(load_error, sizeof load_error, "%s: no %s (libcurl 7.85 or later needed)",
                      name, syms[i].sym);
             dlclose(h);
             return;
         }
         memcpy((char *)&api + syms[i].off, &f, sizeof f);
+    }
+    /* CURLOPT_PROTOCOLS_STR (the http/https/file restriction) came in 7.85:
+     * an older libcurl would ignore it, so it is refused here. */
+    curl_version_info_data *(*version_info)(CURLversion) = NULL;
+    void *vi = dlsym(h, "curl_version_info");
+    memcpy(&version_info, &vi, sizeof vi);
+    const curl_version_info_data *ver = version_info ? version_info(CURLVERSION_NOW) : NULL;
+    if (ver == NULL || ver->version_num < PC_CURL_MIN_VERSION) {
+        snprintf(load_error, sizeof load_error,
+                 "%s: libcurl %s is too old: 7.85.0 or later is needed (protocol restriction)",
+                 name, ver && ver->version ? ver->version : "(unknown version)");
+        dlclose(h);
+        return;
     }
     CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) {

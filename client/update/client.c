@@ -28,6 +28,15 @@ void pc_client_free(pc_client *c)
     free(c);
 }
 
+/* A bad argument: the handle's message says which, so that it never shows
+ * the detail of an earlier failure. */
+static pc_status bad_arg(pc_client *c, const char *what)
+{
+    if (c == NULL)
+        return PC_ERR_INVALID;
+    return pc_fail(&c->err, PC_ERR_INVALID, "invalid argument: %s", what);
+}
+
 static pc_status set_str(pc_client *c, char **field, const char *v)
 {
     char *copy = NULL;
@@ -41,7 +50,7 @@ static pc_status set_str(pc_client *c, char **field, const char *v)
 pc_status pc_client_set_root(pc_client *c, const char *root)
 {
     if (c == NULL || root == NULL || root[0] == '\0')
-        return PC_ERR_INVALID;
+        return bad_arg(c, "the install root is empty");
     pc_err_clear(&c->err);
     return set_str(c, &c->root, root);
 }
@@ -49,7 +58,7 @@ pc_status pc_client_set_root(pc_client *c, const char *root)
 pc_status pc_client_add_repo(pc_client *c, const char *url)
 {
     if (c == NULL || url == NULL || url[0] == '\0')
-        return PC_ERR_INVALID;
+        return bad_arg(c, "the repository URL is empty");
     pc_err_clear(&c->err);
     if (c->nrepos == PC_MAX_REPOS)
         return pc_fail(&c->err, PC_ERR_TOO_LARGE, "more than %d repositories", PC_MAX_REPOS);
@@ -62,7 +71,7 @@ pc_status pc_client_add_repo(pc_client *c, const char *url)
 pc_status pc_client_set_channel(pc_client *c, const char *channel)
 {
     if (c == NULL || channel == NULL || channel[0] == '\0')
-        return PC_ERR_INVALID;
+        return bad_arg(c, "the channel name is empty");
     pc_err_clear(&c->err);
     return set_str(c, &c->channel, channel);
 }
@@ -71,13 +80,15 @@ pc_status pc_client_set_ca_file(pc_client *c, const char *path)
 {
     if (c == NULL)
         return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
     return set_str(c, &c->ca_file, path);
 }
 
 pc_status pc_client_set_keep_versions(pc_client *c, unsigned n)
 {
     if (c == NULL || n < 1)
-        return PC_ERR_INVALID;
+        return bad_arg(c, "keep at least 1 version");
+    pc_err_clear(&c->err);
     c->keep_versions = n;
     return PC_OK;
 }
@@ -85,7 +96,8 @@ pc_status pc_client_set_keep_versions(pc_client *c, unsigned n)
 pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds)
 {
     if (c == NULL || bytes_per_second < 0 || seconds < 0)
-        return PC_ERR_INVALID;
+        return bad_arg(c, "a low-speed limit is negative");
+    pc_err_clear(&c->err);
     c->low_speed_bytes = bytes_per_second;
     c->low_speed_seconds = seconds;
     return PC_OK;
@@ -127,7 +139,7 @@ static pc_status add_key(pc_client *c, const pc_pubkey *k)
 pc_status pc_client_add_pubkey(pc_client *c, const char *key)
 {
     if (c == NULL || key == NULL)
-        return PC_ERR_INVALID;
+        return bad_arg(c, "no key given");
     pc_err_clear(&c->err);
     pc_pubkey k;
     pc_status st = pc_pubkey_parse(key, strlen(key), &k, &c->err);
@@ -137,7 +149,7 @@ pc_status pc_client_add_pubkey(pc_client *c, const char *key)
 pc_status pc_client_add_pubkey_file(pc_client *c, const char *path)
 {
     if (c == NULL || path == NULL)
-        return PC_ERR_INVALID;
+        return bad_arg(c, "no key file given");
     pc_err_clear(&c->err);
     pc_pubkey k;
     pc_status st = pc_pubkey_load(path, &k, &c->err);
@@ -168,7 +180,7 @@ pc_status pc_client_verify_file(pc_client *c, const char *path, const char *sig_
                                 unsigned flags, char **trusted_comment)
 {
     if (c == NULL || path == NULL)
-        return PC_ERR_INVALID;
+        return bad_arg(c, "no file to verify");
     pc_err_clear(&c->err);
     if (trusted_comment)
         *trusted_comment = NULL;
@@ -199,7 +211,7 @@ pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t len,
                                   char **trusted_comment)
 {
     if (c == NULL || (data == NULL && len > 0) || sig_text == NULL)
-        return PC_ERR_INVALID;
+        return bad_arg(c, data == NULL && len > 0 ? "no data to verify" : "no signature text");
     pc_err_clear(&c->err);
     if (trusted_comment)
         *trusted_comment = NULL;

@@ -34,7 +34,8 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
     op->c = c;
     op->lay.lock_fd = -1;
     pc_err_clear(&c->err);
-    __atomic_store_n(&c->cancel, 0, __ATOMIC_SEQ_CST);
+    /* The cancel flag is not reset here: a pc_client_cancel() made just
+     * before the operation began cancels it. pc_op_end() resets it. */
     if (c->root == NULL)
         return pc_fail(&c->err, PC_ERR_INVALID, "no install root set");
     pc_status st = pc_layout_open(&op->lay, c->root, create, &c->err);
@@ -81,6 +82,8 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
 
 void pc_op_end(pc_op *op)
 {
+    if (op->c)
+        __atomic_store_n(&op->c->cancel, 0, __ATOMIC_SEQ_CST);
     pc_repo_free(op->repo);
     pc_state_free(&op->state);
     free(op->state_path);

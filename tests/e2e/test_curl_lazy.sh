@@ -44,5 +44,24 @@ same_tree rel/1.1.0/ r/current/ && pass missing_libcurl_leaves_version_intact ||
     fail missing_libcurl_leaves_version_intact "current changed"
 check_fails not_a_libcurl_is_a_clear_error "no curl_global_init" \
     env PATCHCAST_LIBCURL=libz.so.1 "$PC" update --root r --to 1.2.0
+# A libcurl older than 7.85 would ignore the protocol restriction: refused.
+cat >oldcurl.c <<'EOF'
+/* Only the fields read, in curl_version_info_data's order (curl/curl.h). */
+struct vi { int age; const char *version; unsigned version_num; };
+static struct vi v = {10, "7.66.0", 0x074200};
+struct vi *curl_version_info(int t) { (void)t; return &v; }
+#define STUB(n) void n(void) {}
+STUB(curl_global_init) STUB(curl_easy_init) STUB(curl_easy_setopt) STUB(curl_easy_getinfo)
+STUB(curl_easy_perform) STUB(curl_easy_cleanup) STUB(curl_easy_strerror) STUB(curl_multi_init)
+STUB(curl_multi_setopt) STUB(curl_multi_add_handle) STUB(curl_multi_remove_handle)
+STUB(curl_multi_perform) STUB(curl_multi_poll) STUB(curl_multi_info_read) STUB(curl_multi_cleanup)
+STUB(curl_multi_strerror)
+EOF
+if cc -shared -fPIC -o oldcurl.so oldcurl.c 2>cc.err; then
+    check_fails old_libcurl_refused "libcurl 7.66.0 is too old: 7.85.0 or later" \
+        env PATCHCAST_LIBCURL="$TMP/oldcurl.so" "$PC" update --root r --to 1.2.0
+    same_tree rel/1.1.0/ r/current/ && pass old_libcurl_leaves_version_intact ||
+        fail old_libcurl_leaves_version_intact "current changed"
+else fail old_libcurl_refused "cc: $(cat cc.err)"; fi
 check update_after_all_that "$PC" update --root r --to 1.2.0
 finish

@@ -77,6 +77,14 @@ static void switch_and_commit(void)
     CHECK(symlink("/etc", c) == 0);
     CHECK(pc_layout_current(&l, &cur, &e) == PC_ERR_STATE);
     CHECK(strstr(e.msg, "not versions/<version>") != NULL);
+    /* So is one that climbs out of versions/ by a dot name. */
+    static const char *const tampered[] = {"versions/..", "versions/.", "versions/../..", "versions/"};
+    for (size_t i = 0; i < sizeof tampered / sizeof *tampered; i++) {
+        unlink(c);
+        CHECK(symlink(tampered[i], c) == 0);
+        cur = NULL;
+        CHECKF(pc_layout_current(&l, &cur, &e) == PC_ERR_STATE && cur == NULL, "%s accepted", tampered[i]);
+    }
     free(c);
     pc_layout_close(&l);
 }

@@ -1,0 +1,119 @@
+/* test_client.c — the pc_client handle through the public API alone:
+ * argument errors name themselves (never an earlier failure's detail), and
+ * a pc_client_cancel() made just before an operation cancels it, once. The
+ * site is made by the real patchcast-gen ($BUILD/patchcast-gen). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "patchcast.h"
+#include "test.h"
+
+static char dir[256];
+
+static int sh(const char *fmt, const char *a)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, fmt, a, a, a, a, a, a);
+    return system(cmd);
+}
+
+/* Two releases of one file, a key and a site in dir. */
+static int make_site(void)
+{
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    char gen[512];
+    snprintf(gen, sizeof gen, "%s%s/patchcast-gen", build[0] == '/' ? "" : "./", build);
+    snprintf(dir, sizeof dir, "%s/pcclient.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    if (sh("mkdir -p %s/rel/1.0.0 %s/rel/1.1.0 && head -c 30000 /dev/urandom >%s/rel/1.0.0/app && "
+           "cp %s/rel/1.0.0/app %s/rel/1.1.0/app && printf x >>%s/rel/1.1.0/app", dir) != 0)
+        return -1;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s keygen -W -p %s/k.pub -s %s/k.key >/dev/null && "
+             "%s build -q %s/rel -o %s/site -s %s/k.key >/dev/null 2>&1",
+             gen, dir, dir, gen, dir, dir, dir);
+    return system(cmd);
+}
+
+static pc_client *client_for(const char *root)
+{
+    pc_client *c = NULL;
+    char p[512];
+    if (pc_client_new(&c) != PC_OK)
+        return NULL;
+    snprintf(p, sizeof p, "%s/%s", dir, root);
+    pc_client_set_root(c, p);
+    snprintf(p, sizeof p, "%s/site", dir);
+    pc_client_add_repo(c, p);
+    snprintf(p, sizeof p, "%s/k.pub", dir);
+    if (pc_client_add_pubkey_file(c, p) != PC_OK) {
+        pc_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static char *current_of(pc_client *c)
+{
+    pc_install_state *s = NULL;
+    char *v = NULL;
+    if (pc_client_status(c, &s) == PC_OK && s->current)
+        v = strdup(s->current);
+    pc_client_status_free(s);
+    return v;
+}
+
+static void argument_errors_name_themselves(void)
+{
+    pc_client *c = NULL;
+    CHECK(pc_client_new(&c) == PC_OK);
+    /* A failure first, so that a stale message would show. */
+    CHECK(pc_client_update(c, NULL, NULL) != PC_OK);
+    CHECKF(strstr(pc_client_errmsg(c), "root") != NULL, "%s", pc_client_errmsg(c));
+    CHECK(pc_client_set_keep_versions(c, 0) == PC_ERR_INVALID);
+    CHECKF(strstr(pc_client_errmsg(c), "keep at least 1") != NULL, "%s", pc_client_errmsg(c));
+    CHECK(pc_client_add_repo(c, "") == PC_ERR_INVALID);
+    CHECKF(strstr(pc_client_errmsg(c), "repository URL") != NULL, "%s", pc_client_errmsg(c));
+    CHECK(pc_client_set_low_speed(c, -1, 5) == PC_ERR_INVALID);
+    CHECKF(strstr(pc_client_errmsg(c), "negative") != NULL, "%s", pc_client_errmsg(c));
+    /* A good call clears the message. */
+    CHECK(pc_client_set_keep_versions(c, 3) == PC_OK);
+    CHECK_STR(pc_client_errmsg(c), "");
+    pc_client_free(c);
+}
+
+static void cancel_before_operation_cancels_it(void)
+{
+    CHECKF(make_site() == 0, "could not make the site in %s", dir);
+    pc_client *c = client_for("root");
+    CHECK(c != NULL);
+    pc_status st = pc_client_update(c, "1.0.0", NULL);
+    CHECKF(st == PC_OK, "install: %s", pc_client_errmsg(c));
+    pc_client_cancel(c);
+    st = pc_client_update(c, "1.1.0", NULL);
+    char *cur = current_of(c);
+    CHECKF(st == PC_ERR_CANCELLED, "status %d: %s", st, pc_client_errmsg(c));
+    CHECKF(cur && strcmp(cur, "1.0.0") == 0, "current %s", cur ? cur : "(none)");
+    free(cur);
+    /* The cancel applied once: the next update goes through. */
+    st = pc_client_update(c, "1.1.0", NULL);
+    cur = current_of(c);
+    CHECKF(st == PC_OK, "status %d: %s", st, pc_client_errmsg(c));
+    CHECKF(cur && strcmp(cur, "1.1.0") == 0, "current %s", cur ? cur : "(none)");
+    free(cur);
+    pc_client_free(c);
+}
+
+int main(void)
+{
+    t_suite = "client";
+    RUN(argument_errors_name_themselves);
+    RUN(cancel_before_operation_cancels_it);
+    if (dir[0])
+        sh("rm -rf %s", dir);
+    return t_nfail != 0;
+}
