@@ -127,9 +127,54 @@ void pc_sig_free(pc_sig *s)
     s->trusted_comment = NULL;
 }
 
-pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *out, pc_err *e)
+/* One signature block: lines[0..3] of a .minisig (line numbers in messages
+ * start at first). */
+static pc_status parse_block(const char *const *line, const size_t *ll, int first,
+                             const char *what, pc_sig *out, pc_err *e)
 {
     memset(out, 0, sizeof *out);
+    if (ll[0] < sizeof UNTRUSTED_PREFIX - 1 ||
+        memcmp(line[0], UNTRUSTED_PREFIX, sizeof UNTRUSTED_PREFIX - 1) != 0)
+        return pc_fail(e, PC_ERR_FORMAT, "%s: line %d: expected 'untrusted comment: ...'", what,
+                       first);
+    if (ll[0] > sizeof UNTRUSTED_PREFIX - 1 + PC_UNTRUSTED_COMMENT_MAX)
+        return pc_fail(e, PC_ERR_FORMAT, "%s: line %d: untrusted comment too long", what, first);
+    uint8_t raw[2 + PC_KEYNUM_LEN + PC_SIGBYTES];
+    if (!pc_b64_decode_exact(line[1], ll[1], raw, sizeof raw))
+        return pc_fail(e, PC_ERR_FORMAT,
+                       "%s: line %d: invalid base64 or wrong length for a signature", what,
+                       first + 1);
+    if (raw[0] == 'E' && raw[1] == 'D')
+        out->prehashed = true;
+    else if (raw[0] == 'E' && raw[1] == 'd')
+        out->prehashed = false;
+    else
+        return pc_fail(e, PC_ERR_UNSUPPORTED, "%s: line %d: unknown signature algorithm", what,
+                       first + 1);
+    memcpy(out->keynum, raw + 2, PC_KEYNUM_LEN);
+    memcpy(out->sig, raw + 2 + PC_KEYNUM_LEN, PC_SIGBYTES);
+    if (ll[2] < sizeof TRUSTED_PREFIX - 1 ||
+        memcmp(line[2], TRUSTED_PREFIX, sizeof TRUSTED_PREFIX - 1) != 0)
+        return pc_fail(e, PC_ERR_FORMAT, "%s: line %d: expected 'trusted comment: ...'", what,
+                       first + 2);
+    size_t tclen = ll[2] - (sizeof TRUSTED_PREFIX - 1);
+    if (tclen > PC_TRUSTED_COMMENT_MAX)
+        return pc_fail(e, PC_ERR_FORMAT, "%s: line %d: trusted comment longer than %d bytes",
+                       what, first + 2, PC_TRUSTED_COMMENT_MAX);
+    if (!pc_b64_decode_exact(line[3], ll[3], out->global_sig, PC_SIGBYTES))
+        return pc_fail(e, PC_ERR_FORMAT,
+                       "%s: line %d: invalid base64 or wrong length for a global signature",
+                       what, first + 3);
+    out->trusted_comment = strndup(line[2] + sizeof TRUSTED_PREFIX - 1, tclen);
+    if (out->trusted_comment == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    return PC_OK;
+}
+
+/* Split a signature file into at most max_blocks blocks of 4 lines. */
+static pc_status split_blocks(const char *text, size_t len, const char *what, int max_blocks,
+                              const char **line, size_t *ll, int *nblocks, pc_err *e)
+{
     if (len > PC_SIG_FILE_MAX)
         return pc_fail(e, PC_ERR_TOO_LARGE, "%s: %zu bytes, more than a signature file's %d",
                        what, len, PC_SIG_FILE_MAX);
@@ -137,45 +182,50 @@ pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *o
         return pc_fail(e, PC_ERR_FORMAT, "%s: empty signature file", what);
     if (has_nul(text, len))
         return pc_fail(e, PC_ERR_FORMAT, "%s: contains a NUL byte; not a signature file", what);
+    int max = 4 * max_blocks;
+    int n = split_lines(text, len, line, ll, max + 1);
+    if (n == max + 1 && ll[max] == 0)
+        n = max;
+    if (n > 0 && n % 4 == 0) {
+        *nblocks = n / 4;
+        return PC_OK;
+    }
+    char found[16];
+    snprintf(found, sizeof found, n < 0 ? "more" : "%d", n);
+    return pc_fail(e, PC_ERR_FORMAT, "%s: expected 4 lines%s, found %s", what,
+                   max_blocks > 1 ? " (8 for two signatures)" : "", found);
+}
+
+pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *out, pc_err *e)
+{
+    memset(out, 0, sizeof *out);
     const char *line[5];
     size_t ll[5];
-    int n = split_lines(text, len, line, ll, 5);
-    if (n == 5 && ll[4] == 0)
-        n = 4;
-    if (n != 4)
-        return pc_fail(e, PC_ERR_FORMAT, "%s: expected 4 lines, found %s", what,
-                       n < 0 ? "more" : n == 0 ? "none" : n == 1 ? "1" : n == 2 ? "2" : "3");
-    if (ll[0] < sizeof UNTRUSTED_PREFIX - 1 ||
-        memcmp(line[0], UNTRUSTED_PREFIX, sizeof UNTRUSTED_PREFIX - 1) != 0)
-        return pc_fail(e, PC_ERR_FORMAT, "%s: line 1: expected 'untrusted comment: ...'", what);
-    if (ll[0] > sizeof UNTRUSTED_PREFIX - 1 + PC_UNTRUSTED_COMMENT_MAX)
-        return pc_fail(e, PC_ERR_FORMAT, "%s: line 1: untrusted comment too long", what);
-    uint8_t raw[2 + PC_KEYNUM_LEN + PC_SIGBYTES];
-    if (!pc_b64_decode_exact(line[1], ll[1], raw, sizeof raw))
-        return pc_fail(e, PC_ERR_FORMAT,
-                       "%s: line 2: invalid base64 or wrong length for a signature", what);
-    if (raw[0] == 'E' && raw[1] == 'D')
-        out->prehashed = true;
-    else if (raw[0] == 'E' && raw[1] == 'd')
-        out->prehashed = false;
-    else
-        return pc_fail(e, PC_ERR_UNSUPPORTED, "%s: line 2: unknown signature algorithm", what);
-    memcpy(out->keynum, raw + 2, PC_KEYNUM_LEN);
-    memcpy(out->sig, raw + 2 + PC_KEYNUM_LEN, PC_SIGBYTES);
-    if (ll[2] < sizeof TRUSTED_PREFIX - 1 ||
-        memcmp(line[2], TRUSTED_PREFIX, sizeof TRUSTED_PREFIX - 1) != 0)
-        return pc_fail(e, PC_ERR_FORMAT, "%s: line 3: expected 'trusted comment: ...'", what);
-    size_t tclen = ll[2] - (sizeof TRUSTED_PREFIX - 1);
-    if (tclen > PC_TRUSTED_COMMENT_MAX)
-        return pc_fail(e, PC_ERR_FORMAT, "%s: line 3: trusted comment longer than %d bytes",
-                       what, PC_TRUSTED_COMMENT_MAX);
-    if (!pc_b64_decode_exact(line[3], ll[3], out->global_sig, PC_SIGBYTES))
-        return pc_fail(e, PC_ERR_FORMAT,
-                       "%s: line 4: invalid base64 or wrong length for a global signature", what);
-    out->trusted_comment = strndup(line[2] + sizeof TRUSTED_PREFIX - 1, tclen);
-    if (out->trusted_comment == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    return PC_OK;
+    int nb;
+    pc_status st = split_blocks(text, len, what, 1, line, ll, &nb, e);
+    return st != PC_OK ? st : parse_block(line, ll, 1, what, out, e);
+}
+
+pc_status pc_sig_parse_set(const char *text, size_t len, const char *what, pc_sig out[2],
+                           size_t *n, pc_err *e)
+{
+    memset(out, 0, 2 * sizeof *out);
+    *n = 0;
+    const char *line[9];
+    size_t ll[9];
+    int nb;
+    pc_status st = split_blocks(text, len, what, 2, line, ll, &nb, e);
+    for (int b = 0; st == PC_OK && b < nb; b++) {
+        st = parse_block(line + 4 * b, ll + 4 * b, 4 * b + 1, what, &out[b], e);
+        if (st == PC_OK)
+            (*n)++;
+    }
+    if (st != PC_OK) {
+        pc_sig_free(&out[0]);
+        pc_sig_free(&out[1]);
+        *n = 0;
+    }
+    return st;
 }
 
 pc_status pc_blake2b_file(const char *path, uint8_t out[64], pc_err *e)

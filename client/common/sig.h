@@ -47,6 +47,13 @@ pc_status pc_pubkey_load(const char *path, pc_pubkey *out, pc_err *e);
 pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *out, pc_err *e);
 void pc_sig_free(pc_sig *s);
 
+/* Parse a signature file of one block, or of two during a publish
+ * (docs/format.md §2: the new document's signature, then the previous
+ * one's, so that the pair on disk verifies at every instant). *n receives
+ * 1 or 2; the caller frees each with pc_sig_free. */
+pc_status pc_sig_parse_set(const char *text, size_t len, const char *what, pc_sig out[2],
+                           size_t *n, pc_err *e);
+
 /* Verify a parsed signature made over a file (streamed; legacy signatures
  * need the whole file in memory and are capped) or over a buffer (file NULL,
  * data/len given), against the keys (the one whose key id matches).

@@ -156,23 +156,38 @@ pc_status pc_client_add_pubkey_file(pc_client *c, const char *path)
     return st != PC_OK ? st : add_key(c, &k);
 }
 
+/* A signature file holds one signature, or two while a site is being
+ * published (docs/format.md §2); the content verifies if either does, and
+ * the trusted comment is that signature's. */
 static pc_status verify(pc_client *c, const char *file, const void *data, size_t len,
                         const char *sig_text, size_t sig_len, const char *sig_what,
                         unsigned flags, char **tc)
 {
     if (c->nkeys == 0)
         return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
-    pc_sig s;
-    pc_status st = pc_sig_parse(sig_text, sig_len, sig_what, &s, &c->err);
+    pc_sig s[2];
+    size_t n;
+    pc_status st = pc_sig_parse_set(sig_text, sig_len, sig_what, s, &n, &c->err);
     if (st != PC_OK)
         return st;
-    st = pc_sig_verify(&s, c->keys, c->nkeys, file, data, len,
-                       (flags & PC_VERIFY_ALLOW_LEGACY) != 0, &c->err);
-    if (st == PC_OK && tc) {
-        *tc = s.trusted_comment;
-        s.trusted_comment = NULL;
+    pc_err first = {0};
+    for (size_t i = 0; i < n; i++) {
+        st = pc_sig_verify(&s[i], c->keys, c->nkeys, file, data, len,
+                           (flags & PC_VERIFY_ALLOW_LEGACY) != 0, i == 0 ? &first : &c->err);
+        if (st == PC_OK) {
+            if (tc) {
+                *tc = s[i].trusted_comment;
+                s[i].trusted_comment = NULL;
+            }
+            break;
+        }
     }
-    pc_sig_free(&s);
+    if (st != PC_OK) { /* the first signature's reason: it is the newest document's */
+        c->err = first;
+        st = first.code;
+    }
+    pc_sig_free(&s[0]);
+    pc_sig_free(&s[1]);
     return st;
 }
 

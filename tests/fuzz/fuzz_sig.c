@@ -1,5 +1,6 @@
 /* fuzz_sig.c — libFuzzer harness for the .minisig and public-key parsers,
- * and verification of a fixed message with whatever parses. */
+ * the two-signature form (pc_sig_parse_set), and verification of a fixed
+ * message with whatever parses. */
 #include <stdint.h>
 #include <string.h>
 
@@ -15,6 +16,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(k.keynum, s.keynum, sizeof k.keynum);
         (void)pc_sig_verify(&s, &k, 1, NULL, "message", 7, true, &e);
         pc_sig_free(&s);
+    }
+    pc_sig set[2];
+    size_t n;
+    if (pc_sig_parse_set((const char *)data, size, "fuzz", set, &n, &e) == PC_OK) {
+        for (size_t i = 0; i < n; i++) {
+            pc_pubkey k;
+            memset(&k, 0, sizeof k);
+            memcpy(k.keynum, set[i].keynum, sizeof k.keynum);
+            (void)pc_sig_verify(&set[i], &k, 1, NULL, "message", 7, true, &e);
+            pc_sig_free(&set[i]);
+        }
     }
     pc_pubkey k;
     (void)pc_pubkey_parse((const char *)data, size, &k, &e);

@@ -45,6 +45,58 @@ static void buffer_sign_verify(void)
     free(sig);
 }
 
+/* A signature file of two blocks (docs/format.md §2: the new document's,
+ * then the previous one's, while a site is published): the content
+ * verifies if either signature does, with that signature's trusted comment. */
+static void two_signature_file(void)
+{
+    const char *old = "{\"serial\": 1}", *new = "{\"serial\": 2}";
+    char *s_old = NULL, *s_new = NULL, *s_other = NULL;
+    CHECK(pc_sign_buffer(&sk1, old, strlen(old), "serial:1", NULL, &s_old, NULL) == PC_OK);
+    CHECK(pc_sign_buffer(&sk1, new, strlen(new), "serial:2", NULL, &s_new, NULL) == PC_OK);
+    CHECK(pc_sign_buffer(&sk2, new, strlen(new), "serial:2", NULL, &s_other, NULL) == PC_OK);
+    char pair[4096], wrong[4096], three[8192];
+    snprintf(pair, sizeof pair, "%s%s", s_new, s_old);
+    snprintf(wrong, sizeof wrong, "%s%s", s_other, s_old);
+    snprintf(three, sizeof three, "%s%s%s", s_new, s_old, s_old);
+    pc_client *c;
+    CHECK(pc_client_new(&c) == PC_OK);
+    CHECK(pc_client_add_pubkey(c, pub1) == PC_OK);
+    char *tc = NULL;
+    /* Before repo.json is replaced: the old document, by the second block. */
+    pc_status st = pc_client_verify_buffer(c, old, strlen(old), pair, strlen(pair), 0, &tc);
+    CHECKF(st == PC_OK, "%s", pc_client_errmsg(c));
+    CHECK_STR(tc, "serial:1");
+    free(tc);
+    /* After: the new one, by the first. */
+    st = pc_client_verify_buffer(c, new, strlen(new), pair, strlen(pair), 0, &tc);
+    CHECKF(st == PC_OK, "%s", pc_client_errmsg(c));
+    CHECK_STR(tc, "serial:2");
+    free(tc);
+    /* Neither: the first block's reason is reported. */
+    tc = NULL;
+    CHECK(pc_client_verify_buffer(c, "x", 1, pair, strlen(pair), 0, &tc) == PC_ERR_SIGNATURE);
+    CHECK(tc == NULL);
+    CHECK(pc_client_verify_buffer(c, new, strlen(new), wrong, strlen(wrong), 0, NULL) == PC_ERR_KEY);
+    CHECKF(strstr(pc_client_errmsg(c), "key id") != NULL, "%s", pc_client_errmsg(c));
+    /* Three blocks are not a signature file; nor are two for pc_sig_parse. */
+    CHECK(pc_client_verify_buffer(c, new, strlen(new), three, strlen(three), 0, NULL) == PC_ERR_FORMAT);
+    CHECKF(strstr(pc_client_errmsg(c), "expected 4 lines (8 for two signatures), found more"),
+           "%s", pc_client_errmsg(c));
+    pc_sig sg;
+    pc_err e = {0};
+    CHECK(pc_sig_parse(pair, strlen(pair), "s", &sg, &e) == PC_ERR_FORMAT);
+    /* A bad second block is named by its line. */
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%suntrusted comment: x\nnot base64\ntrusted comment: t\nAAAA\n", s_new);
+    CHECK(pc_client_verify_buffer(c, new, strlen(new), bad, strlen(bad), 0, NULL) == PC_ERR_FORMAT);
+    CHECKF(strstr(pc_client_errmsg(c), "line 6") != NULL, "%s", pc_client_errmsg(c));
+    pc_client_free(c);
+    free(s_old);
+    free(s_new);
+    free(s_other);
+}
+
 static void key_rotation(void)
 {
     const char *msg = "rotate";
@@ -206,6 +258,7 @@ int main(void)
     setup();
     RUN(buffer_sign_verify);
     RUN(key_rotation);
+    RUN(two_signature_file);
     RUN(parse_pubkey_forms);
     RUN(sig_structure);
     for (size_t i = 0; i < sizeof sig_cases / sizeof sig_cases[0]; i++)
