@@ -211,8 +211,15 @@ PC_API pc_status pc_client_repair(pc_client *c, unsigned *fixed);
 
 /* Copy the whole site at url into the folder dir and verify every file (an
  * offline mirror, e.g. for a USB stick; clients then use dir as a
- * repository). *problems (may be NULL) receives the number of problems. */
-PC_API pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned *problems);
+ * repository). The copy is verified before its repo.json is published, so
+ * a failed or interrupted mirror leaves dir's previous site usable; files
+ * already in dir are kept only when their hash is right. A dir holding a
+ * newer site (PC_ERR_ROLLBACK) or an expired source (PC_ERR_EXPIRED) is
+ * refused unless flags has PC_MIRROR_FORCE. *problems (may be NULL)
+ * receives the number of problems. */
+#define PC_MIRROR_FORCE 1u
+PC_API pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned flags,
+                                  unsigned *problems);
 
 /* The installed state. Free with pc_client_status_free. */
 typedef struct pc_install_state {

@@ -408,13 +408,17 @@ int pc_cmd_repair(int argc, char **argv)
 int pc_cmd_mirror(int argc, char **argv)
 {
     static const char musage[] =
-        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM]\n"
+        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM] [--force]\n"
         "Copy the site at URL into DIR and verify every file, for an offline mirror\n"
-        "(a USB stick). Clients then use DIR as a repository: patchcast init --repo DIR.\n";
+        "(a USB stick). Clients then use DIR as a repository: patchcast init --repo DIR.\n"
+        "DIR's repo.json is replaced only once the copy verifies. --force replaces a\n"
+        "newer site in DIR, or copies an expired one.\n";
     static const struct option lo[] = {{"ca-file", required_argument, NULL, 'C'},
+                                       {"force", no_argument, NULL, 'f'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     const char *pub = NULL, *key = NULL, *ca = NULL;
+    unsigned flags = 0;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "p:P:h", lo, NULL)) != -1) {
@@ -422,6 +426,7 @@ int pc_cmd_mirror(int argc, char **argv)
         case 'p': pub = optarg; break;
         case 'P': key = optarg; break;
         case 'C': ca = optarg; break;
+        case 'f': flags |= PC_MIRROR_FORCE; break;
         case 'h': fputs(musage, stdout); return 0;
         default: fputs(musage, stderr); return PC_EXIT_USAGE;
         }
@@ -441,7 +446,7 @@ int pc_cmd_mirror(int argc, char **argv)
         st = env_low_speed(c);
     unsigned problems = 0;
     if (st == PC_OK)
-        st = pc_client_mirror(c, argv[optind], argv[optind + 1], &problems);
+        st = pc_client_mirror(c, argv[optind], argv[optind + 1], flags, &problems);
     if (st != PC_OK)
         return fail(c, st, 0);
     printf("%s: mirrored and verified (0 problems)\n", argv[optind + 1]);

@@ -1,16 +1,25 @@
 /* mirror.c — copy a whole site into a folder and verify it: the offline
- * mirror for a USB stick. Content-addressed files first, repo.json and its
- * signature last, then the complete check of siteverify.c. */
+ * mirror for a USB stick. Content-addressed files first (a file already
+ * there is kept only if its hash is right), then the complete check of
+ * siteverify.c against the source's repo.json, and only then repo.json and
+ * its signature, published so that the pair verifies at every instant
+ * (publish.c). A folder already holding a newer site, or an expired source,
+ * is refused unless forced. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "fetch.h"
 #include "fileio.h"
+#include "jsonv.h"
+#include "path.h"
 #include "meta.h"
+#include "publish.h"
 #include "siteverify.h"
 
 typedef struct mlist {
@@ -68,12 +77,57 @@ static void mlist_free(mlist *l)
     free(l->it);
 }
 
-pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned *problems)
+/* Problems found in the copy: content-addressed files are removed so that
+ * the next fetch brings them again. */
+typedef struct bad_files {
+    const char *dir;
+    unsigned removed;
+} bad_files;
+
+static void note_bad(void *ud, const char *file, const char *msg)
+{
+    (void)msg;
+    bad_files *b = ud;
+    if (strncmp(file, "objects/", 8) && strncmp(file, "patches/", 8))
+        return;
+    char *p = pc_path_join(b->dir, file);
+    if (p && unlink(p) == 0)
+        b->removed++;
+    free(p);
+}
+
+/* The serial of the site already in dir, if its pair verifies; 0 if none. */
+static uint64_t serial_in(pc_client *c, const char *dir)
+{
+    char *rp = pc_path_join(dir, "repo.json"), *sp = pc_path_join(dir, "repo.json.minisig");
+    char *json = NULL, *sig = NULL;
+    size_t len, slen;
+    pc_repo *r = NULL;
+    pc_err e = {0}, saved = c->err;
+    uint64_t serial = 0;
+    if (rp && sp && pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) == PC_OK &&
+        pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e) == PC_OK &&
+        pc_client_verify_buffer(c, json, len, sig, slen, 0, NULL) == PC_OK &&
+        pc_repo_parse(json, len, &r, &e) == PC_OK)
+        serial = r->serial;
+    c->err = saved; /* an unreadable old copy is not this operation's failure */
+    pc_repo_free(r);
+    free(json);
+    free(sig);
+    free(rp);
+    free(sp);
+    return serial;
+}
+
+pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned flags,
+                           unsigned *problems)
 {
     if (c == NULL || url == NULL || dir == NULL)
         return PC_ERR_INVALID;
     pc_err *e = &c->err;
     pc_err_clear(e);
+    if (problems)
+        *problems = 0;
     if (c->nkeys == 0)
         return pc_fail(e, PC_ERR_INVALID, "no public key pinned");
     if (pc_mkdirs(dir, false, e) != PC_OK)
@@ -93,6 +147,22 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
         (st = pc_client_verify_buffer(c, json, len, sig, slen, 0, NULL)) ||
         (st = pc_repo_parse(json, len, &r, e)))
         goto out;
+    bool force = (flags & PC_MIRROR_FORCE) != 0;
+    uint64_t have = serial_in(c, dir);
+    if (have > r->serial && !force) {
+        st = pc_fail(e, PC_ERR_ROLLBACK,
+                     "%s holds serial %llu, newer than the source's %llu: not replaced "
+                     "(force to replace it)", dir, (unsigned long long)have,
+                     (unsigned long long)r->serial);
+        goto out;
+    }
+    if ((int64_t)time(NULL) >= r->expires && !force) {
+        char exp[21];
+        pc_format_time(r->expires, exp);
+        st = pc_fail(e, PC_ERR_EXPIRED, "%s: repo.json expired at %s: not copied (force to copy it)",
+                     url, exp);
+        goto out;
+    }
     char rel[PC_SITE_PATH_MAX];
     for (size_t i = 0; i < r->nversions && st == PC_OK; i++) {
         pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
@@ -131,31 +201,25 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
     }
     if (st == PC_OK)
         st = pc_fetch_files(&fo, files.it, files.n, e);
-    /* The signed root last, so the folder is never a half-copied site. */
-    char *rp = NULL, *sp = NULL;
+    /* The copy is checked against the new repo.json before it is published:
+     * a bad copy leaves the folder's previous site as it was. A file that
+     * was already there and proves bad (objects and patches are kept by
+     * size: their hash is checked by unpacking or applying them) is removed
+     * and fetched again, once. */
     if (st == PC_OK) {
-        size_t n = strlen(dir) + 24;
-        rp = malloc(n);
-        sp = malloc(n);
-        if (!rp || !sp)
-            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        else {
-            snprintf(rp, n, "%s/repo.json", dir);
-            snprintf(sp, n, "%s/repo.json.minisig", dir);
-            if ((st = pc_write_file_atomic(sp, sig, slen, 0644, e)) == PC_OK)
-                st = pc_write_file_atomic(rp, json, len, 0644, e);
-        }
-    }
-    free(rp);
-    free(sp);
-    if (st == PC_OK) {
-        pc_site_verify_stats s = {0};
-        st = pc_site_verify_dir(c, dir, NULL, NULL, &s);
+        pc_site_verify_stats vs = {0};
+        bad_files bad = {.dir = dir};
+        st = pc_site_verify_with(c, dir, json, len, sig, slen, note_bad, &bad, &vs);
+        if (st != PC_OK && bad.removed > 0 && (st = pc_fetch_files(&fo, files.it, files.n, e)) == PC_OK)
+            st = pc_site_verify_with(c, dir, json, len, sig, slen, NULL, NULL, &vs);
         if (problems)
-            *problems = s.problems;
+            *problems = vs.problems;
         if (st != PC_OK)
-            pc_fail(e, st, "%s: %u problems found while verifying the copy", dir, s.problems);
+            pc_fail(e, st, "%s: %u problems found while verifying the copy; its repo.json "
+                    "was not replaced", dir, vs.problems);
     }
+    if (st == PC_OK)
+        st = pc_publish_repo(dir, json, len, sig, slen, c->keys, c->nkeys, e);
 out:
     mlist_free(&docs);
     mlist_free(&files);

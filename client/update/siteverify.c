@@ -14,6 +14,8 @@
 #include "meta.h"
 #include "object.h"
 #include "patch.h"
+#include "path.h"
+#include "sig.h"
 #include "sha256.h"
 #include "siteverify.h"
 
@@ -119,25 +121,47 @@ static const pc_file_entry *file_with(const pc_manifest *m, const uint8_t sha[32
 pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn fn, void *ud,
                              pc_site_verify_stats *stats)
 {
+    char *json = NULL, *sig = NULL;
+    size_t len = 0, slen = 0;
+    pc_err e = {0};
+    char *rp = pc_path_join(dir, "repo.json"), *sp = pc_path_join(dir, "repo.json.minisig");
+    if (!rp || !sp) {
+        free(rp);
+        free(sp);
+        return PC_ERR_NOMEM;
+    }
+    pc_status rc;
+    if (pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) ||
+        pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e)) {
+        if (fn)
+            fn(ud, "repo.json", e.msg);
+        if (stats) {
+            memset(stats, 0, sizeof *stats);
+            stats->problems = 1;
+        }
+        rc = PC_ERR_HASH;
+    } else {
+        rc = pc_site_verify_with(cl, dir, json, len, sig, slen, fn, ud, stats);
+    }
+    free(json);
+    free(sig);
+    free(rp);
+    free(sp);
+    return rc;
+}
+
+pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, size_t len,
+                              const char *sig, size_t slen, pc_site_problem_fn fn, void *ud,
+                              pc_site_verify_stats *stats)
+{
     vctx v = {.site = dir, .fn = fn, .ud = ud};
     snprintf(v.tmp, sizeof v.tmp, "%s/.verify-scratch", v.site);
     char tmp2[4300];
     snprintf(tmp2, sizeof tmp2, "%s.out", v.tmp);
     pc_repo *r = NULL;
-    char *json = NULL, *sig = NULL, *tc = NULL;
-    size_t len, slen;
+    char *tc = NULL;
     pc_err e = {0};
     pc_status rc = PC_OK;
-    char *rp = site_file(&v, "repo.json"), *sp = site_file(&v, "repo.json.minisig");
-    if (!rp || !sp) {
-        rc = PC_ERR_NOMEM;
-        goto out;
-    }
-    if (pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) ||
-        pc_read_file(sp, 16384, &sig, &slen, &e)) {
-        problem(&v, "repo.json", e.msg);
-        goto report;
-    }
     if (pc_client_verify_buffer(cl, json, len, sig, slen, 0, &tc) != PC_OK) {
         problem(&v, "repo.json.minisig", pc_client_errmsg(cl));
         goto report;
@@ -158,8 +182,9 @@ pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn 
     for (size_t i = 0; i < r->nversions; i++) {
         char rel[PC_SITE_PATH_MAX];
         pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
-        char *text = read_doc(&v, rel, &r->versions[i].manifest, &len);
-        if (text && pc_manifest_parse(text, len, &mans[i], &e) != PC_OK)
+        size_t dl;
+        char *text = read_doc(&v, rel, &r->versions[i].manifest, &dl);
+        if (text && pc_manifest_parse(text, dl, &mans[i], &e) != PC_OK)
             problem(&v, rel, e.msg);
         free(text);
         if (!mans[i])
@@ -182,9 +207,10 @@ pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn 
         const pc_edge *ed = &r->edges[i];
         char rel[PC_SITE_PATH_MAX];
         pc_site_delta_path(ed->delta.sha256, rel);
-        char *text = read_doc(&v, rel, &ed->delta, &len);
+        size_t dl;
+        char *text = read_doc(&v, rel, &ed->delta, &dl);
         pc_delta *d = NULL;
-        if (text && pc_delta_parse(text, len, &d, &e) != PC_OK)
+        if (text && pc_delta_parse(text, dl, &d, &e) != PC_OK)
             problem(&v, rel, e.msg);
         free(text);
         const pc_manifest *from = mans[ed->from_idx], *to = mans[ed->to_idx];
@@ -233,13 +259,8 @@ report:
     }
     if (v.problems)
         rc = PC_ERR_HASH;
-out:
     pc_repo_free(r);
-    free(json);
-    free(sig);
     free(tc);
-    free(rp);
-    free(sp);
     free(v.seen);
     return rc;
 }

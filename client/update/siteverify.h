@@ -20,4 +20,10 @@ typedef struct pc_site_verify_stats {
 pc_status pc_site_verify_dir(pc_client *c, const char *dir, pc_site_problem_fn fn, void *ud,
                              pc_site_verify_stats *stats);
 
+/* The same for a repo.json and signature given in memory rather than read
+ * from dir (what `patchcast mirror` checks before it publishes them). */
+pc_status pc_site_verify_with(pc_client *c, const char *dir, const char *json, size_t len,
+                              const char *sig, size_t slen, pc_site_problem_fn fn, void *ud,
+                              pc_site_verify_stats *stats);
+
 #endif

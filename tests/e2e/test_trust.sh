@@ -89,4 +89,87 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "lies below the symlink a" && [ -z "$f
     pass signed_write_below_symlink_refused
 else fail signed_write_below_symlink_refused "exit $rc, written: '$found': $out"; fi
 
+# --- hole 7: `patchcast mirror` never leaves a stick pointing at bad files ---
+"$PC" mirror "file://$TMP/site" usb -p k.pub >m.out 2>&1 || fail mirror_setup "$(cat m.out)"
+serial_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['serial'])"; }
+s0=$(serial_of usb)
+# A newer source whose object was replaced by other bytes of the same size.
+rm -rf s3 && cp -a site s3 && cp -a rel rel3 && mkdir -p rel3/1.2.0/bin &&
+    head -c 30000 /dev/urandom >rel3/1.2.0/bin/app
+"$PCGEN" build -q rel3 -o s3 -s k.key --config cfg.json >/dev/null 2>&1
+new_obj=$(python3 -c "
+import json; r=json.load(open('s3/repo.json'))
+v=[v for v in r['versions'] if v['name']=='1.2.0'][0]
+m=json.load(open('s3/manifests/%s.json' % v['manifest']['sha256']))
+f=[f for f in m['files'] if f['path']=='bin/app'][0]
+print('s3/objects/%s/%s' % (f['sha256'][:2], f['sha256']))")
+printf 'evil' | dd of="$new_obj" bs=1 seek=100 conv=notrunc status=none
+out=$("$PC" mirror "file://$TMP/s3" usb -p k.pub 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q "problems found while verifying the copy" &&
+   [ "$(serial_of usb)" = "$s0" ] && "$PCGEN" verify usb -p k.pub >/dev/null 2>&1; then
+    pass mirror_bad_copy_keeps_previous_site
+else fail mirror_bad_copy_keeps_previous_site "exit $rc, serial $(serial_of usb) (was $s0): $out"; fi
+# A good newer source, then the older one again: a downgrade, refused unless forced.
+rm -rf s4 && cp -a site s4 && "$PCGEN" build -q rel3 -o s4 -s k.key --config cfg.json >/dev/null 2>&1
+"$PC" mirror "file://$TMP/s4" usb -p k.pub >/dev/null 2>&1
+s1=$(serial_of usb)
+out=$("$PC" mirror "file://$TMP/site" usb -p k.pub 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ "$s1" -gt "$s0" ] && echo "$out" | grep -q "holds serial $s1, newer than the source's $s0" &&
+   [ "$(serial_of usb)" = "$s1" ]; then
+    pass mirror_refuses_downgrade
+else fail mirror_refuses_downgrade "exit $rc, serials $s0 $s1 $(serial_of usb): $out"; fi
+"$PC" mirror "file://$TMP/site" usb -p k.pub --force >/dev/null 2>&1 && [ "$(serial_of usb)" = "$s0" ] &&
+    "$PCGEN" verify usb -p k.pub >/dev/null 2>&1 && pass mirror_force_downgrades ||
+    fail mirror_force_downgrades "serial $(serial_of usb)"
+# An expired source (re-signed with an expiry in the past): refused unless forced.
+rm -rf s5 && cp -a s4 s5
+python3 - s5/repo.json <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p)); r["serial"] += 5
+r["created"], r["expires"] = "2019-12-01T00:00:00Z", "2020-01-01T00:00:00Z"
+open(p, "w").write(json.dumps(r, indent="\t") + "\n")
+PY
+resign s5
+check_fails mirror_refuses_expired_source "expired at 2020-01-01T00:00:00Z" "$PC" mirror "file://$TMP/s5" usb -p k.pub
+"$PC" mirror "file://$TMP/s5" usb -p k.pub --force >/dev/null 2>&1 && [ "$(serial_of usb)" -gt "$s1" ] &&
+    pass mirror_force_copies_expired || fail mirror_force_copies_expired "serial $(serial_of usb)"
+
+# --- hole 6: repo.json and its signature are replaced in three atomic steps --
+# Each intermediate pair the publisher leaves (format.md §2) verifies.
+# p1: the new version's files uploaded, the old pair still in place.
+rm -rf p1 && cp -a s4 p1 && cp site/repo.json site/repo.json.minisig p1/
+sig_old=$(cat p1/repo.json.minisig)
+cp -a s4/repo.json new.json && cp s4/repo.json.minisig new.minisig
+{ cat new.minisig; printf '%s\n' "$sig_old"; } >p1/repo.json.minisig   # step 1
+newroot w/p1 "$TMP/p1"
+out=$("$PC" update --root w/p1 2>&1) && [ "$(readlink w/p1/current)" = versions/1.1.0 ] &&
+    pass two_signatures_old_document_verifies || fail two_signatures_old_document_verifies "$out"
+cp new.json p1/repo.json                                               # step 2
+out=$("$PC" update --root w/p1 2>&1) && [ "$(readlink w/p1/current)" = versions/1.2.0 ] &&
+    pass two_signatures_new_document_verifies || fail two_signatures_new_document_verifies "$out"
+
+# Killed (SIGKILL) or out of space (ENOSPC) at each rename it makes, in
+# turn, `patchcast mirror` leaves a folder whose pair verifies: the old site
+# or the new one. strace injects the fault at the K-th rename.
+"$PC" mirror "file://$TMP/site" usb0 -p k.pub >/dev/null 2>&1
+n=$(strace -f -qq -e trace=rename,renameat,renameat2 -o renames.txt \
+      "$PC" mirror "file://$TMP/s4" "$(rm -rf u && cp -a usb0 u && echo u)" -p k.pub >/dev/null 2>&1;
+    grep -c 'rename' renames.txt)
+bad="" tried=0
+for fault in signal=KILL error=ENOSPC; do
+    for k in $(seq 1 "$n"); do
+        rm -rf u && cp -a usb0 u
+        strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+            -e inject=rename,renameat,renameat2:$fault:when=$k \
+            "$PC" mirror "file://$TMP/s4" u -p k.pub >/dev/null 2>&1
+        tried=$((tried + 1))
+        s=$(serial_of u 2>/dev/null)
+        if ! "$PCGEN" verify u -p k.pub >/dev/null 2>&1 || { [ "$s" != "$s0" ] && [ "$s" != "$s1" ]; }; then
+            bad="$bad $fault@$k(serial $s)"
+        fi
+    done
+done
+[ "$n" -ge 5 ] && [ -z "$bad" ] && pass mirror_killed_at_every_rename_leaves_valid_pair ||
+    fail mirror_killed_at_every_rename_leaves_valid_pair "$n renames, $tried runs; broken:$bad"
+
 finish
