@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bsdiff.h"
+#include "difffiles.h"
 #include "fileio.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -355,7 +355,7 @@ static pc_status plan_edge(builder *b, edge_plan *ep)
     return PC_OK;
 }
 
-/* A diff's memory (bsdiff.h): old and its suffix array, 4 bytes an entry
+/* A diff's memory (pc_diff_compute, bsdiff.h): old and its suffix array, 4 bytes an entry
  * (and the segments' overlaps over 512 MiB), twice new, a little more. */
 static uint64_t job_mem(const job *j)
 {
