@@ -10,8 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bsdiff.h"
+#include "difffiles.h"
 #include "gen_cli.h"
+#include "progress.h"
 
 static const char usage[] =
     "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40] [-q|--progress]\n"

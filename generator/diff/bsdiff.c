@@ -7,12 +7,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "lzparse.h"
+#include "pages.h"
 #include "sufsort.h"
 #include "x86rel.h"
-
 
 static pc_status push(pc_diff *d, uint64_t add, uint64_t copy, int64_t seek, pc_err *e)
 {
@@ -35,15 +34,6 @@ void pc_diff_free(pc_diff *d)
     free(d->xold);
     free(d->xnew);
     memset(d, 0, sizeof *d);
-}
-
-void pc_drop_pages(const uint8_t *base, int64_t from, int64_t to)
-{
-    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)(base + from) + pg - 1) & ~(pg - 1);
-    uintptr_t b = (uintptr_t)(base + to) & ~(pg - 1);
-    if (b > a)
-        madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 /* Shortcuts that spare most searches (each costs a few cache misses) and

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bsdiff.h"
+#include "bsdiff40.h"
 #include "fileio.h"
 #include "bspatch.h"
 

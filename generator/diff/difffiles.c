@@ -1,6 +1,8 @@
 /* difffiles.c — diff two files into a patch file: both mapped, the
  * SHA-256s (for pcz) on a second thread while the suffix array sorts, then
  * the triples and the writer of the chosen format. */
+#include "difffiles.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,6 +12,9 @@
 #include <unistd.h>
 
 #include "bsdiff.h"
+#include "bsdiff40.h"
+#include "pages.h"
+#include "pcz_write.h"
 #include "sha256.h"
 #include "x86rel.h"
 
@@ -77,12 +82,6 @@ static unsigned x86_range(size_t oldsize)
     while (k < PC_X86_K_MAX && ((size_t)2 << k) <= oldsize)
         k++;
     return k;
-}
-
-const char *pc_diff_phase_name(int phase)
-{
-    static const char *names[] = {"reading", "sorting", "scanning", "parsing text", "writing"};
-    return phase >= 0 && phase < (int)(sizeof names / sizeof names[0]) ? names[phase] : "?";
 }
 
 pc_status pc_diff_files(const char *old, const char *nw, const char *patch,

@@ -15,14 +15,15 @@
  * about 2% of the positions; searches of the old file, which cost a few
  * cache misses each, are spared where the offsets at hand already match. */
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_compressSequences */
+#include "lzparse.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
-#include "bsdiff.h"
-#include "sufsort.h"
-
 #include "lzprice.h"
+#include "pages.h"
+#include "sufsort.h"
 
 #define MIN_MATCH 4     /* shortest match taken from the suffix array or the hash */
 #define MIN_REP 3       /* shortest match at a repeat offset (zstd's least) */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "bsdiff.h"
+#include "pcz_write.h"
 #include "fileio.h"
 #include "pcz.h"
 #include "sha256.h"

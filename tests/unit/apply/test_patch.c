@@ -8,7 +8,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_frameHeaderSize */
 #include <zstd.h>
 
-#include "bsdiff.h"
+#include "difffiles.h"
 #include "fileio.h"
 #include "pcz.h"
 #include "pczstream.h"

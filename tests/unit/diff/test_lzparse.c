@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "bsdiff.h"
+#include "lzparse.h"
 #include "sufsort.h"
 #include "test.h"
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bsdiff.h"
+#include "difffiles.h"
 #include "patch.h"
 #include "sha256.h"
 #include "sufsort.h"

@@ -1,0 +1,95 @@
+/* build_int.h — what the stages of the site build share (build.c, the
+ * pipeline; build_release.c, build_patch.c, build_docs.c): a release, a
+ * patch job, an edge and the builder's state. Private to generator/site. */
+#ifndef PC_BUILD_INT_H
+#define PC_BUILD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "build.h"
+#include "config.h"
+#include "error.h"
+#include "meta.h"
+#include "site.h"
+#include "tree.h"
+
+typedef struct rel {
+    char *name;
+    char *dir;
+    pc_tree tree;
+    pc_manifest man;
+    pc_hashref man_ref;
+    uint64_t full_bytes, files;
+    char *notes;
+    const char *parent;
+    bool prerelease;
+    int64_t released;
+} rel;
+
+typedef struct job {
+    uint8_t from[32], to[32];
+    char *from_file, *to_file; /* on disk, inside RELEASES */
+    uint64_t from_size, to_size;
+    uint64_t patch_size;       /* result */
+    pc_patch_fmt format;       /* of the patch file, by its magic */
+    bool ok, reused;
+    pc_err err;
+} job;
+
+typedef struct builder {
+    const pc_build_opts *o;
+    pc_err *e;
+    pc_site site;
+    rel *v;
+    size_t nv;
+    job *jobs;
+    size_t njobs, capjobs;
+    pc_build_result *res;
+} builder;
+
+typedef struct edge_plan {
+    rel *from, *to;
+    size_t *jobs;          /* job index per planned patch */
+    size_t *files;         /* target file index per planned patch */
+    size_t n;
+    pc_delta delta;
+    pc_hashref ref;
+    uint64_t bytes;
+    unsigned objects;
+} edge_plan;
+
+/* build_release.c: the releases, their objects and manifests. */
+
+/* RELEASES/<version>/ folders into b->v, sorted by version. */
+pc_status build_find_versions(builder *b);
+/* The release of that name, or NULL. */
+rel *build_find_rel(builder *b, const char *name);
+/* r's notes: from the config, else RELEASES/<version>.md if there is one. */
+pc_status build_read_notes(builder *b, rel *r);
+/* Scan r's tree, write its objects and its manifest. */
+pc_status build_manifest(builder *b, rel *r);
+/* Whether r has a file of this content. */
+bool build_has_content(const rel *r, const uint8_t sha[32]);
+/* Whether r is in channel c (the config's list for r, else by prerelease). */
+bool build_in_channel(const builder *b, const rel *r, const pc_channel_cfg *c);
+
+/* build_patch.c: the edges' patches. */
+
+/* The patches an edge needs, as jobs in b->jobs (one job per content pair). */
+pc_status build_plan_edge(builder *b, edge_plan *ep);
+/* Compute or reuse every job's patch, in parallel under the memory budget. */
+pc_status build_run_jobs(builder *b);
+
+/* build_docs.c: the documents. */
+
+/* Choose per file between patch and object; write the edge's delta document. */
+pc_status build_finish_edge(builder *b, edge_plan *ep);
+/* The site's repo.json as it is, for its serial and release dates (*prev
+ * stays NULL when there is none or it is not valid). */
+pc_status build_load_previous(builder *b, pc_repo **prev);
+/* repo.json, its signature, then the human page. */
+pc_status build_write_repo(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev);
+
+#endif
