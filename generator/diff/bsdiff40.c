@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "bsdiff40.h"
-#include "fileio.h"
 #include "bspatch.h"
+#include "fileio.h"
 
 typedef struct bzbuf {
     bz_stream bz;

@@ -52,9 +52,8 @@ void pc_jobs_run(const pc_jobs *j)
 {
     if (j->n == 0)
         return;
-    unsigned workers = j->workers ? j->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    if (workers < 1)
-        workers = 1;
+    long online = sysconf(_SC_NPROCESSORS_ONLN); /* -1 when unknown */
+    unsigned workers = j->workers ? j->workers : online > 0 ? (unsigned)online : 1;
     pool p = {.j = j, .budget = j->budget};
     if (p.budget == 0) {
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
