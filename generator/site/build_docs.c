@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "jsonv.h"
 #include "page.h"
+#include "publish.h"
 #include "seckey.h"
 #include "sha256.h"
 
@@ -165,12 +166,15 @@ pc_status build_write_repo(builder *b, edge_plan *eps, size_t neps, const pc_rep
     char *sp = pc_site_file(&b->site, "repo.json.minisig");
     if (!rp || !sp)
         st = pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-    /* The signature first: a client that reads the pair in between sees a
-     * mismatch and retries, never an unsigned document. */
+    /* In three atomic steps (format.md §2), so that the pair verifies at
+     * every instant: a kill or a full disk leaves the old site or the new.
+     * The old repo.json's signature is recognised by this key (after a key
+     * rotation it is not, and the old pair is then not carried). */
+    pc_pubkey pk;
+    memcpy(pk.keynum, b->o->key->keynum, PC_KEYNUM_LEN);
+    memcpy(pk.pk, b->o->key->sk + 32, PC_PK_LEN);
     if (st == PC_OK)
-        st = pc_write_file_atomic(sp, sig, strlen(sig), 0644, b->e);
-    if (st == PC_OK)
-        st = pc_write_file_atomic(rp, text, len, 0644, b->e);
+        st = pc_publish_repo(b->site.root, text, len, sig, strlen(sig), &pk, 1, b->e);
     free(rp);
     free(sp);
     b->res->serial = r.serial;
