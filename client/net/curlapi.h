@@ -2,8 +2,8 @@
  * when a program linking libpatchcast starts: an app that embeds the
  * library, and every command that downloads nothing (apply, status,
  * rollback, verify), does not map libcurl and its 28 dependencies.
- * fetch.c includes this after <curl/curl.h>; the curl_* names below then
- * call through the loaded table. */
+ * The transport's files include this (through request.h) after
+ * <curl/curl.h>; the curl_* names below then call through the loaded table. */
 #ifndef PC_CURLAPI_H
 #define PC_CURLAPI_H
 

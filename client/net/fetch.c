@@ -1,248 +1,21 @@
-/* fetch.c — parallel, resumable, size- and hash-enforced downloads (libcurl). */
+/* fetch.c — files of known size fetched to disk: parallel transfers on
+ * libcurl's multi interface, resumed from .part files, retried with backoff,
+ * failed over between mirrors, then fsynced, hash-checked and renamed. */
 #include "fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "checked.h"
-#include "curlapi.h"
 #include "fileio.h"
 #include "hex.h"
+#include "request.h"
 #include "sha256.h"
-
-static pc_status ensure_curl(pc_err *e)
-{
-    return pc_curl_load(e);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-char *pc_fetch_url(const char *base, const char *rel)
-{
-    static const char hexd[] = "0123456789ABCDEF";
-    bool is_url = strstr(base, "://") != NULL;
-    char *cwd = NULL;
-    if (!is_url && base[0] != '/') {
-        cwd = getcwd(NULL, 0);
-        if (cwd == NULL)
-            return NULL;
-    }
-    size_t blen = strlen(base);
-    while (blen > 1 && base[blen - 1] == '/')
-        blen--;
-    size_t cap = (cwd ? strlen(cwd) * 3 + 1 : 0) + blen * 3 + strlen(rel) * 3 + 16;
-    char *out = malloc(cap);
-    if (out == NULL) {
-        free(cwd);
-        return NULL;
-    }
-    size_t o = 0;
-    /* Encode a local path component-safely for a file:// URL. */
-#define PUT_ENCODED(s, n)                                                                    \
-    for (size_t i_ = 0; i_ < (n); i_++) {                                                    \
-        unsigned char c_ = (unsigned char)(s)[i_];                                           \
-        if ((c_ >= 'a' && c_ <= 'z') || (c_ >= 'A' && c_ <= 'Z') || (c_ >= '0' && c_ <= '9') || \
-            c_ == '-' || c_ == '.' || c_ == '_' || c_ == '~' || c_ == '/')                   \
-            out[o++] = (char)c_;                                                             \
-        else {                                                                               \
-            out[o++] = '%';                                                                  \
-            out[o++] = hexd[c_ >> 4];                                                        \
-            out[o++] = hexd[c_ & 15];                                                        \
-        }                                                                                    \
-    }
-    if (is_url) {
-        memcpy(out, base, blen);
-        o = blen;
-    } else {
-        memcpy(out, "file://", 7);
-        o = 7;
-        if (cwd) {
-            PUT_ENCODED(cwd, strlen(cwd));
-            out[o++] = '/';
-        }
-        PUT_ENCODED(base, blen);
-    }
-    if (o == 0 || out[o - 1] != '/')
-        out[o++] = '/';
-    PUT_ENCODED(rel, strlen(rel));
-#undef PUT_ENCODED
-    out[o] = '\0';
-    free(cwd);
-    return out;
-}
-
-static void setup_easy(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf)
-{
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "patchcast/" PC_VERSION_STRING);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s ? o->connect_timeout_s : 15L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes ? o->low_speed_bytes : 1024L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_seconds ? o->low_speed_seconds : 30L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-    /* Content is checked by hash; a transparent decompression would only
-     * confuse the byte counts. */
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-    errbuf[0] = '\0';
-}
-
-/* Why a transfer failed, in curl's words; a timeout (a stalled or
- * trickling server, or no connection) says so first. */
-static void describe(char *out, size_t n, const char *url, CURLcode rc, const char *errbuf)
-{
-    snprintf(out, n, "%s: %s%s", url, rc == CURLE_OPERATION_TIMEDOUT ? "timed out: " : "",
-             errbuf[0] ? errbuf : curl_easy_strerror(rc));
-}
-
-static unsigned retries_of(const pc_fetch_opts *o)
-{
-    return o->retries_set ? o->retries : (o->retries ? o->retries : 3);
-}
-
-static uint64_t backoff_of(const pc_fetch_opts *o, unsigned attempt)
-{
-    uint64_t base = o->backoff_ms ? o->backoff_ms : 250;
-    uint64_t d = base << (attempt > 10 ? 10 : attempt);
-    uint32_t r = 0;
-    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-        r = (uint32_t)now_ms();
-    return d + r % (d / 2 + 1); /* jitter: up to half as much again */
-}
-
-/* ---- in-memory fetch ------------------------------------------------------ */
-
-typedef struct membuf {
-    char *data;
-    size_t len, cap, limit;
-    bool too_large;
-} membuf;
-
-static size_t mem_write(char *p, size_t sz, size_t n, void *ud)
-{
-    membuf *m = ud;
-    size_t add = sz * n;
-    if (add > m->limit - m->len) {
-        m->too_large = true;
-        return 0;
-    }
-    if (m->len + add + 1 > m->cap) {
-        size_t nc = m->cap ? m->cap : 8192;
-        while (nc < m->len + add + 1)
-            nc *= 2;
-        char *q = realloc(m->data, nc);
-        if (q == NULL)
-            return 0;
-        m->data = q;
-        m->cap = nc;
-    }
-    memcpy(m->data + m->len, p, add);
-    m->len += add;
-    return add;
-}
-
-static bool permanent_http(long code)
-{
-    return code == 404 || code == 403 || code == 410 || code == 401;
-}
-
-pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
-                          size_t *len, size_t *mirror_used, pc_err *e)
-{
-    *buf = NULL;
-    *len = 0;
-    pc_status st = ensure_curl(e);
-    if (st != PC_OK)
-        return st;
-    if (o->nmirrors == 0)
-        return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
-    char why[CURL_ERROR_SIZE + 256] = "";
-    bool too_large = false;
-    for (size_t mi = 0; mi < o->nmirrors; mi++) {
-        if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
-            continue;
-        char *url = pc_fetch_url(o->mirrors[mi], rel);
-        if (url == NULL)
-            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        bool permanent = false;
-        for (unsigned attempt = 0; attempt <= retries_of(o); attempt++) {
-            if (o->cancel && *o->cancel) {
-                free(url);
-                return pc_fail(e, PC_ERR_CANCELLED, "cancelled while fetching %s", rel);
-            }
-            if (attempt > 0)
-                usleep((useconds_t)(backoff_of(o, attempt - 1) * 1000));
-            CURL *h = curl_easy_init();
-            if (h == NULL) {
-                free(url);
-                return pc_fail(e, PC_ERR_NOMEM, "libcurl: cannot create a handle");
-            }
-            char errbuf[CURL_ERROR_SIZE];
-            membuf m = {.limit = cap};
-            setup_easy(h, o, url, errbuf);
-            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
-            curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
-            CURLcode rc = curl_easy_perform(h);
-            long code = 0;
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-            curl_easy_cleanup(h);
-            if (rc == CURLE_OK && !m.too_large) {
-                if (m.data == NULL && (m.data = malloc(1)) == NULL) {
-                    free(url);
-                    return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-                }
-                m.data[m.len] = '\0';
-                *buf = m.data;
-                *len = m.len;
-                if (mirror_used)
-                    *mirror_used = mi;
-                free(url);
-                return PC_OK;
-            }
-            free(m.data);
-            if (m.too_large) {
-                too_large = true;
-                snprintf(why, sizeof why, "%s: response larger than the limit of %zu bytes",
-                         url, cap);
-                break; /* an endless or oversized answer: this mirror is not trusted */
-            }
-            describe(why, sizeof why, url, rc, errbuf);
-            if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
-                rc == CURLE_FILE_COULDNT_READ_FILE) {
-                permanent = true; /* this file is missing here, not the mirror broken */
-                break;
-            }
-        }
-        if (!permanent && o->demoted)
-            o->demoted[mi] = true;
-        free(url);
-    }
-    return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
-}
-
-/* ---- parallel file fetch -------------------------------------------------- */
 
 /* J_FETCHED: all bytes are in the .part file, which awaits its fsync, hash
  * check and rename (done for many files at once). */
@@ -348,7 +121,7 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
     j->h = curl_easy_init();
     if (j->url == NULL || j->h == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    setup_easy(j->h, o, j->url, j->errbuf);
+    pc_request_setup(j->h, o, j->url, j->errbuf);
     curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
     curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
@@ -387,8 +160,8 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
                  (unsigned long long)j->it->size);
         discard = true;
     } else if (rc != CURLE_OK) {
-        describe(j->why, sizeof j->why, j->url, rc, j->errbuf);
-        if ((rc == CURLE_HTTP_RETURNED_ERROR && permanent_http(code)) ||
+        pc_request_describe(j->why, sizeof j->why, j->url, rc, j->errbuf);
+        if ((rc == CURLE_HTTP_RETURNED_ERROR && pc_request_permanent_http(code)) ||
             rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             *permanent = true;
         if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416)
@@ -420,14 +193,14 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
 
 static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
 {
-    if (permanent || ++j->attempt > retries_of(o)) {
+    if (permanent || ++j->attempt > pc_request_retries(o)) {
         if (!permanent && o->demoted)
             o->demoted[j->mirror] = true;
         j->mirror++;
         j->attempt = 0;
         j->not_before = 0;
     } else {
-        j->not_before = now_ms() + backoff_of(o, j->attempt - 1);
+        j->not_before = pc_request_now_ms() + pc_request_backoff_ms(o, j->attempt - 1);
     }
 }
 
@@ -487,7 +260,7 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
 
 pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n, pc_err *e)
 {
-    pc_status st = ensure_curl(e);
+    pc_status st = pc_curl_load(e);
     if (st != PC_OK)
         return st;
     if (n == 0)
@@ -536,7 +309,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             st = pc_fail(e, PC_ERR_CANCELLED, "download cancelled");
             goto out;
         }
-        uint64_t now = now_ms(), wake = now + 200;
+        uint64_t now = pc_request_now_ms(), wake = now + 200;
         for (size_t i = 0; i < n && running < parallel; i++) {
             job *j = &jobs[i];
             if (j->state != J_WAITING)
@@ -597,7 +370,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         }
         if (finished_any)
             continue; /* a slot is free: start the next transfer now, not after a nap */
-        now = now_ms();
+        now = pc_request_now_ms();
         int timeout = wake > now ? (int)(wake - now) : 0;
         if (timeout > 200)
             timeout = 200;

@@ -1,0 +1,113 @@
+/* fetch_buffer.c — a document of unknown size (repo.json, its signature)
+ * fetched into memory under a cap, mirror by mirror with retries. */
+#include "fetch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "request.h"
+
+typedef struct membuf {
+    char *data;
+    size_t len, cap, limit;
+    bool too_large;
+} membuf;
+
+static size_t mem_write(char *p, size_t sz, size_t n, void *ud)
+{
+    membuf *m = ud;
+    size_t add = sz * n;
+    if (add > m->limit - m->len) {
+        m->too_large = true;
+        return 0;
+    }
+    if (m->len + add + 1 > m->cap) {
+        size_t nc = m->cap ? m->cap : 8192;
+        while (nc < m->len + add + 1)
+            nc *= 2;
+        char *q = realloc(m->data, nc);
+        if (q == NULL)
+            return 0;
+        m->data = q;
+        m->cap = nc;
+    }
+    memcpy(m->data + m->len, p, add);
+    m->len += add;
+    return add;
+}
+
+pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                          size_t *len, size_t *mirror_used, pc_err *e)
+{
+    *buf = NULL;
+    *len = 0;
+    pc_status st = pc_curl_load(e);
+    if (st != PC_OK)
+        return st;
+    if (o->nmirrors == 0)
+        return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
+    char why[CURL_ERROR_SIZE + 256] = "";
+    bool too_large = false;
+    for (size_t mi = 0; mi < o->nmirrors; mi++) {
+        if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
+            continue;
+        char *url = pc_fetch_url(o->mirrors[mi], rel);
+        if (url == NULL)
+            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        bool permanent = false;
+        for (unsigned attempt = 0; attempt <= pc_request_retries(o); attempt++) {
+            if (o->cancel && *o->cancel) {
+                free(url);
+                return pc_fail(e, PC_ERR_CANCELLED, "cancelled while fetching %s", rel);
+            }
+            if (attempt > 0)
+                usleep((useconds_t)(pc_request_backoff_ms(o, attempt - 1) * 1000));
+            CURL *h = curl_easy_init();
+            if (h == NULL) {
+                free(url);
+                return pc_fail(e, PC_ERR_NOMEM, "libcurl: cannot create a handle");
+            }
+            char errbuf[CURL_ERROR_SIZE];
+            membuf m = {.limit = cap};
+            pc_request_setup(h, o, url, errbuf);
+            curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
+            curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
+            CURLcode rc = curl_easy_perform(h);
+            long code = 0;
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+            curl_easy_cleanup(h);
+            if (rc == CURLE_OK && !m.too_large) {
+                if (m.data == NULL && (m.data = malloc(1)) == NULL) {
+                    free(url);
+                    return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+                }
+                m.data[m.len] = '\0';
+                *buf = m.data;
+                *len = m.len;
+                if (mirror_used)
+                    *mirror_used = mi;
+                free(url);
+                return PC_OK;
+            }
+            free(m.data);
+            if (m.too_large) {
+                too_large = true;
+                snprintf(why, sizeof why, "%s: response larger than the limit of %zu bytes",
+                         url, cap);
+                break; /* an endless or oversized answer: this mirror is not trusted */
+            }
+            pc_request_describe(why, sizeof why, url, rc, errbuf);
+            if ((rc == CURLE_HTTP_RETURNED_ERROR && pc_request_permanent_http(code)) ||
+                rc == CURLE_FILE_COULDNT_READ_FILE) {
+                permanent = true; /* this file is missing here, not the mirror broken */
+                break;
+            }
+        }
+        if (!permanent && o->demoted)
+            o->demoted[mi] = true;
+        free(url);
+    }
+    return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
+}

@@ -1,0 +1,34 @@
+/* stage.h — carrying out a plan: download what it needs into ROOT/cache and
+ * build the new version's files in a staging folder, each checked against
+ * the target manifest; and the file checks the operations share. */
+#ifndef PC_STAGE_H
+#define PC_STAGE_H
+
+#include "plan.h"
+
+/* Download every object and patch the plan needs into ROOT/cache/objects and
+ * ROOT/cache/patches (each once; files already there are kept). *transferred
+ * gets the bytes that came over the network. Errors: those of
+ * pc_fetch_files, in op->c->err. */
+pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred);
+
+/* Build the target version in the folder stage: folders and links, then
+ * every regular file (linked or copied from a local one, unpacked from its
+ * object, or patched along its chain), on up to two threads. Each file's
+ * content is checked; a cached object or patch that proves bad is deleted,
+ * so the next run fetches it again. Files get no fsync of their own (the
+ * commit syncs the tree). Errors name the file; PC_ERR_CANCELLED when the
+ * client is cancelled. */
+pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage);
+
+/* ROOT/cache/objects/<hex of sha> (caller frees); NULL on no memory. */
+char *pc_stage_cache_object(pc_op *op, const uint8_t sha[32]);
+
+/* Create the folders above path. Errors: PC_ERR_IO naming the folder. */
+pc_status pc_stage_mkdirs_for(const char *path, pc_err *e);
+
+/* Check that the file at path has t's size and SHA-256: PC_ERR_HASH naming
+ * t->path if not, PC_ERR_IO if it cannot be read. */
+pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err *e);
+
+#endif
