@@ -83,9 +83,14 @@ UNIT_BIN   := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
+# The man pages: docs/NAME.1.md is the source, the roff is generated
+# (scripts/md2man.awk) into $(BUILD)/man/man1/, so MANPATH=$(BUILD)/man finds it.
+MAN_SRC    := $(wildcard docs/*.1.md)
+MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
+
 .PHONY: demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
-all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
+all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
 # Objects are rebuilt when the compiler, the flags or the version change.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(VERSION)
@@ -108,6 +113,11 @@ $(BUILD)/generator/site/site_template.c: site-template $(TMPL_FILES) scripts/emb
 
 $(BUILD)/generator/site/site_template.o: $(BUILD)/generator/site/site_template.c $(BUILD)/.flags
 	$(CC) $(CPPFLAGS) $(call incs,generator/site) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The version in .TH is the program's (include/patchcast.h).
+$(BUILD)/man/man1/%.1: docs/%.1.md scripts/md2man.awk include/patchcast.h
+	@mkdir -p $(dir $@)
+	LC_ALL=C awk -v source="patchcast $(VERSION)" -f scripts/md2man.awk $< >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/libpatchcast.a: $(CLIENT_OBJ)
 	@rm -f $@
@@ -207,11 +217,10 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/patchcast
 PCDIR      ?= $(LIBDIR)/pkgconfig
-MANPAGES   := docs/patchcast.1 docs/patchcast-gen.1
 CI_SCRIPTS := ci/publish-rsync ci/publish-s3
 HEADERS    := $(wildcard include/*.h)
 
-install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/ci
 	install -m 755 $(BUILD)/patchcast $(BUILD)/patchcast-gen $(DESTDIR)$(BINDIR)/
@@ -234,7 +243,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpatchcast.a $(DESTDIR)$(LIBDIR)/libpatchcast.so \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpatchcast.so.$(VERSION)
 	rm -f $(HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(PCDIR)/patchcast.pc
-	rm -f $(MANPAGES:docs/%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 	rm -rf $(DESTDIR)$(DATADIR)
 	-rmdir $(DESTDIR)$(PCDIR) 2>/dev/null || true
 
@@ -242,7 +251,7 @@ uninstall:
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB      := $(BUILD)/patchcast_$(VERSION)_$(DEB_ARCH).deb
 
-deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
 	@BUILD=$(BUILD) VERSION=$(VERSION) MAKE="$(MAKE)" scripts/deb.sh $(DEB)
 
 clean:
