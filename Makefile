@@ -8,6 +8,7 @@
 #   make deps-build apt-get only what building and installing need
 #   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
 #   make deb        build/patchcast_<version>_<arch>.deb (dpkg-deb)
+#   make lint       cppcheck over client/, generator/, include/ (fails on a finding)
 
 # One source for the version: include/patchcast.h.
 version_part = $(shell sed -n 's/^\#define PC_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/patchcast.h)
@@ -83,9 +84,14 @@ UNIT_BIN   := $(foreach t,$(UNIT_SRC),$(BUILD)/tests/$(basename $(notdir $(t))))
 
 SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 
-.PHONY: print-incs demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb clean bench bench-diff bench-gen bench-client bench-big FORCE
+# The man pages: docs/NAME.1.md is the source, the roff is generated
+# (scripts/md2man.awk) into $(BUILD)/man/man1/, so MANPATH=$(BUILD)/man finds it.
+MAN_SRC    := $(wildcard docs/*.1.md)
+MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
+
+.PHONY: print-incs demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
-all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN)
+all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
 # Objects are rebuilt when the compiler, the flags or the version change.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(VERSION)
@@ -108,6 +114,11 @@ $(BUILD)/generator/site/site_template.c: site-template $(TMPL_FILES) scripts/emb
 
 $(BUILD)/generator/site/site_template.o: $(BUILD)/generator/site/site_template.c $(BUILD)/.flags
 	$(CC) $(CPPFLAGS) $(call incs,generator/site) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The version in .TH is the program's (include/patchcast.h).
+$(BUILD)/man/man1/%.1: docs/%.1.md scripts/md2man.awk include/patchcast.h
+	@mkdir -p $(dir $@)
+	LC_ALL=C awk -v source="patchcast $(VERSION)" -f scripts/md2man.awk $< >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/libpatchcast.a: $(CLIENT_OBJ)
 	@rm -f $@
@@ -150,6 +161,22 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+# cppcheck (a test package of scripts/deps.sh). Every folder's include path
+# at once: a checker, not a compiler, so the USES rule is the build's to
+# enforce. Findings accepted, each with its reason: .cppcheck-suppressions.xml.
+# -D_Thread_local=: cppcheck 2.10 does not parse `static _Thread_local
+# struct {...} x;` (host.c) and calls its members unused. $(BUILD)/cppcheck
+# keeps the results of unchanged files.
+LINT_FLAGS := --quiet --error-exitcode=1 --std=c11 --enable=warning,style,performance,portability \
+  --library=posix -D_GNU_SOURCE -D_Thread_local= -Iinclude $(addprefix -I,$(ALL_DIRS)) \
+  --suppress-xml=.cppcheck-suppressions.xml --cppcheck-build-dir=$(BUILD)/cppcheck \
+  --template='{file}:{line}: {severity} ({id}): {message}'
+
+lint:
+	@command -v cppcheck >/dev/null || { echo "missing: cppcheck (run make deps)" >&2; exit 1; }
+	@mkdir -p $(BUILD)/cppcheck
+	cppcheck $(LINT_FLAGS) client generator include
 
 # libFuzzer harnesses (clang). `make check` runs each briefly on its seed corpus.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -207,11 +234,10 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/patchcast
 PCDIR      ?= $(LIBDIR)/pkgconfig
-MANPAGES   := docs/patchcast.1 docs/patchcast-gen.1
 CI_SCRIPTS := ci/publish-rsync ci/publish-s3
 HEADERS    := $(wildcard include/*.h)
 
-install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/ci
 	install -m 755 $(BUILD)/patchcast $(BUILD)/patchcast-gen $(DESTDIR)$(BINDIR)/
@@ -234,7 +260,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpatchcast.a $(DESTDIR)$(LIBDIR)/libpatchcast.so \
 	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libpatchcast.so.$(VERSION)
 	rm -f $(HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(PCDIR)/patchcast.pc
-	rm -f $(MANPAGES:docs/%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 	rm -rf $(DESTDIR)$(DATADIR)
 	-rmdir $(DESTDIR)$(PCDIR) 2>/dev/null || true
 
@@ -242,7 +268,7 @@ uninstall:
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB      := $(BUILD)/patchcast_$(VERSION)_$(DEB_ARCH).deb
 
-deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen
+deb: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
 	@BUILD=$(BUILD) VERSION=$(VERSION) MAKE="$(MAKE)" scripts/deb.sh $(DEB)
 
 clean:

@@ -20,7 +20,7 @@ minisign bsdiff xdelta3 zstd nginx-light strace
 clang libclang-rt-14-dev valgrind
 ca-certificates openssl curl python3
 chromium
-rsync python3-yaml man-db groff-base dpkg-dev
+rsync python3-yaml man-db groff-base dpkg-dev cppcheck
 libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
 "
 

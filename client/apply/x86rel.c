@@ -101,7 +101,7 @@ static size_t scan(const uint8_t *p, uint8_t *w, size_t n, uint64_t pos, unsigne
         /* Without the rest of the block, a position needs 7 bytes. */
         size_t stop = whole ? lim : n >= 6 ? n - 6 : 0;
         while (c < stop) {
-            size_t base = c, j;
+            size_t base = c;
             unsigned m;
             if (c + 18 <= lim) { /* 16 positions at a time */
                 m = candidates(p + c);
@@ -109,7 +109,7 @@ static size_t scan(const uint8_t *p, uint8_t *w, size_t n, uint64_t pos, unsigne
                 m = 1;
             }
             while (m) {
-                j = base + (size_t)__builtin_ctz(m);
+                size_t j = base + (size_t)__builtin_ctz(m);
                 m &= m - 1;
                 if (j < c) /* inside an operand just converted */
                     continue;

@@ -493,7 +493,7 @@ pc_status pc_host_load_dir(pc_host *h, const char *dir, const char *subdir)
         free(full);
         return st;
     }
-    char *paths[MAX];
+    char *paths[MAX] = {NULL};
     size_t n = 0;
     pc_status st = PC_OK;
     struct dirent *de;
@@ -506,14 +506,18 @@ pc_status pc_host_load_dir(pc_host *h, const char *dir, const char *subdir)
             st = pc_fail(&h->err, PC_ERR_NOMEM, "out of memory");
             break;
         }
-        /* NULL when out of memory: skipped like a file that is not a module. */
         char *fp = pc_path_join(full, de->d_name);
-        if (fp == NULL || stat(fp, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            free(fp);
+        if (fp == NULL) {
+            free(p);
+            st = pc_fail(&h->err, PC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        bool regular = stat(fp, &sb) == 0 && S_ISREG(sb.st_mode);
+        free(fp);
+        if (!regular) {
             free(p);
             continue;
         }
-        free(fp);
         if (n == MAX) {
             free(p);
             st = pc_fail(&h->err, PC_ERR_TOO_LARGE, "module folder %s: more than %d modules", full, MAX);

@@ -114,7 +114,7 @@ pc_status pc_op_fetch_repo(pc_op *op)
     if (c->nkeys == 0)
         return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
     char *json = NULL, *sig = NULL, *tc = NULL;
-    size_t len, slen, mi = 0;
+    size_t len = 0, slen = 0, mi = 0;
     pc_status st = PC_OK;
     pc_op_progress(op, "metadata", "repo.json", 0, 0);
     /* Try mirrors in order; a mirror whose metadata fails verification is

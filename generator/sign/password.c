@@ -85,12 +85,14 @@ pc_status pc_password_get(const char *password_file, const char *prompt, bool co
                 st = pc_fail(e, PC_ERR_PASSWORD, "the two passwords differ");
         }
         close(fd);
-        if (st == PC_OK && (p = strdup(a)) == NULL)
-            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        if (st == PC_OK)
+            p = strdup(a);
         sodium_memzero(a, sizeof a);
         sodium_memzero(b, sizeof b);
         if (st != PC_OK)
             return st;
+        if (p == NULL)
+            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     }
     if (p[0] == '\0') {
         free(p);

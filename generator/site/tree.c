@@ -23,7 +23,7 @@ typedef struct walker {
     pc_err *e;
 } walker;
 
-static pc_status push(walker *w, pc_tree_entry *ent)
+static pc_status push(walker *w, const pc_tree_entry *ent)
 {
     if (w->t->n == TREE_MAX_ENTRIES)
         return pc_fail(w->e, PC_ERR_TOO_LARGE, "%s: more than %d entries", w->root,

@@ -111,8 +111,11 @@ out=$(./t_static 2>&1)
     pass static_program_hashes_abc || fail static_program_hashes_abc "$out"
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
 
-# Man pages: rendered by man from the file and found by name.
+# Man pages: the generated ones (docs/*.1.md is the source), rendered by man
+# from the file and found by name.
 for p in patchcast patchcast-gen; do
+    cmp -s "$R/usr/share/man/man1/$p.1" "$BUILD/man/man1/$p.1" && pass "man_is_generated_page_$p" ||
+        fail "man_is_generated_page_$p" "usr/share/man/man1/$p.1 is not $BUILD/man/man1/$p.1"
     out=$(MANWIDTH=80 man -l "$R/usr/share/man/man1/$p.1" 2>&1)
     echo "$out" | grep -q "^NAME" && echo "$out" | grep -q "$p - " && echo "$out" | grep -q "EXIT STATUS" &&
         pass "man_renders_$p" || fail "man_renders_$p" "$(echo "$out" | head -2 | tr '\n' ' ')"
