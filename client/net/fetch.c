@@ -1,7 +1,7 @@
 /* fetch.c — files of known size fetched to disk: parallel transfers on
  * libcurl's multi interface, resumed from .part files, retried with backoff,
  * failed over between mirrors, then fsynced, hash-checked and renamed. */
-#include "fetch.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* fetch_buffer.c — a document of unknown size (repo.json, its signature)
  * fetched into memory under a cap, mirror by mirror with retries. */
-#include "fetch.h"
+#include "net.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "curlapi.h"
-#include "fetch.h"
+#include "net.h"
 
 /* Milliseconds on the monotonic clock. */
 uint64_t pc_request_now_ms(void);

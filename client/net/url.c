@@ -1,6 +1,6 @@
 /* url.c — where a file is fetched from: a mirror base and a site path
- * joined into a URL, plain folders turned into file:// URLs (fetch.h). */
-#include "fetch.h"
+ * joined into a URL, plain folders turned into file:// URLs (net.h). */
+#include "net.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "fetch.h"
+#include "net.h"
 #include "fileio.h"
 #include "jsonv.h"
 #include "path.h"

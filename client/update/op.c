@@ -12,7 +12,7 @@
 #include "jsonv.h"
 #include "sha256.h"
 #include "sig.h"
-#include "update.h"
+#include "op.h"
 
 void pc_op_progress(pc_op *op, const char *step, const char *detail, uint64_t done,
                     uint64_t total)

@@ -3,7 +3,7 @@
 #ifndef PC_PLAN_H
 #define PC_PLAN_H
 
-#include "update.h"
+#include "op.h"
 
 typedef enum { PC_HOW_LOCAL, PC_HOW_CHAIN, PC_HOW_OBJECT } pc_how;
 

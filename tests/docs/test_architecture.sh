@@ -112,16 +112,16 @@ try_include() { # folder header: 0 if a file of that folder can include it
 }
 ok=1 why=""
 # Against the arrows: each must fail.
-for pair in client/common:patch.h client/common:fetch.h client/common:layout.h \
-            client/apply:fetch.h client/apply:update.h client/net:patch.h client/install:fetch.h \
-            client/host:update.h client/update:seckey.h client/update:sufsort.h \
+for pair in client/common:patch.h client/common:net.h client/common:layout.h \
+            client/apply:net.h client/apply:op.h client/net:patch.h client/install:net.h \
+            client/host:op.h client/update:seckey.h client/update:sufsort.h \
             generator/diff:site.h generator/sign:patch.h generator/site:siteverify.h; do
     if try_include "${pair%%:*}" "${pair#*:}"; then ok=0; why="$why ${pair} compiled;"; fi
 done
 [ $ok = 1 ] && pass wrong_way_includes_fail || fail wrong_way_includes_fail "$why"
 ok=1 why=""
 # Along the arrows: each must compile (so the failures above are the rule, not a broken probe).
-for pair in client/common:meta.h client/apply:patch.h client/apply:sha256.h client/update:fetch.h \
+for pair in client/common:meta.h client/apply:patch.h client/apply:sha256.h client/update:net.h \
             client/update:layout.h client/update:patch.h generator/diff:pcz.h generator/site:seckey.h \
             generator/cli:siteverify.h generator/cli:site.h client/cli:patch.h; do
     if ! try_include "${pair%%:*}" "${pair#*:}"; then ok=0; why="$why ${pair}: $(head -c 300 "$TMP/probe.err");"; fi

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fetch.h"
+#include "net.h"
 #include "sha256.h"
 #include "test.h"
 

@@ -1,12 +1,13 @@
-/* update.h — internals shared by the update modules: an operation's context
- * (the locked install root, its state, the verified repository). */
-#ifndef PC_UPDATE_H
-#define PC_UPDATE_H
+/* op.h — the frame of every operation (op.c), shared by the update modules:
+ * an operation's context (the locked install root, its state, the verified
+ * repository). */
+#ifndef PC_OP_H
+#define PC_OP_H
 
 #include "client.h"
-#include "fetch.h"
 #include "layout.h"
 #include "meta.h"
+#include "net.h"
 #include "state.h"
 
 typedef struct pc_op {

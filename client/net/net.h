@@ -1,10 +1,11 @@
-/* fetch.h — the transport: download files of known size and hash from a list
- * of mirrors with libcurl's multi interface — parallel transfers, resume with
+/* net.h — the transport, the interface of client/net: download files of
+ * known size and hash from a list of mirrors with libcurl's multi
+ * interface — parallel transfers, resume with
  * Range from a partial file, retries with exponential backoff and jitter,
  * failover to the next mirror, a low-speed timeout, and a hard stop at the
  * expected size. Mirrors are http(s):// or file:// URLs or plain paths. */
-#ifndef PC_FETCH_H
-#define PC_FETCH_H
+#ifndef PC_NET_H
+#define PC_NET_H
 
 #include <stdbool.h>
 #include <stddef.h>
