@@ -17,7 +17,7 @@ libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 # names, for tests/install's static link against libpatchcast.a.
 PKGS="$BUILD_PKGS
 minisign bsdiff xdelta3 zstd nginx-light
-clang libclang-rt-14-dev valgrind
+clang libclang-rt-14-dev valgrind strace
 ca-certificates openssl curl python3
 chromium
 rsync python3-yaml man-db groff-base dpkg-dev
