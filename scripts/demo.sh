@@ -67,12 +67,11 @@ for v in 1.1.0 1.2.0 2.0.0; do
     echo "    ---- publishing $v: $what"
     publish "$v" | sed 's/^/    ---- /'
     wait_for "^SUMMARY [^ ]* $v "
-    sleep 1.2
+    wait_for "| $v | line " # the app has run on $v's code
 done
 rc=0
 wait $app || rc=$?
-sleep 0.3
-kill $shower 2>/dev/null || true
+wait $shower || true # tail --pid ends once the app has, after its last lines
 [ "$rc" -eq 0 ] || { echo "demo: the app exited with $rc" >&2; exit 1; }
 grep -q "relaunched after 1.2.0" "$D/app.log" || { echo "demo: no relaunch seen" >&2; exit 1; }
 

@@ -16,8 +16,8 @@ libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 # Tests only: the last line is what `pkg-config --static --libs libcurl`
 # names, for tests/install's static link against libpatchcast.a.
 PKGS="$BUILD_PKGS
-minisign bsdiff xdelta3 zstd nginx-light strace
-clang libclang-rt-14-dev valgrind
+minisign bsdiff xdelta3 zstd nginx-light
+clang libclang-rt-14-dev valgrind strace
 ca-certificates openssl curl python3
 chromium
 rsync python3-yaml man-db groff-base dpkg-dev cppcheck

@@ -34,4 +34,17 @@ check_fails() {
     fi
 }
 
+# wait_for SECONDS CMD...: run CMD every 0.05 s until it succeeds (status 0);
+# status 1 if it has not after about SECONDS. Wait for an event this way (a
+# file appears, a line is printed, the clock passes a time), never with a bare
+# sleep that hopes the event has happened.
+wait_for() {
+    local i n=$(($1 * 20)); shift
+    for ((i = 0; i < n; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    "$@"
+}
+
 finish() { exit "$T_FAILED"; }

@@ -140,22 +140,46 @@ printf 'junk' >"$obj"
 if grep -q "objects: 1 written" build4.out; then pass corrupt_object_rewritten
 else fail corrupt_object_rewritten "$(sed -n 2p build4.out)"; fi
 
-# Interrupted build: kill it mid-run; the previous repo.json still verifies.
+# Interrupted build: killed at a known point, after it has written new files
+# and before repo.json. 1.12.0 brings a new 2 MB bin/app; 1.13.0's release
+# notes are a FIFO that nobody writes to, so the build blocks opening them,
+# right after it printed "scanning rel/1.13.0", i.e. after it wrote 1.12.0's
+# objects (versions are scanned in order) and before any patch or repo.json.
+# The kill must land there (exit 137); the previous repo.json stays,
+# byte for byte, and the site still verifies; a re-run completes.
 cp site/repo.json repo.before
 cp -a rel/1.11.0 rel/1.12.0
 head -c 2000000 /dev/urandom >rel/1.12.0/bin/app
-( "$PCGEN" build rel -o site -s k.key --config cfg.json >/dev/null 2>&1 & echo $! >pid; wait ) &
-sleep 0.3
-kill -9 "$(cat pid)" 2>/dev/null
-wait
-if minisign -Vq -p k.pub -m site/repo.json && cmp -s site/repo.json repo.before; then
-    pass interrupted_build_leaves_valid_site
-elif minisign -Vq -p k.pub -m site/repo.json; then
-    pass interrupted_build_leaves_valid_site # it finished before the kill: still valid
-else
-    fail interrupted_build_leaves_valid_site "repo.json does not verify after a kill"
-fi
-rm -rf rel/1.12.0
+cp -a rel/1.12.0 rel/1.13.0
+mkfifo rel/1.13.0.md
+app=$(sha256sum rel/1.12.0/bin/app | cut -c1-64)
+"$PCGEN" build rel -o site -s k.key --config cfg.json >build5.out 2>build5.err &
+pid=$!
+blocked() { grep -q "^scanning rel/1.13.0$" build5.err || ! kill -0 "$pid" 2>/dev/null; }
+why=""
+wait_for 60 blocked || why="; no \"scanning rel/1.13.0\" in 60 s"
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null # (its "Killed" notice)
+rc=$?
+[ "$rc" -eq 137 ] || why="$why; build exit $rc, not killed (137): $(tail -2 build5.err | tr '\n' ' ')"
+[ -f "site/objects/${app:0:2}/$app" ] || why="$why; 1.12.0's new object was not written before the kill"
+cmp -s site/repo.json repo.before && ! grep -q '"1.12.0"' site/repo.json || why="$why; repo.json changed"
+minisign -Vq -p k.pub -m site/repo.json || why="$why; repo.json does not verify with minisign"
+out=$("$PCGEN" verify site -p k.pub 2>&1) || why="$why; verify: $(echo "$out" | tail -2 | tr '\n' ' ')"
+[ -z "$why" ] && pass interrupted_build_leaves_valid_site || fail interrupted_build_leaves_valid_site "${why#; }"
+# The re-run (notes now a plain file) completes: both versions in, one serial on.
+rm rel/1.13.0.md && printf 'Release 1.13.0.\n' >rel/1.13.0.md
+serial=$(python3 -c "import json; print(json.load(open('repo.before'))['serial'])")
+if "$PCGEN" build rel -o site -s k.key --config cfg.json >build6.out 2>&1 &&
+    python3 - site/repo.json "$serial" <<'PY' && "$PCGEN" verify site -p k.pub >/dev/null
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = [v["name"] for v in r["versions"]]
+assert names[-2:] == ["1.12.0", "1.13.0"] and r["serial"] == int(sys.argv[2]) + 1, (names, r["serial"])
+PY
+then pass rerun_after_interrupted_build
+else fail rerun_after_interrupted_build "$(tail -2 build6.out | tr '\n' ' ')"; fi
+rm -rf rel/1.12.0 rel/1.13.0 rel/1.13.0.md
 
 # gc: remove 1.0.0 from the releases; its files are kept for the retention
 # period, and removed with a retention of 0 days; the site still verifies.

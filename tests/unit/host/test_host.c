@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "patchcast_module.h"
@@ -317,10 +318,13 @@ static void test_swap_under_concurrent_calls(void)
     for (int i = 0; i < 4; i++)
         CHECK(pthread_create(&t[i], NULL, caller, NULL) == 0);
     int swaps = 0;
+    /* Between swaps, wait for the callers to make 100 more calls (an event,
+     * polled); 30 s at most in all, then the checks below fail. */
+    time_t deadline = time(NULL) + 30;
     for (int i = 0; i < 40; i++) {
         if (swap2(shared, i % 2 ? "v1" : "v2", "a.so", "b.so") == PC_OK)
             swaps++;
-        while (atomic_load(&ncalls) < 100L * (i + 1))
+        while (atomic_load(&ncalls) < 100L * (i + 1) && time(NULL) < deadline)
             usleep(100);
     }
     atomic_store(&stop_flag, 1);
