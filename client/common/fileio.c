@@ -154,14 +154,22 @@ pc_status pc_fsync_parent(const char *path, pc_err *e)
 
 pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e)
 {
+    return pc_tmpfile_open_in(t, dst, NULL, e);
+}
+
+pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc_err *e)
+{
     t->fd = -1;
     t->dst = dst;
     t->no_sync = false;
-    size_t n = strlen(dst) + sizeof ".tmp-XXXXXX";
+    size_t n = (dir ? strlen(dir) + sizeof "/tmp-XXXXXX" : strlen(dst) + sizeof ".tmp-XXXXXX");
     t->tmp_path = malloc(n);
     if (t->tmp_path == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    snprintf(t->tmp_path, n, "%s.tmp-XXXXXX", dst);
+    if (dir)
+        snprintf(t->tmp_path, n, "%s/tmp-XXXXXX", dir);
+    else
+        snprintf(t->tmp_path, n, "%s.tmp-XXXXXX", dst);
     t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
     if (t->fd < 0) {
         pc_status st = pc_fail(e, PC_ERR_IO, "%s: cannot create a temporary file: %s", dst,

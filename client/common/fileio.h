@@ -24,7 +24,7 @@ pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, m
 /* A file being written under a temporary name beside its destination. */
 typedef struct pc_tmpfile {
     int fd;
-    char *tmp_path; /* "dst.tmp-XXXXXX" */
+    char *tmp_path; /* "dst.tmp-XXXXXX", or "dir/tmp-XXXXXX" */
     const char *dst; /* borrowed */
     /* false after open. Set it when the caller fsyncs the whole folder tree
      * before publishing it (staging): finish then only starts the write-back
@@ -34,6 +34,11 @@ typedef struct pc_tmpfile {
 
 /* Create a temporary file beside dst (mode 0600 until committed). */
 pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e);
+
+/* The same with the temporary file in dir (on dst's file system), where no
+ * name of a release can be: staging writes a version's files this way, so
+ * that a temporary name never meets a file of the release. */
+pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc_err *e);
 
 /* If st is PC_OK: set mode, fsync, close and rename onto dst, then fsync the
  * directory (without either fsync if t->no_sync). Otherwise (or if any of that fails) close and remove the

@@ -124,10 +124,24 @@ pc_status pc_manifest_validate(const pc_manifest *m, pc_err *e)
     return PC_OK;
 }
 
+/* Sites made before every downloaded file was named by its hash lack these
+ * members: say so rather than only "missing". */
+static pc_status older_site(const cJSON *it, const char *key, const char *what, const pc_jpath *p,
+                            pc_err *e)
+{
+    if (cJSON_GetObjectItemCaseSensitive(it, key))
+        return PC_OK;
+    pc_jpath kp;
+    pc_jpath_key(&kp, p, key);
+    return pc_jfail(e, what, &kp, "missing: the site was made by a patchcast-gen from before "
+                                  "2026-12-03, which did not name this file's hash; rebuild it");
+}
+
 static pc_status parse_file(pc_file_entry *f, const cJSON *it, const pc_jpath *p, pc_err *e)
 {
     static const char *const known[] = {"path", "type", "size", "mode", "sha256",
-                                        "object_size", "flags", "target", "module", NULL};
+                                        "object_size", "object_sha256", "flags", "target",
+                                        "module", NULL};
     static const char *const known_module[] = {"depends", NULL};
     if (!cJSON_IsObject(it))
         return pc_jfail(e, MWHAT, p, "expected an object");
@@ -150,7 +164,8 @@ static pc_status parse_file(pc_file_entry *f, const cJSON *it, const pc_jpath *p
         goto out;
     }
     /* Members that belong to another type are errors, not ignored. */
-    static const char *const file_only[] = {"size", "mode", "sha256", "object_size", NULL};
+    static const char *const file_only[] = {"size", "mode", "sha256", "object_size",
+                                            "object_sha256", NULL};
     for (size_t i = 0; file_only[i]; i++)
         if (f->type != PC_FT_FILE && cJSON_GetObjectItemCaseSensitive(it, file_only[i])) {
             pc_jpath_key(&kp, p, file_only[i]);
@@ -168,6 +183,8 @@ static pc_status parse_file(pc_file_entry *f, const cJSON *it, const pc_jpath *p
             (st = pc_jget_sha256(it, "sha256", f->sha256, MWHAT, p, e)) ||
             (st = pc_jget_u64(it, "object_size", true, 1, PC_JSON_MAX_INT, &f->object_size,
                               MWHAT, p, e)) ||
+            (st = older_site(it, "object_sha256", MWHAT, p, e)) ||
+            (st = pc_jget_sha256(it, "object_sha256", f->object_sha256, MWHAT, p, e)) ||
             (st = pc_jget_string(it, "mode", true, 8, &mode, MWHAT, p, e)))
             goto out;
         f->mode = !strcmp(mode, "644") ? 0644 : !strcmp(mode, "755") ? 0755 : 0;
@@ -318,7 +335,8 @@ pc_status pc_manifest_write(const pc_manifest *m, char **out, size_t *len, pc_er
             ok = pc_jadd_u64(o, "size", f->size) &&
                  cJSON_AddStringToObject(o, "mode", f->mode == 0755 ? "755" : "644") &&
                  pc_jadd_sha256(o, "sha256", f->sha256) &&
-                 pc_jadd_u64(o, "object_size", f->object_size);
+                 pc_jadd_u64(o, "object_size", f->object_size) &&
+                 pc_jadd_sha256(o, "object_sha256", f->object_sha256);
         if (ok && f->type == PC_FT_SYMLINK)
             ok = cJSON_AddStringToObject(o, "target", f->target) != NULL;
         if (ok && f->flags) {
@@ -356,6 +374,8 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: from and to are the same", i);
         if (p->size == 0 || p->size > PC_JSON_MAX_INT)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu].size: out of range", i);
+        if (p->to_size > PC_JSON_MAX_INT)
+            return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu].to_size: out of range", i);
         for (size_t j = 0; j < i; j++)
             if (!memcmp(d->patches[j].from, p->from, 32) && !memcmp(d->patches[j].to, p->to, 32))
                 return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: duplicate patch", i);
@@ -366,8 +386,8 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
 static pc_status parse_delta(pc_delta *d, const cJSON *root, pc_err *e)
 {
     static const char *const known[] = {"format", "from", "to", "patches", NULL};
-    static const char *const known_patch[] = {"path", "from_sha256", "to_sha256", "size",
-                                              "format", NULL};
+    static const char *const known_patch[] = {"path", "from_sha256", "to_sha256", "to_size",
+                                              "size", "sha256", "format", NULL};
     if (!cJSON_IsObject(root))
         return pc_fail(e, PC_ERR_FORMAT, DWHAT ": expected a JSON object");
     pc_jpath top = {""};
@@ -404,7 +424,12 @@ static pc_status parse_delta(pc_delta *d, const cJSON *root, pc_err *e)
             (st = pc_jget_string(it, "path", true, PC_PATH_MAX, &pr->path, DWHAT, &p, e)) ||
             (st = pc_jget_sha256(it, "from_sha256", pr->from, DWHAT, &p, e)) ||
             (st = pc_jget_sha256(it, "to_sha256", pr->to, DWHAT, &p, e)) ||
+            (st = older_site(it, "to_size", DWHAT, &p, e)) ||
+            (st = pc_jget_u64(it, "to_size", true, 0, PC_JSON_MAX_INT, &pr->to_size, DWHAT, &p,
+                              e)) ||
             (st = pc_jget_u64(it, "size", true, 1, PC_JSON_MAX_INT, &pr->size, DWHAT, &p, e)) ||
+            (st = older_site(it, "sha256", DWHAT, &p, e)) ||
+            (st = pc_jget_sha256(it, "sha256", pr->sha256, DWHAT, &p, e)) ||
             (st = pc_jget_string(it, "format", true, 16, &fmt, DWHAT, &p, e)))
             return st;
         if (!strcmp(fmt, "pcz"))
@@ -457,7 +482,8 @@ pc_status pc_delta_write(const pc_delta *d, char **out, size_t *len, pc_err *e)
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "path", p->path) &&
              pc_jadd_sha256(o, "from_sha256", p->from) && pc_jadd_sha256(o, "to_sha256", p->to) &&
-             pc_jadd_u64(o, "size", p->size) &&
+             pc_jadd_u64(o, "to_size", p->to_size) && pc_jadd_u64(o, "size", p->size) &&
+             pc_jadd_sha256(o, "sha256", p->sha256) &&
              cJSON_AddStringToObject(o, "format", pc_patch_fmt_name(p->format));
     }
     return pc_jprint(root, ok, false, out, len, e);

@@ -73,6 +73,7 @@ typedef struct pc_file_entry {
     unsigned mode;         /* files: 0644 or 0755 */
     uint8_t sha256[32];    /* files */
     uint64_t object_size;  /* files: compressed object bytes */
+    uint8_t object_sha256[32]; /* files: SHA-256 of the object file's bytes */
     unsigned flags;        /* PC_FLAG_* */
     char *target;          /* symlinks */
     char **depends;        /* hot modules: paths of the modules they need */
@@ -91,7 +92,9 @@ typedef enum pc_patch_fmt { PC_PF_BSDIFF40 = 0, PC_PF_PCZ = 1 } pc_patch_fmt;
 typedef struct pc_patch_ref {
     char *path;            /* target path the patch produces (informative) */
     uint8_t from[32], to[32];
-    uint64_t size;
+    uint64_t to_size;      /* bytes of the content it produces */
+    uint64_t size;         /* bytes of the patch file ... */
+    uint8_t sha256[32];    /* ... and their SHA-256 */
     pc_patch_fmt format;
 } pc_patch_ref;
 

@@ -38,7 +38,8 @@ typedef struct job {
     CURL *h;
     char errbuf[CURL_ERROR_SIZE];
     char why[CURL_ERROR_SIZE + 300];
-    bool why_hash; /* the last failure was content that is not the signed one */
+    bool any_hash; /* some mirror served such content */
+    char tried[1024]; /* each mirror left behind, and why */
 } job;
 
 typedef struct fetcher {
@@ -82,13 +83,11 @@ static size_t job_write(char *p, size_t sz, size_t n, void *ud)
     return add;
 }
 
-static bool file_matches(const char *path, uint64_t size, const uint8_t sha[32], bool no_sha)
+static bool file_matches(const char *path, uint64_t size, const uint8_t sha[32])
 {
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size)
         return false;
-    if (no_sha)
-        return true;
     uint8_t got[32];
     uint64_t n;
     return pc_sha256_file(path, got, &n) == PC_OK && n == size && memcmp(got, sha, 32) == 0;
@@ -154,7 +153,6 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
     }
     bool ok = false;
     bool discard = false;
-    j->why_hash = false;
     if (j->overflow) {
         snprintf(j->why, sizeof j->why, "%s: more than the %llu bytes expected", j->url,
                  (unsigned long long)j->it->size);
@@ -196,6 +194,8 @@ static void job_reschedule(job *j, bool permanent, const pc_fetch_opts *o)
     if (permanent || ++j->attempt > pc_request_retries(o)) {
         if (!permanent && o->demoted)
             o->demoted[j->mirror] = true;
+        size_t l = strlen(j->tried);
+        snprintf(j->tried + l, sizeof j->tried - l, "%s%s", l ? "; " : "", j->why);
         j->mirror++;
         j->attempt = 0;
         j->not_before = 0;
@@ -236,18 +236,20 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
             continue;
         uint8_t got[32];
         uint64_t size = 0;
-        if (!j->it->no_sha && pc_sha256_file(j->part, got, &size) != PC_OK)
+        if (pc_sha256_file(j->part, got, &size) != PC_OK)
             return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
-        if (!j->it->no_sha && (size != j->it->size || memcmp(got, j->it->sha256, 32) != 0)) {
+        if (size != j->it->size || memcmp(got, j->it->sha256, 32) != 0) {
             char gh[65];
             pc_hex_encode(got, 32, gh);
             snprintf(j->why, sizeof j->why,
                      "%s: content has SHA-256 %s, not the one in the metadata", j->url, gh);
-            j->why_hash = true;
+            j->any_hash = true;
             unlink(j->part);
             j->f->done -= j->have + j->got;
             j->state = J_WAITING;
-            job_reschedule(j, false, o);
+            /* A mirror that serves other bytes will serve them again: the
+             * next mirror is tried at once (with one mirror, the retries). */
+            job_reschedule(j, j->mirror + 1 < o->nmirrors, o);
             continue;
         }
         if (rename(j->part, j->it->dest) != 0)
@@ -294,7 +296,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             goto out;
         }
         snprintf(j->part, pl, "%s.part", items[i].dest);
-        if (file_matches(items[i].dest, items[i].size, items[i].sha256, items[i].no_sha)) {
+        if (file_matches(items[i].dest, items[i].size, items[i].sha256)) {
             j->state = J_DONE;
             f.done += items[i].size;
         } else {
@@ -320,8 +322,9 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
                 j->not_before = 0;
             }
             if (j->mirror >= o->nmirrors) {
-                st = pc_fail(e, j->why_hash ? PC_ERR_HASH : PC_ERR_NETWORK,
-                             "%s: failed on every mirror; last error: %s", j->it->rel, j->why);
+                st = pc_fail(e, j->any_hash ? PC_ERR_HASH : PC_ERR_NETWORK,
+                             "%s: failed on every mirror: %s", j->it->rel,
+                             j->tried[0] ? j->tried : j->why);
                 goto out;
             }
             if (j->not_before > now) {

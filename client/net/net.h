@@ -40,9 +40,8 @@ typedef struct pc_fetch_item {
     const char *rel;       /* path below the mirror base, e.g. "objects/ab/ab12…" */
     const char *dest;      /* where the verified file goes */
     uint64_t size;         /* exact size from signed metadata */
-    uint8_t sha256[32];    /* expected SHA-256 of the bytes downloaded ... */
-    bool no_sha;           /* ... unless set: size-checked only (objects and patches are
-                              verified by the content they produce) */
+    uint8_t sha256[32];    /* expected SHA-256 of the bytes downloaded, from signed
+                              metadata: every file is checked before anything reads it */
     /* Out: how many bytes came over the network (resumed bytes excluded). */
     uint64_t transferred;
 } pc_fetch_item;

@@ -1,6 +1,6 @@
 /* mirror.c — copy a whole site into a folder and verify it: the offline
  * mirror for a USB stick. Content-addressed files first (a file already
- * there is kept only if its hash is right), then the complete check of
+ * there is kept only if its hash from the signed metadata is right), then the complete check of
  * siteverify.c against the source's repo.json, and only then repo.json and
  * its signature, published so that the pair verifies at every instant
  * (publish.c). A folder already holding a newer site, or an expired source,
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "client.h"
 #include "net.h"
@@ -60,9 +59,8 @@ static pc_status add(mlist *l, const char *dir, const char *rel, uint64_t size,
         free(r);
         return st;
     }
-    l->it[l->n] = (pc_fetch_item){.rel = r, .dest = d, .size = size, .no_sha = sha == NULL};
-    if (sha)
-        memcpy(l->it[l->n].sha256, sha, 32);
+    l->it[l->n] = (pc_fetch_item){.rel = r, .dest = d, .size = size};
+    memcpy(l->it[l->n].sha256, sha, 32);
     l->bufs[2 * l->n] = r;
     l->bufs[2 * l->n + 1] = d;
     l->n++;
@@ -75,25 +73,6 @@ static void mlist_free(mlist *l)
         free(l->bufs[i]);
     free(l->bufs);
     free(l->it);
-}
-
-/* Problems found in the copy: content-addressed files are removed so that
- * the next fetch brings them again. */
-typedef struct bad_files {
-    const char *dir;
-    unsigned removed;
-} bad_files;
-
-static void note_bad(void *ud, const char *file, const char *msg)
-{
-    (void)msg;
-    bad_files *b = ud;
-    if (strncmp(file, "objects/", 8) && strncmp(file, "patches/", 8))
-        return;
-    char *p = pc_path_join(b->dir, file);
-    if (p && unlink(p) == 0)
-        b->removed++;
-    free(p);
 }
 
 /* The serial of the site already in dir, if its pair verifies; 0 if none. */
@@ -190,11 +169,11 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
         for (size_t k = 0; m && st == PC_OK && k < m->nfiles; k++)
             if (m->files[k].type == PC_FT_FILE) {
                 pc_site_object_path(m->files[k].sha256, rel);
-                st = add(&files, dir, rel, m->files[k].object_size, NULL, e);
+                st = add(&files, dir, rel, m->files[k].object_size, m->files[k].object_sha256, e);
             }
         for (size_t k = 0; d && st == PC_OK && k < d->npatches; k++) {
             pc_site_patch_path(d->patches[k].from, d->patches[k].to, rel);
-            st = add(&files, dir, rel, d->patches[k].size, NULL, e);
+            st = add(&files, dir, rel, d->patches[k].size, d->patches[k].sha256, e);
         }
         pc_manifest_free(m);
         pc_delta_free(d);
@@ -202,16 +181,10 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
     if (st == PC_OK)
         st = pc_fetch_files(&fo, files.it, files.n, e);
     /* The copy is checked against the new repo.json before it is published:
-     * a bad copy leaves the folder's previous site as it was. A file that
-     * was already there and proves bad (objects and patches are kept by
-     * size: their hash is checked by unpacking or applying them) is removed
-     * and fetched again, once. */
+     * a bad copy leaves the folder's previous site as it was. */
     if (st == PC_OK) {
         pc_site_verify_stats vs = {0};
-        bad_files bad = {.dir = dir};
-        st = pc_site_verify_with(c, dir, json, len, sig, slen, note_bad, &bad, &vs);
-        if (st != PC_OK && bad.removed > 0 && (st = pc_fetch_files(&fo, files.it, files.n, e)) == PC_OK)
-            st = pc_site_verify_with(c, dir, json, len, sig, slen, NULL, NULL, &vs);
+        st = pc_site_verify_with(c, dir, json, len, sig, slen, NULL, NULL, &vs);
         if (problems)
             *problems = vs.problems;
         if (st != PC_OK)

@@ -106,6 +106,37 @@ static pc_status check_comment(pc_op *op, const char *tc)
     return PC_OK;
 }
 
+/* A verified repo.json from one mirror, judged: parsed, its signed comment
+ * matched, not expired, not older than what was seen before. On success
+ * op->repo holds it. */
+static pc_status accept_repo(pc_op *op, const char *json, size_t len, const char *tc)
+{
+    pc_client *c = op->c;
+    pc_repo *r = NULL;
+    pc_status st = pc_repo_parse(json, len, &r, &c->err);
+    if (st != PC_OK)
+        return st;
+    pc_repo_free(op->repo);
+    op->repo = r;
+    if ((st = check_comment(op, tc)) != PC_OK)
+        return st;
+    int64_t now = (int64_t)time(NULL);
+    if (now >= r->expires) {
+        char exp[21];
+        pc_format_time(r->expires, exp);
+        return pc_fail(&c->err, PC_ERR_EXPIRED,
+                       "repo.json expired at %s: the mirror serves stale metadata (or this "
+                       "machine's clock is wrong)",
+                       exp);
+    }
+    if (r->serial < op->state.last_serial)
+        return pc_fail(&c->err, PC_ERR_ROLLBACK,
+                       "repo.json has serial %llu, older than serial %llu seen before: refusing "
+                       "a replayed or rolled-back repository",
+                       (unsigned long long)r->serial, (unsigned long long)op->state.last_serial);
+    return PC_OK;
+}
+
 pc_status pc_op_fetch_repo(pc_op *op)
 {
     pc_client *c = op->c;
@@ -116,9 +147,11 @@ pc_status pc_op_fetch_repo(pc_op *op)
     char *json = NULL, *sig = NULL, *tc = NULL;
     size_t len = 0, slen = 0, mi = 0;
     pc_status st = PC_OK;
+    char refused[PC_ERRMSG_MAX] = ""; /* each mirror passed over, and why */
     pc_op_progress(op, "metadata", "repo.json", 0, 0);
-    /* Try mirrors in order; a mirror whose metadata fails verification is
-     * skipped like one that is down, and the last error is reported. */
+    /* Try mirrors in order; a mirror whose metadata fails verification, is
+     * expired or is older than what was seen is skipped like one that is
+     * down, and the error names each mirror's problem. */
     for (size_t start = 0; start < c->nrepos; start = mi + 1) {
         pc_fetch_opts fo = op->fo;
         fo.mirrors = (const char *const *)c->repos + start;
@@ -140,35 +173,22 @@ pc_status pc_op_fetch_repo(pc_op *op)
                              &c->err);
         if (st == PC_OK)
             st = pc_client_verify_buffer(c, json, len, sig, slen, 0, &tc);
-        if (st != PC_OK) {
-            pc_fail_prefix(&c->err, "%s/repo.json: ", c->repos[mi]);
-            continue;
-        }
-        break;
+        if (st == PC_OK)
+            st = accept_repo(op, json, len, tc);
+        if (st == PC_OK)
+            break;
+        size_t l = strlen(refused);
+        if (snprintf(refused + l, sizeof refused - l, "%s%s: %s", l ? "; " : "", c->repos[mi],
+                     c->err.msg) < 0)
+            refused[l] = '\0';
+        pc_fail_prefix(&c->err, "%s/repo.json: ", c->repos[mi]);
     }
-    if (st != PC_OK)
-        goto out;
-    pc_repo_free(op->repo);
-    op->repo = NULL;
-    if ((st = pc_repo_parse(json, len, &op->repo, &c->err)) != PC_OK ||
-        (st = check_comment(op, tc)) != PC_OK)
-        goto out;
-    int64_t now = (int64_t)time(NULL);
-    if (now >= op->repo->expires) {
-        char exp[21];
-        pc_format_time(op->repo->expires, exp);
-        st = pc_fail(&c->err, PC_ERR_EXPIRED,
-                     "repo.json expired at %s: the mirror serves stale metadata (or this "
-                     "machine's clock is wrong)",
-                     exp);
-        goto out;
-    }
-    if (op->repo->serial < op->state.last_serial) {
-        st = pc_fail(&c->err, PC_ERR_ROLLBACK,
-                     "repo.json has serial %llu, older than serial %llu seen before: refusing "
-                     "a replayed or rolled-back repository",
-                     (unsigned long long)op->repo->serial,
-                     (unsigned long long)op->state.last_serial);
+    if (st != PC_OK) {
+        pc_repo_free(op->repo);
+        op->repo = NULL;
+        /* Several mirrors were passed over: say what was wrong with each. */
+        if (refused[0] && strchr(refused, ';'))
+            pc_fail(&c->err, st, "no mirror has usable metadata: %s", refused);
         goto out;
     }
     if (op->repo->serial > op->state.last_serial) {

@@ -85,6 +85,14 @@ static char *read_doc(vctx *v, const char *rel, const pc_hashref *ref, size_t *l
     return text;
 }
 
+/* The bytes of a site file have the hash the signed metadata names: checked
+ * before any decoder reads them. */
+static bool file_hash_is(const char *path, const uint8_t sha[32])
+{
+    uint8_t got[32];
+    return pc_sha256_file(path, got, NULL) == PC_OK && memcmp(got, sha, 32) == 0;
+}
+
 /* Unpack an object to the scratch file; true if it is valid. */
 static bool check_object(vctx *v, const pc_file_entry *f, bool keep)
 {
@@ -100,6 +108,8 @@ static bool check_object(vctx *v, const pc_file_entry *f, bool keep)
         problem(v, rel, "missing");
     else if ((uint64_t)sb.st_size != f->object_size)
         problem(v, rel, "size differs from the manifest's object_size");
+    else if (!file_hash_is(p, f->object_sha256))
+        problem(v, rel, "SHA-256 differs from the manifest's object_sha256");
     else if (pc_object_unpack_file(p, v->tmp, 0644, f->size, f->sha256, &e) != PC_OK)
         problem(v, rel, e.msg);
     else
@@ -228,8 +238,12 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
                 problem(&v, prel, "missing");
             else if ((uint64_t)sb.st_size != pr->size)
                 problem(&v, prel, "size differs from the delta document");
+            else if (!file_hash_is(pp, pr->sha256))
+                problem(&v, prel, "SHA-256 differs from the delta document");
             else if (!src || !dst)
                 problem(&v, prel, "its source or target is not in the edge's versions");
+            else if (pr->to_size != dst->size)
+                problem(&v, prel, "to_size differs from the size of its target");
             else if (!check_object(&v, src, true))
                 problem(&v, prel, "not applied: its source object is damaged");
             else {

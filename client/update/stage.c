@@ -66,14 +66,17 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred)
         for (size_t k = 0; k < want; k++) {
             char rel[PC_SITE_PATH_MAX], *dest;
             uint64_t size;
+            const uint8_t *sha; /* of the file's bytes, from signed metadata */
             if (fp->how == PC_HOW_OBJECT) {
                 pc_site_object_path(t->sha256, rel);
                 dest = pc_stage_cache_object(op, t->sha256);
                 size = t->object_size;
+                sha = t->object_sha256;
             } else {
                 pc_site_patch_path(fp->chain[k]->from, fp->chain[k]->to, rel);
                 dest = cache_patch(op, fp->chain[k]);
                 size = fp->chain[k]->size;
+                sha = fp->chain[k]->sha256;
             }
             char *name = strdup(rel);
             if (!dest || !name) {
@@ -110,7 +113,8 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred)
             }
             names[n] = name;
             dests[n] = dest;
-            items[n] = (pc_fetch_item){.rel = name, .dest = dest, .size = size, .no_sha = true};
+            items[n] = (pc_fetch_item){.rel = name, .dest = dest, .size = size};
+            memcpy(items[n].sha256, sha, 32);
             n++;
         }
     }
@@ -161,13 +165,14 @@ pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err 
     return PC_OK;
 }
 
-static pc_status copy_file(const char *src, const char *dst, unsigned mode, pc_err *e)
+static pc_status copy_file(const char *src, const char *dst, const char *scratch, unsigned mode,
+                           pc_err *e)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
         return pc_fail(e, PC_ERR_IO, "%s: %s", src, strerror(errno));
     pc_tmpfile t;
-    pc_status st = pc_tmpfile_open(&t, dst, e);
+    pc_status st = pc_tmpfile_open_in(&t, dst, scratch, e);
     if (st == PC_OK) {
         t.no_sync = true; /* staging: commit syncs the whole tree */
         char buf[65536];
@@ -187,15 +192,15 @@ static pc_status copy_file(const char *src, const char *dst, unsigned mode, pc_e
 
 /* Files written into staging get no fsync of their own: commit syncs the
  * whole staging tree at once, in parallel, before it becomes a version. */
-static pc_status unpack_staged(const char *obj, const char *dst, const pc_file_entry *t,
-                               pc_err *e)
+static pc_status unpack_staged(const char *obj, const char *dst, const char *scratch,
+                               const pc_file_entry *t, pc_err *e)
 {
     int in = open(obj, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", obj,
                        strerror(errno));
     pc_tmpfile tf;
-    pc_status st = pc_tmpfile_open(&tf, dst, e);
+    pc_status st = pc_tmpfile_open_in(&tf, dst, scratch, e);
     if (st == PC_OK) {
         tf.no_sync = true;
         if ((st = pc_object_unpack_fd(in, tf.fd, t->size, t->sha256, e)) != PC_OK)
@@ -207,10 +212,10 @@ static pc_status unpack_staged(const char *obj, const char *dst, const pc_file_e
 }
 
 static pc_status patch_staged(const char *in, const char *patch, const char *out,
-                              const pc_patch_expect *ex, pc_err *e)
+                              const char *scratch, const pc_patch_expect *ex, pc_err *e)
 {
     pc_tmpfile tf;
-    pc_status st = pc_tmpfile_open(&tf, out, e);
+    pc_status st = pc_tmpfile_open_in(&tf, out, scratch, e);
     if (st == PC_OK) {
         tf.no_sync = true;
         st = pc_tmpfile_finish(&tf, pc_patch_apply_fd(in, patch, tf.fd, ex, e), 0644, e);
@@ -218,7 +223,10 @@ static pc_status patch_staged(const char *in, const char *patch, const char *out
     return st;
 }
 
-static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, pc_err *e)
+/* Every temporary file goes to scratch (ROOT/staging/.scratch), outside the
+ * version's tree: no name a release may hold can meet one. */
+static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, const char *scratch,
+                            pc_err *e)
 {
     const pc_file_entry *t = &p->target->files[i];
     pc_file_plan *fp = &p->files[i];
@@ -229,7 +237,7 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, pc
          * would change the old version's file too) or links fail. */
         if (!(lstat(fp->local, &sb) == 0 && (sb.st_mode & 0777) == t->mode &&
               link(fp->local, dst) == 0))
-            st = copy_file(fp->local, dst, t->mode, e);
+            st = copy_file(fp->local, dst, scratch, t->mode, e);
         if (st == PC_OK)
             st = pc_stage_verify_file(dst, t, e);
         return st;
@@ -238,7 +246,7 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, pc
         char *obj = pc_stage_cache_object(op, t->sha256);
         if (obj == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = unpack_staged(obj, dst, t, e);
+        st = unpack_staged(obj, dst, scratch, t, e);
         if (st == PC_ERR_HASH || st == PC_ERR_FORMAT || st == PC_ERR_TOO_LARGE)
             unlink(obj); /* a bad download: fetch it again next time */
         free(obj);
@@ -251,18 +259,21 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, pc
         bool last = k + 1 == fp->nchain;
         const char *out = last ? dst : tmp[k % 2];
         if (!last)
-            snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s.step%zu", dst, k);
+            snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s/step-%zu-%zu", scratch, i, k % 2);
         /* The input is a file of an installed, verified version, or the
          * previous step's output, checked as it was written: its hash is
-         * known. (Were it damaged, the output's hash would not match.) */
-        pc_patch_expect ex = {.has_sha = true, .has_size = last, .new_size = t->size,
+         * known. (Were it damaged, the output's hash would not match.)
+         * Every hop's output has its size from signed metadata, enforced
+         * while it is written. */
+        pc_patch_expect ex = {.has_sha = true, .has_size = true,
+                              .new_size = last ? t->size : fp->chain[k]->to_size,
                               .has_old_sha = true};
         memcpy(ex.new_sha256, fp->chain[k]->to, 32);
         memcpy(ex.old_sha256, fp->chain[k]->from, 32);
         char *patch = cache_patch(op, fp->chain[k]);
         if (patch == NULL)
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = patch_staged(in, patch, out, &ex, e);
+        st = patch_staged(in, patch, out, scratch, &ex, e);
         if (st == PC_ERR_PATCH || st == PC_ERR_HASH || st == PC_ERR_UNSUPPORTED)
             unlink(patch);
         free(patch);
@@ -281,6 +292,7 @@ typedef struct apply_job {
     pc_op *op;
     pc_plan *p;
     const char *stage;
+    char *scratch;  /* ROOT/staging/.scratch: temporary files */
     size_t *order;  /* the regular files, largest first */
     size_t norder;
     size_t next;    /* atomic: next index into order */
@@ -305,7 +317,8 @@ static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t tota
         size_t i = j->order[k];
         const pc_file_entry *t = &m->files[i];
         char *dst = pc_path_join(j->stage, t->path);
-        pc_status st = dst ? apply_file(j->op, j->p, i, dst, e) : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        pc_status st = dst ? apply_file(j->op, j->p, i, dst, j->scratch, e)
+                           : pc_fail(e, PC_ERR_NOMEM, "out of memory");
         free(dst);
         if (st != PC_OK)
             return pc_fail_prefix(e, "%s: ", t->path);
@@ -362,8 +375,20 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
     /* Largest first, so that the two threads finish together rather than
      * one of them starting the biggest file last. */
     apply_job j = {.op = op, .p = p, .stage = stage};
-    if ((j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL)
+    /* A version name never starts with '.': no version's staging is here. */
+    if ((j.scratch = pc_layout_path(&op->lay, "staging", ".scratch", NULL)) == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_err ignored = {0};
+    pc_rmtree(j.scratch, &ignored);
+    if (mkdir(j.scratch, 0700) != 0) {
+        pc_status st = pc_fail(e, PC_ERR_IO, "%s: %s", j.scratch, strerror(errno));
+        free(j.scratch);
+        return st;
+    }
+    if ((j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL) {
+        free(j.scratch);
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < p->target->nfiles; i++)
         if (p->target->files[i].type == PC_FT_FILE)
             j.order[j.norder++] = i;
@@ -381,5 +406,7 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
         st = j.err.code;
     }
     free(j.order);
+    pc_rmtree(j.scratch, &ignored);
+    free(j.scratch);
     return st;
 }

@@ -237,7 +237,8 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
             st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
         if (dir)
             mkdir(dir, 0755);
-        pc_fetch_item it = {.rel = rel, .dest = obj, .size = f->object_size, .no_sha = true};
+        pc_fetch_item it = {.rel = rel, .dest = obj, .size = f->object_size};
+        memcpy(it.sha256, f->object_sha256, 32);
         if (st == PC_OK)
             st = pc_fetch_files(&op.fo, &it, 1, &c->err);
         if (st == PC_OK)

@@ -48,7 +48,9 @@ pc_status build_finish_edge(builder *b, edge_plan *ep)
         p->path = t->path;
         memcpy(p->from, j->from, 32);
         memcpy(p->to, j->to, 32);
+        p->to_size = j->to_size;
         p->size = j->patch_size;
+        memcpy(p->sha256, j->patch_sha, 32);
         p->format = j->format;
         ep->bytes += j->patch_size;
     }

@@ -33,6 +33,7 @@ typedef struct job {
     char *from_file, *to_file; /* on disk, inside RELEASES */
     uint64_t from_size, to_size;
     uint64_t patch_size;       /* result */
+    uint8_t patch_sha[32];     /* of the patch file's bytes */
     pc_patch_fmt format;       /* of the patch file, by its magic */
     bool ok, reused;
     pc_err err;

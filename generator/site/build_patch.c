@@ -143,7 +143,7 @@ static void run_job(builder *b, job *j)
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s.verify", path);
         pc_patch_expect ex = {.has_size = true, .new_size = j->to_size, .has_sha = true,
-                              .no_sync = true}; /* a check, unlinked at once */ 
+                              .no_sync = true}; /* a check, unlinked at once */
         memcpy(ex.new_sha256, j->to, 32);
         pc_err scratch = {0};
         if (pc_patch_apply_file(j->from_file, path, tmp, &ex, &scratch) == PC_OK) {
@@ -171,6 +171,14 @@ static void run_job(builder *b, job *j)
         j->format = fmt == PC_DIFF_PCZ ? PC_PF_PCZ : PC_PF_BSDIFF40;
     }
 out:
+    /* The hash clients check the patch file by before they read it. */
+    if (j->ok) {
+        uint64_t n = 0;
+        if (pc_sha256_file(path, j->patch_sha, &n) != PC_OK || n != j->patch_size) {
+            j->ok = false;
+            pc_fail(&j->err, PC_ERR_IO, "%s: could not hash the patch", path);
+        }
+    }
     free(path);
 }
 

@@ -154,7 +154,7 @@ pc_status build_manifest(builder *b, rel *r)
         if (src == NULL)
             return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
         st = pc_site_object(&b->site, src, f->sha256, f->size, cfg->object_level,
-                            &f->object_size, &reused, b->e);
+                            &f->object_size, f->object_sha256, &reused, b->e);
         free(src);
         if (st != PC_OK)
             return st;

@@ -78,8 +78,8 @@ pc_status pc_site_put(const pc_site *s, const char *rel, const void *data, size_
 }
 
 pc_status pc_site_object(const pc_site *s, const char *src, const uint8_t sha[32],
-                         uint64_t size, int level, uint64_t *object_size, bool *reused,
-                         pc_err *e)
+                         uint64_t size, int level, uint64_t *object_size,
+                         uint8_t object_sha[32], bool *reused, pc_err *e)
 {
     char rel[PC_SITE_PATH_MAX];
     pc_site_object_path(sha, rel);
@@ -106,6 +106,9 @@ pc_status pc_site_object(const pc_site *s, const char *src, const uint8_t sha[32
         if (!*reused)
             st = pc_object_pack_file(src, p, level, object_size, e);
     }
+    uint64_t n = 0;
+    if (st == PC_OK && (pc_sha256_file(p, object_sha, &n) != PC_OK || n != *object_size))
+        st = pc_fail(e, PC_ERR_IO, "%s: could not hash the object", p);
     free(p);
     return st;
 }

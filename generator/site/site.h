@@ -31,9 +31,10 @@ pc_status pc_site_put(const pc_site *s, const char *rel, const void *data, size_
 /* Ensure the object of a file (content sha, from src) exists and is valid:
  * an existing object is unpacked in memory-bounded streaming and its hash
  * checked; a missing or invalid one is (re)written at the given level.
- * *object_size receives its size; *reused whether it was already there. */
+ * *object_size and object_sha receive the size and SHA-256 of the object
+ * file's bytes; *reused whether it was already there. */
 pc_status pc_site_object(const pc_site *s, const char *src, const uint8_t sha[32],
-                         uint64_t size, int level, uint64_t *object_size, bool *reused,
-                         pc_err *e);
+                         uint64_t size, int level, uint64_t *object_size,
+                         uint8_t object_sha[32], bool *reused, pc_err *e);
 
 #endif

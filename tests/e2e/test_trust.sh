@@ -89,6 +89,112 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "lies below the symlink a" && [ -z "$f
     pass signed_write_below_symlink_refused
 else fail signed_write_below_symlink_refused "exit $rc, written: '$found': $out"; fi
 
+# --- hole 2: patch and object bytes are checked before a decoder reads them -
+# A patch replaced by other bytes of the same size, crafted so that a pcz
+# reader would fail on its header ("made for another file"): the client
+# refuses it by its hash from the delta document, before decoding.
+patch_of() { # SITE: the patch of bin/app from 1.0.0 to 1.1.0
+    python3 -c "
+import json; r=json.load(open('$1/repo.json'))
+e=[e for e in r['edges'] if e['from']=='1.0.0' and e['to']=='1.1.0'][0]
+d=json.load(open('$1/deltas/%s.json' % e['delta']['sha256']))
+p=d['patches'][0]; print('$1/patches/%s/%s-%s' % (p['from_sha256'][:2], p['from_sha256'], p['to_sha256']))"
+}
+rm -rf s6 && cp -a site s6
+pf=$(patch_of s6)
+python3 - "$pf" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+b[8] ^= 0xff  # the old file's size in a pcz header: another file's patch
+open(p, "wb").write(b)
+PY
+newroot w/r6 "$TMP/s6"
+"$PC" update --root w/r6 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root w/r6 2>&1); rc=$?
+if [ $rc = 3 ] && echo "$out" | grep -q "patches/.*content has SHA-256 [0-9a-f]*, not the one in the metadata" &&
+   ! echo "$out" | grep -qi "made for another\|pcz\|header" && [ "$(readlink w/r6/current)" = versions/1.0.0 ]; then
+    pass patch_refused_before_decoding
+else fail patch_refused_before_decoding "exit $rc: $out"; fi
+
+# --- hole 4: corrupt files fail over and never poison the cache --------------
+# s6 (its patch corrupt) first, the good site second: the update succeeds.
+newroot w/r7 "$TMP/s6"
+python3 - w/r7/config.json "$TMP/site" <<'PY'
+import json, sys
+p, good = sys.argv[1], sys.argv[2]
+c = json.load(open(p)); c["repos"].append(good); json.dump(c, open(p, "w"))
+PY
+"$PC" update --root w/r7 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root w/r7 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(readlink w/r7/current)" = versions/1.1.0 ] && pass corrupt_mirror_fails_over ||
+    fail corrupt_mirror_fails_over "exit $rc: $out"
+# After a corrupt download from s6 alone, the good site alone updates: the
+# bad file was not kept in the cache.
+newroot w/r8 "$TMP/s6"
+"$PC" update --root w/r8 --to 1.0.0 >/dev/null 2>&1
+"$PC" update --root w/r8 >/dev/null 2>&1
+sed -i "s|$TMP/s6|$TMP/site|" w/r8/config.json
+out=$("$PC" update --root w/r8 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(readlink w/r8/current)" = versions/1.1.0 ] && pass corrupt_download_not_cached ||
+    fail corrupt_download_not_cached "exit $rc: $out"
+# A file planted in the cache under the patch's name, of the right size, is
+# not reused on trust.
+newroot w/r9 "$TMP/site"
+"$PC" update --root w/r9 --to 1.0.0 >/dev/null 2>&1
+mkdir -p w/r9/cache/patches
+cp "$pf" "w/r9/cache/patches/$(basename "$pf")"
+out=$("$PC" update --root w/r9 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(readlink w/r9/current)" = versions/1.1.0 ] && pass planted_cache_file_not_trusted ||
+    fail planted_cache_file_not_trusted "exit $rc: $out"
+
+# --- hole 5: a stale or expired first mirror fails over ----------------------
+rm -rf s7 && cp -a site s7
+python3 - s7/repo.json <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["created"], r["expires"] = "2019-12-01T00:00:00Z", "2020-01-01T00:00:00Z"
+open(p, "w").write(json.dumps(r, indent="\t") + "\n")
+PY
+resign s7
+newroot w/r10 "$TMP/s7"
+python3 - w/r10/config.json "$TMP/site" <<'PY'
+import json, sys
+p, good = sys.argv[1], sys.argv[2]
+c = json.load(open(p)); c["repos"].append(good); json.dump(c, open(p, "w"))
+PY
+out=$("$PC" update --root w/r10 --to 1.0.0 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(readlink w/r10/current)" = versions/1.0.0 ] && pass expired_first_mirror_fails_over ||
+    fail expired_first_mirror_fails_over "exit $rc: $out"
+# Every mirror stale: the error names each one and its problem.
+newroot w/r11 "$TMP/s7"
+python3 - w/r11/config.json "$TMP/s7" <<'PY'
+import json, sys
+p, m = sys.argv[1], sys.argv[2]
+c = json.load(open(p)); c["repos"].append("file://" + m); json.dump(c, open(p, "w"))
+PY
+out=$("$PC" update --root w/r11 2>&1); rc=$?
+if [ $rc = 4 ] && echo "$out" | grep -q "no mirror has usable metadata: $TMP/s7: repo.json expired at 2020-01-01T00:00:00Z.*; file://$TMP/s7: repo.json expired"; then
+    pass every_stale_mirror_named
+else fail every_stale_mirror_named "exit $rc: $out"; fi
+
+# --- hole 3: scratch files never meet a release's files ----------------------
+# data.bin comes through a two-hop chain (no skip edges); the release also
+# holds data.bin.step0, the name the chain's scratch file once had.
+mkdir -p chain/1.0.0 && head -c 40000 /dev/urandom >chain/1.0.0/data.bin
+cp -a chain/1.0.0 chain/1.1.0 && printf 'one' | dd of=chain/1.1.0/data.bin bs=1 seek=100 conv=notrunc status=none
+cp -a chain/1.1.0 chain/1.2.0 && printf 'two' | dd of=chain/1.2.0/data.bin bs=1 seek=200 conv=notrunc status=none
+printf 'a file of the release\n' >chain/1.2.0/data.bin.step0
+printf 'also one\n' >chain/1.2.0/data.bin.tmp-AAAAAA
+echo '{"product": "demo", "skip_edges": 0}' >chaincfg.json
+"$PCGEN" build -q chain -o csite -s k.key --config chaincfg.json >/dev/null 2>&1
+newroot w/r12 "$TMP/csite"
+"$PC" update --root w/r12 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root w/r12 --json 2>&1); rc=$?
+if [ $rc = 0 ] && echo "$out" | grep -q '"hops": 2' && diff -r chain/1.2.0 w/r12/current >/dev/null &&
+   [ -z "$(ls -A w/r12/staging 2>/dev/null)" ]; then
+    pass scratch_names_never_meet_release_files
+else fail scratch_names_never_meet_release_files "exit $rc: $out; $(diff -r chain/1.2.0 w/r12/current 2>&1 | head -3)"; fi
+
 # --- hole 7: `patchcast mirror` never leaves a stick pointing at bad files ---
 "$PC" mirror "file://$TMP/site" usb -p k.pub >m.out 2>&1 || fail mirror_setup "$(cat m.out)"
 serial_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['serial'])"; }
@@ -105,7 +211,7 @@ f=[f for f in m['files'] if f['path']=='bin/app'][0]
 print('s3/objects/%s/%s' % (f['sha256'][:2], f['sha256']))")
 printf 'evil' | dd of="$new_obj" bs=1 seek=100 conv=notrunc status=none
 out=$("$PC" mirror "file://$TMP/s3" usb -p k.pub 2>&1); rc=$?
-if [ $rc -ne 0 ] && echo "$out" | grep -q "problems found while verifying the copy" &&
+if [ $rc -ne 0 ] && echo "$out" | grep -q "content has SHA-256" &&
    [ "$(serial_of usb)" = "$s0" ] && "$PCGEN" verify usb -p k.pub >/dev/null 2>&1; then
     pass mirror_bad_copy_keeps_previous_site
 else fail mirror_bad_copy_keeps_previous_site "exit $rc, serial $(serial_of usb) (was $s0): $out"; fi
