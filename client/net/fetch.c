@@ -45,7 +45,6 @@ typedef struct job {
 typedef struct fetcher {
     const pc_fetch_opts *o;
     uint64_t done, total;
-    pc_err *e;
 } fetcher;
 
 static void report(fetcher *f)
@@ -269,7 +268,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         return PC_OK;
     if (o->nmirrors == 0)
         return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
-    fetcher f = {.o = o, .e = e};
+    fetcher f = {.o = o};
     job *jobs = calloc(n, sizeof *jobs);
     CURLM *multi = curl_multi_init();
     if (jobs == NULL || multi == NULL) {
@@ -380,7 +379,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
         if (running > 0)
             curl_multi_poll(multi, NULL, 0, timeout, NULL);
         else if (timeout > 0)
-            usleep((useconds_t)timeout * 1000);
+            pc_request_sleep_ms((uint64_t)timeout);
     }
     report(&f);
 out:

@@ -63,7 +63,7 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
                 return pc_fail(e, PC_ERR_CANCELLED, "cancelled while fetching %s", rel);
             }
             if (attempt > 0)
-                usleep((useconds_t)(pc_request_backoff_ms(o, attempt - 1) * 1000));
+                pc_request_sleep_ms(pc_request_backoff_ms(o, attempt - 1));
             CURL *h = curl_easy_init();
             if (h == NULL) {
                 free(url);

@@ -2,6 +2,8 @@
  * the words for its failure, and the retry policy (see request.h). */
 #include "request.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <sys/random.h>
 #include <time.h>
@@ -11,6 +13,13 @@ uint64_t pc_request_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void pc_request_sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 void pc_request_setup(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf)

@@ -14,6 +14,9 @@
 /* Milliseconds on the monotonic clock. */
 uint64_t pc_request_now_ms(void);
 
+/* Wait ms milliseconds (resumed if a signal interrupts the wait). */
+void pc_request_sleep_ms(uint64_t ms);
+
 /* Set h up to fetch url with o's limits (timeouts, low speed, CA file):
  * http, https and file only, redirects to http(s) only, failing on HTTP
  * errors, no transparent decompression. errbuf (CURL_ERROR_SIZE bytes)

@@ -233,20 +233,22 @@ pc_status pc_plan_info(pc_op *op, const pc_plan *p, pc_update_info **out)
     size_t n = p->target->nfiles;
     info->changed_files = calloc(n ? n : 1, sizeof *info->changed_files);
     info->hot_modules = calloc(n ? n : 1, sizeof *info->hot_modules);
-    if (!info->to || !info->changed_files || !info->hot_modules) {
-        pc_update_info_free(info);
-        return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n && !info->up_to_date; i++) {
+    bool ok = info->to && (info->from || !p->from) && (info->notes || !p->tv->notes) &&
+              info->changed_files && info->hot_modules;
+    for (size_t i = 0; ok && i < n && !info->up_to_date; i++) {
         const pc_file_entry *t = &p->target->files[i];
         if (t->type != PC_FT_FILE)
             continue;
         const pc_file_entry *old = cur ? pc_manifest_file(cur, t->path) : NULL;
         if (old && old->type == PC_FT_FILE && !memcmp(old->sha256, t->sha256, 32))
             continue;
-        info->changed_files[info->nchanged++] = strdup(t->path);
-        if ((t->flags & PC_FLAG_HOT) && cur)
-            info->hot_modules[info->nhot++] = strdup(t->path);
+        ok = (info->changed_files[info->nchanged++] = strdup(t->path)) != NULL;
+        if (ok && (t->flags & PC_FLAG_HOT) && cur)
+            ok = (info->hot_modules[info->nhot++] = strdup(t->path)) != NULL;
+    }
+    if (!ok) {
+        pc_update_info_free(info);
+        return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
     }
     *out = info;
     return PC_OK;

@@ -64,14 +64,22 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
         st = pc_layout_switch(&op->lay, p->to, e);
     if (st != PC_OK)
         return st;
-    /* From here the new version is current; the state follows. */
-    if ((st = pc_state_set(&op->state.previous, op->current, e)) ||
-        (st = pc_state_set(&op->state.current, p->to, e)) ||
-        (st = pc_state_add_installed(&op->state, p->to, e)) ||
-        (st = pc_state_log(&op->state, action, op->current, p->to, transferred, e)))
-        return st;
-    prune(op);
-    return pc_state_save(&op->state, op->state_path, e);
+    /* From here the new version is current: the update has happened and is
+     * reported so. The state follows; should writing it fail (a full disk),
+     * the next operation rewrites it from the link (pc_op_begin), and the
+     * old versions are pruned then. */
+    pc_err later = {0};
+    if (pc_state_set(&op->state.previous, op->current, &later) ||
+        pc_state_set(&op->state.current, p->to, &later) ||
+        pc_state_add_installed(&op->state, p->to, &later) ||
+        pc_state_log(&op->state, action, op->current, p->to, transferred, &later))
+        return PC_OK;
+    /* Old versions go only once the state saying so is on disk. */
+    if (pc_state_save(&op->state, op->state_path, &later) == PC_OK) {
+        prune(op);
+        (void)pc_state_save(&op->state, op->state_path, &later);
+    }
+    return PC_OK;
 }
 
 /* ---- public operations ------------------------------------------------------ */
@@ -260,25 +268,42 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
     return st;
 }
 
+/* A copy of v (NULL stays NULL); false when out of memory. */
+static bool dup_or_null(char **dst, const char *v)
+{
+    *dst = v ? strdup(v) : NULL;
+    return v == NULL || *dst != NULL;
+}
+
+static pc_install_state *install_state_of(const pc_op *op)
+{
+    pc_install_state *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    bool ok = dup_or_null(&s->current, op->current) &&
+              dup_or_null(&s->previous, op->state.previous) &&
+              (s->installed = calloc(op->state.ninstalled ? op->state.ninstalled : 1,
+                                     sizeof *s->installed)) != NULL;
+    for (size_t i = 0; ok && i < op->state.ninstalled; i++)
+        ok = (s->installed[s->ninstalled++] = strdup(op->state.installed[i])) != NULL;
+    s->last_serial = op->state.last_serial;
+    if (!ok) {
+        pc_client_status_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 pc_status pc_client_status(pc_client *c, pc_install_state **out)
 {
     if (c == NULL || out == NULL)
-        return PC_ERR_INVALID;
+        return c ? pc_fail(&c->err, PC_ERR_INVALID, "invalid argument: no place for the status")
+                 : PC_ERR_INVALID;
     *out = NULL;
     pc_op op;
     pc_status st = pc_op_begin(&op, c, false);
-    pc_install_state *s = NULL;
-    if (st == PC_OK && (s = calloc(1, sizeof *s)) == NULL)
+    if (st == PC_OK && (*out = install_state_of(&op)) == NULL)
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-    if (st == PC_OK) {
-        s->current = op.current ? strdup(op.current) : NULL;
-        s->previous = op.state.previous ? strdup(op.state.previous) : NULL;
-        s->last_serial = op.state.last_serial;
-        s->installed = calloc(op.state.ninstalled ? op.state.ninstalled : 1, sizeof *s->installed);
-        for (size_t i = 0; s->installed && i < op.state.ninstalled; i++)
-            s->installed[s->ninstalled++] = strdup(op.state.installed[i]);
-        *out = s;
-    }
     pc_op_end(&op);
     return st;
 }

@@ -77,9 +77,10 @@ typedef struct scan_job {
 static void scan_range(scan_job *j)
 {
     const uint8_t *old = j->ix->old, *nw = j->nw;
-    int64_t on = j->ix->on, nn = j->end, dropped = j->start, told = j->start;
-    int64_t scan = j->start, len = 0, pos = 0;
-    int64_t lastscan = j->start, lastpos = j->start, lastoffset = 0;
+    int64_t on = j->ix->on, nn = j->end;
+    /* Where the scan is, what it has reported and dropped: all from start. */
+    int64_t scan = j->start, told = scan, dropped = scan, len = 0, pos = 0;
+    int64_t lastscan = scan, lastpos = scan, lastoffset = 0;
     pc_diff *out = &j->out;
     j->st = PC_OK;
     while (scan < nn) {

@@ -112,12 +112,12 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
         st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, prog, e);
     if (hashing)
         pthread_join(tid, NULL);
-    if (st == PC_OK)
+    if (st == PC_OK) {
         pc_diff_phase_set(prog, PC_DIFF_WRITE, 0);
-    if (st == PC_OK)
         st = format == PC_DIFF_PCZ
                  ? pc_pcz_write(&d, o, os, n, ns, h.osha, h.nsha, patch, patch_size, e)
                  : pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
+    }
     pc_diff_free(&d);
     if (o)
         munmap((void *)o, os);

@@ -267,9 +267,10 @@ static int candidates(parser *p, int64_t at, const uint32_t rep[3], int ll0, int
          * new file, long dropped, costs a fault */
         longest = got > longest ? got : longest;
         if (h && (e >> 32) == (tag >> 32) && (at - h < (256 << 10) || longest < FAR_T)) {
-            int64_t s = h - 1, b = 0;
+            int64_t s = h - 1;
             l = pc_match_len(p->nw + s, p->nn - s, p->nw + at, p->nn - at);
             if (l >= MIN_MATCH) {
+                int64_t b = 0;
                 while (b < back_max && b < s && p->nw[s - b - 1] == p->nw[at - b - 1])
                     b++;
                 n = add_cand(c, n, (uint32_t)(at - s), l, b);

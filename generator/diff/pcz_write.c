@@ -299,7 +299,7 @@ static pc_status build_streams(const pc_diff *d, const uint8_t *old, size_t olds
     int bad = 0;
     for (size_t i = 0; i < d->n && !bad; i++) {
         const pc_ctrl *c = &d->ctrl[i];
-        uint64_t zz = ((uint64_t)c->seek << 1) ^ (uint64_t)(c->seek >> 63);
+        uint64_t zz = ((uint64_t)c->seek << 1) ^ -(uint64_t)(c->seek < 0); /* zigzag */
         bad = put_uvarint(&s[PC_PCZ_ADD].raw, c->add) ||
               put_uvarint(&s[PC_PCZ_COPY].raw, c->copy) || put_uvarint(&s[PC_PCZ_SEEK].raw, zz) ||
               diff_run(t, old, (int64_t)oldsize, oldpos, nw, newpos, c->add) ||

@@ -25,7 +25,6 @@ typedef struct rel {
     char *notes;
     const char *parent;
     bool prerelease;
-    int64_t released;
 } rel;
 
 typedef struct job {

@@ -195,6 +195,26 @@ if [ $rc = 0 ] && echo "$out" | grep -q '"hops": 2' && diff -r chain/1.2.0 w/r12
     pass scratch_names_never_meet_release_files
 else fail scratch_names_never_meet_release_files "exit $rc: $out; $(diff -r chain/1.2.0 w/r12/current 2>&1 | head -3)"; fi
 
+# --- hole 8: an update reports what happened once `current` has switched ----
+# A full disk when the state is written after the switch: the update has
+# happened (exit 0, current is the new version) and the next command
+# rewrites the state from the link.
+newroot w/r13 "$TMP/site"
+"$PC" update --root w/r13 --to 1.0.0 >/dev/null 2>&1
+rm -rf w/r13c && cp -a w/r13 w/r13c
+strace -f -qq -e trace=rename,renameat,renameat2 -o r13.txt "$PC" update --root w/r13c >/dev/null 2>&1
+# The first rename after the one that switches `current` writes state.json.
+sw=$(grep 'rename' r13.txt | grep -n '/current")' | head -1 | cut -d: -f1)
+next=$((sw + 1))
+grep 'rename' r13.txt | sed -n "${next}p" | grep -q 'state.json' ||
+    fail state_write_after_switch_fails_softly "rename $next is not state.json's: $(grep rename r13.txt | sed -n "${next}p")"
+out=$(strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+        -e inject=rename,renameat,renameat2:error=ENOSPC:when=$next "$PC" update --root w/r13 2>&1); rc=$?
+st=$("$PC" status --root w/r13 --json 2>&1)
+if [ $rc = 0 ] && [ "$(readlink w/r13/current)" = versions/1.1.0 ] && echo "$st" | grep -q '"current": "1.1.0"'; then
+    pass state_write_after_switch_fails_softly
+else fail state_write_after_switch_fails_softly "exit $rc ($out), current $(readlink w/r13/current), status $st"; fi
+
 # --- hole 7: `patchcast mirror` never leaves a stick pointing at bad files ---
 "$PC" mirror "file://$TMP/site" usb -p k.pub >m.out 2>&1 || fail mirror_setup "$(cat m.out)"
 serial_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['serial'])"; }
