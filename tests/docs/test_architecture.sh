@@ -4,7 +4,8 @@
 # folder has a README and is on the page; no folder holds more than 15 .c
 # files and no source file more than 700 lines; no include cycle between
 # headers or modules; and an include against the folder rules does not
-# compile (the Makefile gives each folder only the -I paths it may use).
+# compile (the Makefile gives each folder only the -I paths it may use);
+# and cppcheck is clean.
 source "$(dirname "$0")/../lib.sh"
 cd "$TOP" || exit 1
 DOC=docs/architecture.md
@@ -127,4 +128,8 @@ for pair in client/common:meta.h client/apply:patch.h client/apply:sha256.h clie
     if ! try_include "${pair%%:*}" "${pair#*:}"; then ok=0; why="$why ${pair}: $(head -c 300 "$TMP/probe.err");"; fi
 done
 [ $ok = 1 ] && pass allowed_includes_compile || fail allowed_includes_compile "$why"
+
+# ---- cppcheck: `make lint` finds nothing (each suppression has its reason) --
+if out=$(make -s --no-print-directory lint BUILD="$BUILD" 2>&1); then pass cppcheck_clean
+else fail cppcheck_clean "$(echo "$out" | grep -v '^cppcheck' | head -5 | tr '\n' ' ')"; fi
 finish
