@@ -292,7 +292,8 @@ rss_bomb=$RSS
 refused gzip_bomb_object 1 "$OBJ: more than the $OBJSIZE bytes expected" -- \
     --fault "$OBJ=gzip-bomb,mib=1024"
 if [ -z "$rss_bomb$RSS" ]; then echo "# gzip_bomb_memory_bounded skipped: no /usr/bin/time"
-elif [ "${rss_bomb:-0}" -lt 102400 ] && [ "${RSS:-0}" -lt 102400 ]; then pass gzip_bomb_memory_bounded
+elif [ "${rss_bomb:-0}" -lt 102400 ] && [ "${RSS:-0}" -lt 102400 ] &&
+    fault_applied gzip_bomb_repo_json && fault_applied gzip_bomb_object; then pass gzip_bomb_memory_bounded
 else fail gzip_bomb_memory_bounded "peak memory ${rss_bomb} KiB and ${RSS} KiB (limit 100 MiB)"; fi
 
 # --- huge headers ----------------------------------------------------------------------
