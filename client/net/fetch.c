@@ -119,12 +119,20 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
     j->h = curl_easy_init();
     if (j->url == NULL || j->h == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_request_setup(j->h, o, j->url, j->errbuf);
+    pc_status st = pc_request_setup(j->h, o, j->url, j->errbuf, e);
+    if (st != PC_OK)
+        return st;
     curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, job_write);
     curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(j->h, CURLOPT_PRIVATE, j);
-    if (j->have > 0 && j->have < j->it->size)
-        curl_easy_setopt(j->h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)j->have);
+    /* Resume with a Range header rather than libcurl's resume, which fails
+     * on a server that ignores Range; job_write starts over on its 200. */
+    if (j->have > 0 && j->have < j->it->size) {
+        char range[32];
+        snprintf(range, sizeof range, "%llu-", (unsigned long long)j->have);
+        if (curl_easy_setopt(j->h, CURLOPT_RANGE, range) != CURLE_OK)
+            return pc_fail(e, PC_ERR_NETWORK, "%s: libcurl refused a range", j->url);
+    }
     if (j->have == j->it->size) {
         /* Complete already: verify without a transfer. Ask for nothing. */
         curl_easy_cleanup(j->h);

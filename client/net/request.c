@@ -22,29 +22,39 @@ void pc_request_sleep_ms(uint64_t ms)
         ;
 }
 
-void pc_request_setup(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf)
+pc_status pc_request_setup(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf,
+                           pc_err *e)
 {
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    errbuf[0] = '\0';
+    /* What the security of a transfer rests on is checked: a libcurl that
+     * refused one of these would run the transfer without it. */
+    CURLcode rc;
+    if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file")) ||
+        (rc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")) ||
+        (rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+                               o->connect_timeout_s ? o->connect_timeout_s : 15L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
+                               o->low_speed_bytes ? o->low_speed_bytes : 1024L)) ||
+        (rc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                               o->low_speed_seconds ? o->low_speed_seconds : 30L)) ||
+        (o->ca_file && (rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file))) ||
+        /* Content is checked by hash; a transparent decompression would
+         * only confuse the byte counts. */
+        (rc = curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL)))
+        return pc_fail(e, PC_ERR_NETWORK, "%s: libcurl refused a transfer setting: %s", url,
+                       curl_easy_strerror(rc));
+    /* Conveniences: a libcurl without them works the same. */
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "patchcast/" PC_VERSION_STRING);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s ? o->connect_timeout_s : 15L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes ? o->low_speed_bytes : 1024L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_seconds ? o->low_speed_seconds : 30L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-    /* Content is checked by hash; a transparent decompression would only
-     * confuse the byte counts. */
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-    errbuf[0] = '\0';
+    return PC_OK;
 }
 
 void pc_request_describe(char *out, size_t n, const char *url, CURLcode rc, const char *errbuf)

@@ -20,8 +20,10 @@ void pc_request_sleep_ms(uint64_t ms);
 /* Set h up to fetch url with o's limits (timeouts, low speed, CA file):
  * http, https and file only, redirects to http(s) only, failing on HTTP
  * errors, no transparent decompression. errbuf (CURL_ERROR_SIZE bytes)
- * receives curl's message and is emptied here. */
-void pc_request_setup(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf);
+ * receives curl's message and is emptied here. PC_ERR_NETWORK, naming the
+ * URL, if libcurl refuses any setting the transfer's safety rests on. */
+pc_status pc_request_setup(CURL *h, const pc_fetch_opts *o, const char *url, char *errbuf,
+                           pc_err *e);
 
 /* "url: why" into out (n bytes), in curl's words (errbuf if it holds any);
  * a timeout says so first. */
