@@ -19,6 +19,10 @@ VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 
 CC      ?= gcc
 BUILD   ?= build
+# One spelling of the build folder (tests pass it absolute): the objects'
+# dependency files name their targets as the rules do, or header changes
+# would not rebuild them.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
 PREFIX  ?= /usr/local
 DESTDIR ?=
 

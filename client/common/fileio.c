@@ -162,6 +162,8 @@ pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc
     t->fd = -1;
     t->dst = dst;
     t->no_sync = false;
+    t->dst_dir = -1;
+    t->dst_name = NULL;
     size_t n = (dir ? strlen(dir) + sizeof "/tmp-XXXXXX" : strlen(dst) + sizeof ".tmp-XXXXXX");
     t->tmp_path = malloc(n);
     if (t->tmp_path == NULL)
@@ -181,6 +183,12 @@ pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc
     return PC_OK;
 }
 
+void pc_tmpfile_at(pc_tmpfile *t, int dirfd, const char *name)
+{
+    t->dst_dir = dirfd;
+    t->dst_name = name;
+}
+
 pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e)
 {
     if (t->tmp_path == NULL)
@@ -191,10 +199,16 @@ pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e)
         sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* best effort: a head start */
     if (close(t->fd) != 0 && st == PC_OK)
         st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
-    if (st == PC_OK && rename(t->tmp_path, t->dst) != 0)
+    bool at = t->dst_dir >= 0;
+    if (st == PC_OK && (at ? renameat(AT_FDCWD, t->tmp_path, t->dst_dir, t->dst_name)
+                           : rename(t->tmp_path, t->dst)) != 0)
         st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", t->dst, strerror(errno));
     if (st == PC_OK && !t->no_sync)
-        st = pc_fsync_parent(t->dst, e);
+        st = at ? (fsync(t->dst_dir) == 0 || errno == EINVAL
+                       ? PC_OK
+                       : pc_fail(e, PC_ERR_IO, "%s: fsync of its folder: %s", t->dst,
+                                 strerror(errno)))
+                : pc_fsync_parent(t->dst, e);
     else if (st != PC_OK)
         unlink(t->tmp_path);
     free(t->tmp_path);

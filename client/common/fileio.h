@@ -26,6 +26,10 @@ typedef struct pc_tmpfile {
     int fd;
     char *tmp_path; /* "dst.tmp-XXXXXX", or "dir/tmp-XXXXXX" */
     const char *dst; /* borrowed */
+    /* When dst_dir >= 0 (pc_tmpfile_at), finish renames onto dst_name in
+     * that open folder: no component of a path is resolved again. */
+    int dst_dir;
+    const char *dst_name; /* borrowed */
     /* false after open. Set it when the caller fsyncs the whole folder tree
      * before publishing it (staging): finish then only starts the write-back
      * instead of waiting for it, and does not fsync the folder. */
@@ -39,6 +43,11 @@ pc_status pc_tmpfile_open(pc_tmpfile *t, const char *dst, pc_err *e);
  * name of a release can be: staging writes a version's files this way, so
  * that a temporary name never meets a file of the release. */
 pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc_err *e);
+
+/* Make an open temporary file land on name inside the open folder dirfd
+ * (kept open by the caller until finish), rather than on the path dst,
+ * which then only names it in messages. */
+void pc_tmpfile_at(pc_tmpfile *t, int dirfd, const char *name);
 
 /* If st is PC_OK: set mode, fsync, close and rename onto dst, then fsync the
  * directory (without either fsync if t->no_sync). Otherwise (or if any of that fails) close and remove the

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "fileio.h"
 #include "hex.h"
 #include "object.h"
@@ -136,22 +137,22 @@ out:
 
 /* ---- apply ---------------------------------------------------------------- */
 
-pc_status pc_stage_mkdirs_for(const char *path, pc_err *e)
+/* The file name in the open folder dir, hashed without following a link. */
+static pc_status verify_at(int dir, const char *name, const char *path, const pc_file_entry *t,
+                           pc_err *e)
 {
-    char *p = strdup(path);
-    if (p == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_status st = PC_OK;
-    for (char *q = p + 1; (q = strchr(q, '/')) != NULL; q++) {
-        *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", p, strerror(errno));
-        *q = '/';
-        if (st != PC_OK)
-            break;
-    }
-    free(p);
-    return st;
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+    uint8_t h[32];
+    uint64_t n = 0;
+    pc_status st = pc_sha256_fd(fd, h, &n);
+    close(fd);
+    if (st != PC_OK)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+    if (n != t->size || memcmp(h, t->sha256, 32) != 0)
+        return pc_fail(e, PC_ERR_HASH, "%s: content differs from the manifest", t->path);
+    return PC_OK;
 }
 
 pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err *e)
@@ -165,16 +166,36 @@ pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err 
     return PC_OK;
 }
 
-static pc_status copy_file(const char *src, const char *dst, const char *scratch, unsigned mode,
-                           pc_err *e)
+/* Where a staged file goes: the name in an open folder of the staging tree
+ * (reached by pc_beneath_*, so no link is followed), its path for
+ * messages, and the scratch folder its temporary file is made in. dir -1:
+ * the path itself (scratch files: a folder of ours, mode 0700). */
+typedef struct place {
+    const char *path;
+    int dir;
+    const char *name;
+    const char *scratch;
+    bool sync; /* into an installed version (repair), not staging */
+} place;
+
+static pc_status tmp_for(pc_tmpfile *t, const place *to, pc_err *e)
+{
+    pc_status st = pc_tmpfile_open_in(t, to->path, to->scratch, e);
+    if (st == PC_OK && to->dir >= 0)
+        pc_tmpfile_at(t, to->dir, to->name);
+    if (st == PC_OK)
+        t->no_sync = !to->sync; /* staging: commit syncs the whole tree */
+    return st;
+}
+
+static pc_status copy_file(const char *src, const place *to, unsigned mode, pc_err *e)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
         return pc_fail(e, PC_ERR_IO, "%s: %s", src, strerror(errno));
     pc_tmpfile t;
-    pc_status st = pc_tmpfile_open_in(&t, dst, scratch, e);
+    pc_status st = tmp_for(&t, to, e);
     if (st == PC_OK) {
-        t.no_sync = true; /* staging: commit syncs the whole tree */
         char buf[65536];
         ssize_t r;
         while ((r = read(in, buf, sizeof buf)) > 0)
@@ -192,17 +213,16 @@ static pc_status copy_file(const char *src, const char *dst, const char *scratch
 
 /* Files written into staging get no fsync of their own: commit syncs the
  * whole staging tree at once, in parallel, before it becomes a version. */
-static pc_status unpack_staged(const char *obj, const char *dst, const char *scratch,
-                               const pc_file_entry *t, pc_err *e)
+static pc_status unpack_staged(const char *obj, const place *to, const pc_file_entry *t,
+                               pc_err *e)
 {
     int in = open(obj, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", obj,
                        strerror(errno));
     pc_tmpfile tf;
-    pc_status st = pc_tmpfile_open_in(&tf, dst, scratch, e);
+    pc_status st = tmp_for(&tf, to, e);
     if (st == PC_OK) {
-        tf.no_sync = true;
         if ((st = pc_object_unpack_fd(in, tf.fd, t->size, t->sha256, e)) != PC_OK)
             pc_fail_prefix(e, "%s: ", obj);
         st = pc_tmpfile_finish(&tf, st, (mode_t)t->mode, e);
@@ -211,78 +231,83 @@ static pc_status unpack_staged(const char *obj, const char *dst, const char *scr
     return st;
 }
 
-static pc_status patch_staged(const char *in, const char *patch, const char *out,
-                              const char *scratch, const pc_patch_expect *ex, pc_err *e)
+static pc_status patch_staged(const char *in, const char *patch, const place *to, unsigned mode,
+                              const pc_patch_expect *ex, pc_err *e)
 {
     pc_tmpfile tf;
-    pc_status st = pc_tmpfile_open_in(&tf, out, scratch, e);
-    if (st == PC_OK) {
-        tf.no_sync = true;
-        st = pc_tmpfile_finish(&tf, pc_patch_apply_fd(in, patch, tf.fd, ex, e), 0644, e);
-    }
+    pc_status st = tmp_for(&tf, to, e);
+    if (st == PC_OK)
+        st = pc_tmpfile_finish(&tf, pc_patch_apply_fd(in, patch, tf.fd, ex, e), (mode_t)mode, e);
     return st;
 }
 
 /* Every temporary file goes to scratch (ROOT/staging/.scratch), outside the
- * version's tree: no name a release may hold can meet one. */
-static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, const char *dst, const char *scratch,
-                            pc_err *e)
+ * version's tree: no name a release may hold can meet one. The file itself
+ * is written into its folder of the staging tree, opened below stage_fd
+ * without following a link. */
+static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const char *dst,
+                            const char *scratch, pc_err *e)
 {
     const pc_file_entry *t = &p->target->files[i];
     pc_file_plan *fp = &p->files[i];
+    const char *base;
+    int dir = pc_beneath_parent(stage_fd, t->path, false, &base, e);
+    if (dir < 0)
+        return e->code;
+    place to = {.path = dst, .dir = dir, .name = base, .scratch = scratch};
     pc_status st = PC_OK;
     if (fp->how == PC_HOW_LOCAL) {
         struct stat sb;
         /* Hard-link unchanged content; copy when the mode differs (a link
          * would change the old version's file too) or links fail. */
-        if (!(lstat(fp->local, &sb) == 0 && (sb.st_mode & 0777) == t->mode &&
-              link(fp->local, dst) == 0))
-            st = copy_file(fp->local, dst, scratch, t->mode, e);
+        if (!(lstat(fp->local, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0777) == t->mode &&
+              linkat(AT_FDCWD, fp->local, dir, base, 0) == 0))
+            st = copy_file(fp->local, &to, t->mode, e);
         if (st == PC_OK)
-            st = pc_stage_verify_file(dst, t, e);
-        return st;
-    }
-    if (fp->how == PC_HOW_OBJECT) {
+            st = verify_at(dir, base, dst, t, e);
+    } else if (fp->how == PC_HOW_OBJECT) {
         char *obj = pc_stage_cache_object(op, t->sha256);
         if (obj == NULL)
-            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = unpack_staged(obj, dst, scratch, t, e);
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        else
+            st = unpack_staged(obj, &to, t, e);
         if (st == PC_ERR_HASH || st == PC_ERR_FORMAT || st == PC_ERR_TOO_LARGE)
             unlink(obj); /* a bad download: fetch it again next time */
         free(obj);
-        return st;
+    } else {
+        /* A chain of patches from a local file, through scratch files. */
+        const char *in = fp->local;
+        char tmp[2][PATH_MAX];
+        for (size_t k = 0; k < fp->nchain && st == PC_OK; k++) {
+            bool last = k + 1 == fp->nchain;
+            place step = {.path = tmp[k % 2], .dir = -1, .scratch = scratch};
+            if (!last)
+                snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s/step-%zu-%zu", scratch, i, k % 2);
+            /* The input is a file of an installed, verified version, or the
+             * previous step's output, checked as it was written: its hash
+             * is known. (Were it damaged, the output's hash would not
+             * match.) Every hop's output has its size from signed metadata,
+             * enforced while it is written. */
+            pc_patch_expect ex = {.has_sha = true, .has_size = true,
+                                  .new_size = last ? t->size : fp->chain[k]->to_size,
+                                  .has_old_sha = true};
+            memcpy(ex.new_sha256, fp->chain[k]->to, 32);
+            memcpy(ex.old_sha256, fp->chain[k]->from, 32);
+            char *patch = cache_patch(op, fp->chain[k]);
+            if (patch == NULL) {
+                st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            st = patch_staged(in, patch, last ? &to : &step, last ? t->mode : 0600, &ex, e);
+            if (st == PC_ERR_PATCH || st == PC_ERR_HASH || st == PC_ERR_UNSUPPORTED)
+                unlink(patch);
+            free(patch);
+            if (k > 0)
+                unlink(in);
+            in = tmp[k % 2];
+        }
     }
-    /* A chain of patches from a local file, through temporary files. */
-    const char *in = fp->local;
-    char tmp[2][PATH_MAX];
-    for (size_t k = 0; k < fp->nchain && st == PC_OK; k++) {
-        bool last = k + 1 == fp->nchain;
-        const char *out = last ? dst : tmp[k % 2];
-        if (!last)
-            snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s/step-%zu-%zu", scratch, i, k % 2);
-        /* The input is a file of an installed, verified version, or the
-         * previous step's output, checked as it was written: its hash is
-         * known. (Were it damaged, the output's hash would not match.)
-         * Every hop's output has its size from signed metadata, enforced
-         * while it is written. */
-        pc_patch_expect ex = {.has_sha = true, .has_size = true,
-                              .new_size = last ? t->size : fp->chain[k]->to_size,
-                              .has_old_sha = true};
-        memcpy(ex.new_sha256, fp->chain[k]->to, 32);
-        memcpy(ex.old_sha256, fp->chain[k]->from, 32);
-        char *patch = cache_patch(op, fp->chain[k]);
-        if (patch == NULL)
-            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        st = patch_staged(in, patch, out, scratch, &ex, e);
-        if (st == PC_ERR_PATCH || st == PC_ERR_HASH || st == PC_ERR_UNSUPPORTED)
-            unlink(patch);
-        free(patch);
-        if (k > 0)
-            unlink(in);
-        in = out;
-    }
-    if (st == PC_OK && chmod(dst, (mode_t)t->mode) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
+    close(dir);
     return st;
 }
 
@@ -292,6 +317,7 @@ typedef struct apply_job {
     pc_op *op;
     pc_plan *p;
     const char *stage;
+    int stage_fd;   /* the staging tree, every write goes below it */
     char *scratch;  /* ROOT/staging/.scratch: temporary files */
     size_t *order;  /* the regular files, largest first */
     size_t norder;
@@ -317,7 +343,7 @@ static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t tota
         size_t i = j->order[k];
         const pc_file_entry *t = &m->files[i];
         char *dst = pc_path_join(j->stage, t->path);
-        pc_status st = dst ? apply_file(j->op, j->p, i, dst, j->scratch, e)
+        pc_status st = dst ? apply_file(j->op, j->p, i, j->stage_fd, dst, j->scratch, e)
                            : pc_fail(e, PC_ERR_NOMEM, "out of memory");
         free(dst);
         if (st != PC_OK)
@@ -346,67 +372,128 @@ static int larger_first(const void *a, const void *b, void *manifest)
     return (i > k) - (i < k);
 }
 
+/* The scratch folder, made anew (mode 0700); caller frees. */
+static char *new_scratch(pc_op *op, pc_err *e)
+{
+    char *scratch = pc_layout_path(&op->lay, "staging", ".scratch", NULL);
+    pc_err ignored = {0};
+    if (scratch == NULL) {
+        pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pc_rmtree(scratch, &ignored);
+    if (mkdir(scratch, 0700) != 0) {
+        pc_fail(e, PC_ERR_IO, "%s: %s", scratch, strerror(errno));
+        free(scratch);
+        return NULL;
+    }
+    return scratch;
+}
+
+/* Folders and links of the version (and every file's folder), each made in
+ * its folder opened below stage_fd without following a link. */
+static pc_status make_tree(const pc_manifest *m, int stage_fd, uint64_t *total, size_t *nfiles,
+                           pc_err *e)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const pc_file_entry *t = &m->files[i];
+        const char *base;
+        int dir = pc_beneath_parent(stage_fd, t->path, true, &base, e);
+        if (dir < 0)
+            return pc_fail_prefix(e, "%s: ", t->path);
+        pc_status st = PC_OK;
+        if (t->type == PC_FT_DIR && mkdirat(dir, base, 0755) != 0 && errno != EEXIST)
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", t->path, strerror(errno));
+        if (t->type == PC_FT_SYMLINK && symlinkat(t->target, dir, base) != 0)
+            st = pc_fail(e, PC_ERR_IO, "%s: %s", t->path, strerror(errno));
+        close(dir);
+        if (st != PC_OK)
+            return st;
+        if (t->type == PC_FT_FILE) {
+            *total += t->size;
+            (*nfiles)++;
+        }
+    }
+    return PC_OK;
+}
+
 pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
 {
     pc_err *e = &op->c->err;
     if (mkdir(stage, 0755) != 0 && errno != EEXIST)
         return pc_fail(e, PC_ERR_IO, "%s: %s", stage, strerror(errno));
+    apply_job j = {.op = op, .p = p, .stage = stage};
+    if ((j.stage_fd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return pc_fail(e, PC_ERR_IO, "%s: %s", stage, strerror(errno));
     uint64_t total = 0;
     size_t nfiles = 0;
-    /* Folders and links first (and every file's folder), on this thread. */
-    for (size_t i = 0; i < p->target->nfiles; i++) {
-        const pc_file_entry *t = &p->target->files[i];
-        char *dst = pc_path_join(stage, t->path);
-        if (dst == NULL)
-            return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        pc_status st = pc_stage_mkdirs_for(dst, e);
-        if (st == PC_OK && t->type == PC_FT_DIR && mkdir(dst, 0755) != 0 && errno != EEXIST)
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
-        if (st == PC_OK && t->type == PC_FT_SYMLINK && symlink(t->target, dst) != 0)
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", dst, strerror(errno));
-        free(dst);
-        if (st != PC_OK)
-            return pc_fail_prefix(e, "%s: ", t->path);
-        if (t->type == PC_FT_FILE) {
-            total += t->size;
-            nfiles++;
-        }
-    }
+    pc_status st = make_tree(p->target, j.stage_fd, &total, &nfiles, e);
+    /* A version name never starts with '.': no version's staging is here. */
+    pc_err ignored = {0};
+    if (st == PC_OK && (j.scratch = new_scratch(op, e)) == NULL)
+        st = e->code;
     /* Largest first, so that the two threads finish together rather than
      * one of them starting the biggest file last. */
-    apply_job j = {.op = op, .p = p, .stage = stage};
-    /* A version name never starts with '.': no version's staging is here. */
-    if ((j.scratch = pc_layout_path(&op->lay, "staging", ".scratch", NULL)) == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_err ignored = {0};
-    pc_rmtree(j.scratch, &ignored);
-    if (mkdir(j.scratch, 0700) != 0) {
-        pc_status st = pc_fail(e, PC_ERR_IO, "%s: %s", j.scratch, strerror(errno));
-        free(j.scratch);
-        return st;
-    }
-    if ((j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL) {
-        free(j.scratch);
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < p->target->nfiles; i++)
-        if (p->target->files[i].type == PC_FT_FILE)
-            j.order[j.norder++] = i;
-    qsort_r(j.order, j.norder, sizeof *j.order, larger_first, (void *)p->target);
-    pthread_t th;
-    bool helper = nfiles > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-                  pthread_create(&th, NULL, apply_helper, &j) == 0;
-    pc_status st = apply_files(&j, e, true, total);
-    if (st != PC_OK)
-        __atomic_store_n(&j.failed, 1, __ATOMIC_SEQ_CST);
-    if (helper)
-        pthread_join(th, NULL);
-    if (st == PC_OK && j.err.code != PC_OK) {
-        *e = j.err;
-        st = j.err.code;
+    if (st == PC_OK && (j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL)
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    if (st == PC_OK) {
+        for (size_t i = 0; i < p->target->nfiles; i++)
+            if (p->target->files[i].type == PC_FT_FILE)
+                j.order[j.norder++] = i;
+        qsort_r(j.order, j.norder, sizeof *j.order, larger_first, (void *)p->target);
+        pthread_t th;
+        bool helper = nfiles > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                      pthread_create(&th, NULL, apply_helper, &j) == 0;
+        st = apply_files(&j, e, true, total);
+        if (st != PC_OK)
+            __atomic_store_n(&j.failed, 1, __ATOMIC_SEQ_CST);
+        if (helper)
+            pthread_join(th, NULL);
+        if (st == PC_OK && j.err.code != PC_OK) {
+            *e = j.err;
+            st = j.err.code;
+        }
     }
     free(j.order);
-    pc_rmtree(j.scratch, &ignored);
+    if (j.scratch)
+        pc_rmtree(j.scratch, &ignored);
     free(j.scratch);
+    close(j.stage_fd);
+    return st;
+}
+
+pc_status pc_stage_restore(pc_op *op, const char *version, const pc_file_entry *f, pc_err *e)
+{
+    char *vdir = pc_layout_path(&op->lay, "versions", version, NULL);
+    char *dst = pc_layout_path(&op->lay, "versions", version, f->path);
+    char *obj = pc_stage_cache_object(op, f->sha256);
+    char *scratch = NULL;
+    int vfd = -1, dir = -1;
+    pc_status st = PC_OK;
+    const char *base;
+    if (!vdir || !dst || !obj)
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    else if ((vfd = open(vdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        st = pc_fail(e, PC_ERR_IO, "%s: %s", vdir, strerror(errno));
+    else if ((dir = pc_beneath_parent(vfd, f->path, true, &base, e)) < 0)
+        st = e->code;
+    else if ((scratch = new_scratch(op, e)) == NULL)
+        st = e->code;
+    else {
+        place to = {.path = dst, .dir = dir, .name = base, .scratch = scratch, .sync = true};
+        st = unpack_staged(obj, &to, f, e);
+    }
+    if (scratch) {
+        pc_err ignored = {0};
+        pc_rmtree(scratch, &ignored);
+    }
+    if (dir >= 0)
+        close(dir);
+    if (vfd >= 0)
+        close(vfd);
+    free(scratch);
+    free(vdir);
+    free(dst);
+    free(obj);
     return st;
 }

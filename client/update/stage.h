@@ -24,8 +24,10 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage);
 /* ROOT/cache/objects/<hex of sha> (caller frees); NULL on no memory. */
 char *pc_stage_cache_object(pc_op *op, const uint8_t sha[32]);
 
-/* Create the folders above path. Errors: PC_ERR_IO naming the folder. */
-pc_status pc_stage_mkdirs_for(const char *path, pc_err *e);
+/* Repair: write f again into the installed version from its cached object
+ * (already fetched and checked), below versions/<version> without following
+ * a link, through a scratch file, synced. */
+pc_status pc_stage_restore(pc_op *op, const char *version, const pc_file_entry *f, pc_err *e);
 
 /* Check that the file at path has t's size and SHA-256: PC_ERR_HASH naming
  * t->path if not, PC_ERR_IO if it cannot be read. */

@@ -239,9 +239,8 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
         char rel[PC_SITE_PATH_MAX];
         pc_site_object_path(f->sha256, rel);
         char *obj = pc_stage_cache_object(&op, f->sha256);
-        char *dst = pc_layout_path(&op.lay, "versions", op.current, f->path);
         char *dir = pc_layout_path(&op.lay, "cache", "objects", NULL);
-        if (!obj || !dst || !dir)
+        if (!obj || !dir)
             st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
         if (dir)
             mkdir(dir, 0755);
@@ -250,13 +249,10 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
         if (st == PC_OK)
             st = pc_fetch_files(&op.fo, &it, 1, &c->err);
         if (st == PC_OK)
-            st = pc_stage_mkdirs_for(dst, &c->err);
-        if (st == PC_OK)
-            st = pc_object_unpack_file(obj, dst, f->mode, f->size, f->sha256, &c->err);
+            st = pc_stage_restore(&op, op.current, f, &c->err);
         if (st == PC_OK && fixed)
             (*fixed)++;
         free(obj);
-        free(dst);
         free(dir);
     }
     if (st == PC_OK && nbroken &&
