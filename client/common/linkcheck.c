@@ -61,10 +61,12 @@ static void pop(walk *w)
     w->cur[w->len] = '\0';
 }
 
-const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, const char *target)
+const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, const char *target,
+                                   unsigned long *budget)
 {
-    /* Room for the targets of every hop, each at most PC_PATH_MAX. */
-    size_t cap = (size_t)(PC_LINK_HOPS + 2) * (PC_PATH_MAX + 2);
+    /* Room for what is left to resolve: grown as hops add their targets,
+     * up to the targets of every hop, each at most PC_PATH_MAX. */
+    size_t cap = 2 * (PC_PATH_MAX + 2), cap_max = (size_t)(PC_LINK_HOPS + 2) * (PC_PATH_MAX + 2);
     char *rest = malloc(cap);
     walk *w = calloc(1, sizeof *w);
     const char *why = NULL;
@@ -90,6 +92,11 @@ const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, 
     memcpy(rest, target, rlen + 1);
     unsigned hops = 1; /* the link itself, as the kernel counts it */
     while (pos < rlen) {
+        if (*budget == 0) {
+            why = "the manifest's symlinks take too much work to check";
+            goto out;
+        }
+        (*budget)--;
         const char *c = rest + pos;
         size_t n = strcspn(c, "/");
         pos += n + (c[n] == '/');
@@ -118,8 +125,14 @@ const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, 
         /* rest := f->target "/" what was left. */
         size_t tl = strlen(f->target), left = rlen - pos;
         if (tl + 1 + left + 1 > cap) {
-            why = "too many levels of symlinks";
-            goto out;
+            size_t want = tl + 1 + left + 1 > 2 * cap ? tl + 1 + left + 1 : 2 * cap;
+            char *bigger = want <= cap_max ? realloc(rest, want) : NULL;
+            if (bigger == NULL) {
+                why = want <= cap_max ? "out of memory checking a symlink" : "too many levels of symlinks";
+                goto out;
+            }
+            rest = bigger;
+            cap = want;
         }
         memmove(rest + tl + 1, rest + pos, left + 1);
         memcpy(rest, f->target, tl);

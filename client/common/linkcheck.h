@@ -18,6 +18,11 @@ const pc_file_entry *pc_nondir_ancestor(const pc_manifest *m, const char *path);
  * else a static text saying why. The target itself must already have passed
  * pc_symlink_problem. */
 #define PC_LINK_HOPS 40
-const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, const char *target);
+/* *budget counts the path components resolved, across all the links of a
+ * manifest: a manifest whose links take more is refused, so that a
+ * hostile one cannot make checking it take hours. */
+#define PC_LINK_WORK_MAX (1ul << 22)
+const char *pc_link_escape_problem(const pc_manifest *m, const char *link_path, const char *target,
+                                   unsigned long *budget);
 
 #endif

@@ -81,6 +81,7 @@ pc_status pc_manifest_validate(const pc_manifest *m, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, MWHAT ": version: not a valid version name");
     if (m->nfiles > PC_MAX_FILES)
         return pc_fail(e, PC_ERR_TOO_LARGE, MWHAT ": files: more than %d", PC_MAX_FILES);
+    unsigned long link_work = PC_LINK_WORK_MAX;
     for (size_t i = 0; i < m->nfiles; i++) {
         const pc_file_entry *f = &m->files[i];
         const char *why = pc_path_problem(f->path);
@@ -102,7 +103,7 @@ pc_status pc_manifest_validate(const pc_manifest *m, pc_err *e)
         if (f->type == PC_FT_SYMLINK) {
             why = pc_symlink_problem(f->path, f->target);
             if (why == NULL)
-                why = pc_link_escape_problem(m, f->path, f->target);
+                why = pc_link_escape_problem(m, f->path, f->target, &link_work);
             if (why)
                 return ffail(e, i, "target", why, NULL);
         }

@@ -3,6 +3,7 @@
 #include "publish.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +30,48 @@ pc_status pc_sig_format(const pc_sig *s, const char *untrusted, char **out, pc_e
     return PC_OK;
 }
 
+pc_status pc_sig_block_for(const char *sig, size_t slen, const char *json, size_t len,
+                           const pc_pubkey *keys, size_t nkeys, const char *untrusted,
+                           char **out, pc_err *e)
+{
+    *out = NULL;
+    pc_sig s[2];
+    size_t n = 0;
+    pc_status st = pc_sig_parse_set(sig, slen, "repo.json.minisig", s, &n, e);
+    if (st != PC_OK)
+        return st;
+    pc_err first = {0};
+    bool verified = false;
+    for (size_t i = 0; i < n && !verified; i++) {
+        pc_err why = {0};
+        if (pc_sig_verify(&s[i], keys, nkeys, NULL, json, len, false, &why) == PC_OK) {
+            verified = true;
+            st = pc_sig_format(&s[i], untrusted, out, e);
+        } else if (i == 0) {
+            first = why;
+        }
+    }
+    if (!verified) {
+        st = first.code != PC_OK ? first.code : PC_ERR_SIGNATURE;
+        if (e)
+            *e = first;
+    }
+    pc_sig_free(&s[0]);
+    pc_sig_free(&s[1]);
+    return st;
+}
+
 /* The block of dir's signature file that verifies dir's repo.json, as text;
  * NULL if there is no such pair (nothing to keep valid). */
 static char *old_block(const char *rp, const char *sp, const pc_pubkey *keys, size_t nkeys)
 {
     char *json = NULL, *sig = NULL, *block = NULL;
-    size_t len, slen, n = 0;
-    pc_sig s[2];
+    size_t len, slen;
     pc_err e = {0};
-    if (pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) != PC_OK ||
-        pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e) != PC_OK ||
-        pc_sig_parse_set(sig, slen, "repo.json.minisig", s, &n, &e) != PC_OK)
-        goto out;
-    for (size_t i = 0; i < n && block == NULL; i++)
-        if (pc_sig_verify(&s[i], keys, nkeys, NULL, json, len, false, &e) == PC_OK &&
-            pc_sig_format(&s[i], "signature of the repo.json being replaced", &block, &e) != PC_OK)
-            block = NULL;
-    pc_sig_free(&s[0]);
-    pc_sig_free(&s[1]);
-out:
+    if (pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) == PC_OK &&
+        pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e) == PC_OK)
+        (void)pc_sig_block_for(sig, slen, json, len, keys, nkeys,
+                               "signature of the repo.json being replaced", &block, &e);
     free(json);
     free(sig);
     return block;

@@ -20,6 +20,13 @@
 pc_status pc_publish_repo(const char *dir, const char *json, size_t len, const char *sig,
                           size_t slen, const pc_pubkey *keys, size_t nkeys, pc_err *e);
 
+/* Of a signature file (one or two blocks), the block that verifies json
+ * with keys, as the text of a one-block file with the given untrusted
+ * comment (*out, caller frees). The first block's reason if none does. */
+pc_status pc_sig_block_for(const char *sig, size_t slen, const char *json, size_t len,
+                           const pc_pubkey *keys, size_t nkeys, const char *untrusted,
+                           char **out, pc_err *e);
+
 /* A signature as the text of one .minisig block (4 lines). Caller frees. */
 pc_status pc_sig_format(const pc_sig *s, const char *untrusted, char **out, pc_err *e);
 

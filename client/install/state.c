@@ -19,6 +19,7 @@ void pc_state_free(pc_state *st)
         return;
     free(st->current);
     free(st->previous);
+    free(st->product);
     for (size_t i = 0; i < st->ninstalled; i++)
         free(st->installed[i]);
     free(st->installed);
@@ -138,7 +139,8 @@ static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err
         return bad(e, path, "last_serial", "expected a non-negative integer");
     pc_status s;
     if ((s = opt_string(root, "current", &st->current, path, e)) ||
-        (s = opt_string(root, "previous", &st->previous, path, e)))
+        (s = opt_string(root, "previous", &st->previous, path, e)) ||
+        (s = opt_string(root, "product", &st->product, path, e)))
         return s;
     v = cJSON_GetObjectItemCaseSensitive(root, "installed");
     if (v) {
@@ -220,6 +222,7 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
     pc_status s = PC_OK;
     bool ok = cJSON_AddNumberToObject(root, "format", 1) &&
               cJSON_AddNumberToObject(root, "last_serial", (double)st->last_serial) &&
+              cJSON_AddItemToObject(root, "product", str_or_null(st->product)) &&
               cJSON_AddItemToObject(root, "current", str_or_null(st->current)) &&
               cJSON_AddItemToObject(root, "previous", str_or_null(st->previous)) &&
               (inst = cJSON_AddArrayToObject(root, "installed")) != NULL &&

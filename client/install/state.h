@@ -20,6 +20,8 @@ typedef struct pc_history_entry {
 
 typedef struct pc_state {
     uint64_t last_serial;   /* 0: never saw a repo.json */
+    char *product;          /* the product of the first repo.json accepted:
+                               the root follows it alone (NULL: none yet) */
     char *current;          /* NULL: nothing installed */
     char *previous;         /* rollback target, or NULL */
     char **installed;       /* versions present under ROOT/versions */

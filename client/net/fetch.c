@@ -84,8 +84,8 @@ static size_t job_write(char *p, size_t sz, size_t n, void *ud)
 
 static bool file_matches(const char *path, uint64_t size, const uint8_t sha[32])
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size)
+    struct stat sb; /* a symlink is never a match: it is fetched again, over it */
+    if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != size)
         return false;
     uint8_t got[32];
     uint64_t n;
@@ -97,6 +97,8 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
 {
     const pc_fetch_opts *o = j->f->o;
     j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (j->fd < 0 && errno == ELOOP && unlink(j->part) == 0) /* a planted link: ours to remove */
+        j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->fd < 0)
         return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
     struct stat sb;

@@ -71,11 +71,10 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
             }
             char errbuf[CURL_ERROR_SIZE];
             membuf m = {.limit = cap};
-            pc_status st = pc_request_setup(h, o, url, errbuf, e);
-            if (st != PC_OK) {
+            if (pc_request_setup(h, o, url, errbuf, e) != PC_OK) {
                 curl_easy_cleanup(h);
                 free(url);
-                return st;
+                return e ? e->code : PC_ERR_NETWORK;
             }
             curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mem_write);
             curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);

@@ -191,8 +191,15 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
             pc_fail(e, st, "%s: %u problems found while verifying the copy; its repo.json "
                     "was not replaced", dir, vs.problems);
     }
+    /* The source may be in the middle of its own publish (a signature file
+     * of two blocks): the copy gets the one block that signs its repo.json. */
+    char *one = NULL;
     if (st == PC_OK)
-        st = pc_publish_repo(dir, json, len, sig, slen, c->keys, c->nkeys, e);
+        st = pc_sig_block_for(sig, slen, json, len, c->keys, c->nkeys,
+                              "signature of repo.json, copied by patchcast mirror", &one, e);
+    if (st == PC_OK)
+        st = pc_publish_repo(dir, json, len, one, strlen(one), c->keys, c->nkeys, e);
+    free(one);
 out:
     mlist_free(&docs);
     mlist_free(&files);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "hex.h"
@@ -129,6 +130,13 @@ static pc_status accept_repo(pc_op *op, const char *json, size_t len, const char
                        "machine's clock is wrong)",
                        exp);
     }
+    /* One root follows one product: a key that signs several cannot have
+     * another product's site installed here, nor its serial recorded. */
+    if (op->state.product && strcmp(r->product, op->state.product) != 0)
+        return pc_fail(&c->err, PC_ERR_STATE,
+                       "repo.json is the site of product '%s', but this install follows '%s' "
+                       "(a mirror of another product?)",
+                       r->product, op->state.product);
     if (r->serial < op->state.last_serial)
         return pc_fail(&c->err, PC_ERR_ROLLBACK,
                        "repo.json has serial %llu, older than serial %llu seen before: refusing "
@@ -191,8 +199,12 @@ pc_status pc_op_fetch_repo(pc_op *op)
             pc_fail(&c->err, st, "no mirror has usable metadata: %s", refused);
         goto out;
     }
-    if (op->repo->serial > op->state.last_serial) {
-        op->state.last_serial = op->repo->serial;
+    bool pin = op->state.product == NULL;
+    if (pin && (st = pc_state_set(&op->state.product, op->repo->product, &c->err)) != PC_OK)
+        goto out;
+    if (pin || op->repo->serial > op->state.last_serial) {
+        if (op->repo->serial > op->state.last_serial)
+            op->state.last_serial = op->repo->serial;
         st = pc_state_save(&op->state, op->state_path, &c->err);
     }
 out:
@@ -222,6 +234,18 @@ pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref
     fo.progress = NULL; /* metadata: small, part of the "metadata" step */
     if ((st = pc_fetch_files(&fo, &it, 1, &c->err)) == PC_OK)
         st = pc_read_file(dest, (size_t)ref->size, text, len, &c->err);
+    /* The bytes a parser will read are the ones hashed: checked again in
+     * memory, so that the file cannot change between the check and here. */
+    if (st == PC_OK) {
+        uint8_t got[32];
+        pc_sha256(*text, *len, got);
+        if (*len != ref->size || memcmp(got, ref->sha256, 32) != 0) {
+            free(*text);
+            *text = NULL;
+            unlink(dest);
+            st = pc_fail(&c->err, PC_ERR_HASH, "%s: changed after it was checked", dest);
+        }
+    }
 out:
     free(dir);
     free(dest);

@@ -216,7 +216,7 @@ static pc_status copy_file(const char *src, const place *to, unsigned mode, pc_e
 static pc_status unpack_staged(const char *obj, const place *to, const pc_file_entry *t,
                                pc_err *e)
 {
-    int in = open(obj, O_RDONLY | O_CLOEXEC);
+    int in = open(obj, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
         return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", obj,
                        strerror(errno));

@@ -188,23 +188,30 @@ pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
     char *from = NULL, *to = NULL;
     if (st == PC_OK && (!(from = strdup(op.current)) || !(to = strdup(prev))))
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    /* Everything that can fail for want of memory before the switch: after
+     * it, the rollback has happened and is reported so. */
+    pc_update_info *info = NULL;
+    if (st == PC_OK && out && (info = calloc(1, sizeof *info)) == NULL)
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
     if (st == PC_OK)
         st = pc_layout_switch(&op.lay, to, &c->err);
-    if (st == PC_OK && !(st = pc_state_set(&op.state.current, to, &c->err)) &&
-        !(st = pc_state_set(&op.state.previous, from, &c->err)) &&
-        !(st = pc_state_log(&op.state, "rollback", from, to, 0, &c->err)))
-        st = pc_state_save(&op.state, op.state_path, &c->err);
-    if (st == PC_OK && out) {
-        pc_update_info *info = calloc(1, sizeof *info);
-        if (info == NULL)
-            st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-        else {
+    if (st == PC_OK) {
+        /* The state follows best effort; the next operation rewrites it
+         * from the link should this fail (a full disk). */
+        pc_err later = {0};
+        if (!pc_state_set(&op.state.current, to, &later) &&
+            !pc_state_set(&op.state.previous, from, &later) &&
+            !pc_state_log(&op.state, "rollback", from, to, 0, &later))
+            (void)pc_state_save(&op.state, op.state_path, &later);
+        if (info) {
             info->from = from;
             info->to = to;
             from = to = NULL;
             *out = info;
+            info = NULL;
         }
     }
+    free(info);
     free(from);
     free(to);
     pc_manifest_free(m);

@@ -4,6 +4,7 @@
  * repo.json may still need them). SITE/.gc-state remembers since when each
  * file has been unreferenced. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "config.h"
 #include "fileio.h"
 #include "gen_cli.h"
@@ -118,9 +120,15 @@ static void walk(const char *site, const char *sub, strset *out)
 {
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", site, sub);
-    DIR *d = opendir(path);
-    if (d == NULL)
+    /* A folder that is a symlink is not walked: gc removes files of the
+     * site, not of wherever a planted link points. */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -216,6 +224,7 @@ int gen_cmd_gc(int argc, char **argv)
     }
     unsigned removed = 0, waiting = 0;
     uint64_t freed = 0;
+    int site_fd = open(site, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     for (size_t i = 0; i < all.n; i++) {
         const char *p = all.v[i];
         char path[4400];
@@ -228,12 +237,20 @@ int gen_cmd_gc(int argc, char **argv)
         int64_t limit = tmp ? 86400 : keep;
         struct stat sb;
         if (now - t0 >= limit) {
-            if (stat(path, &sb) == 0)
+            /* Its folder opened below the site without following a link,
+             * then the file removed there. */
+            const char *base;
+            pc_err be = {0};
+            int dir = site_fd >= 0 ? pc_beneath_parent(site_fd, p, false, &base, &be) : -1;
+            if (dir >= 0 && fstatat(dir, base, &sb, AT_SYMLINK_NOFOLLOW) == 0)
                 freed += (uint64_t)sb.st_size;
-            if (!dry && unlink(path) != 0)
-                fprintf(stderr, "patchcast-gen gc: %s: cannot remove\n", path);
+            if (!dry && (dir < 0 || unlinkat(dir, base, 0) != 0))
+                fprintf(stderr, "patchcast-gen gc: %s: cannot remove%s%s\n", path,
+                        be.msg[0] ? ": " : "", be.msg);
             else if (!dry)
                 prune_parents(site, path);
+            if (dir >= 0)
+                close(dir);
             printf("%s %s\n", dry ? "would remove" : "removed", p);
             removed++;
         } else {
@@ -258,5 +275,7 @@ int gen_cmd_gc(int argc, char **argv)
     strset_free(&all);
     strset_free(&since);
     strset_free(&next);
+    if (site_fd >= 0)
+        close(site_fd);
     return 0;
 }
