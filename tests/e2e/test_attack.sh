@@ -24,6 +24,7 @@
 #      repo.json then the single-block signature: a torn pair at every
 #      publish (and for good, if the upload is killed in between).
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/signed.sh"
 cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD PATCHCAST_ROOT
 
@@ -35,36 +36,10 @@ printf 'x' >>rel/1.1.0/bin/app
 echo '{"product": "demo"}' >cfg.json
 "$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1 || { fail setup "build: $(cat build.out)"; finish; }
 
-newroot() { rm -rf "$1"; mkdir -p "$(dirname "$1")"; "$PC" init --root "$1" --repo "${2:-$TMP/site}" -p k.pub >/dev/null; }
 setrepo() { python3 - "$1/config.json" "$2" <<'PY'
 import json, sys
 p = sys.argv[1]; c = json.load(open(p)); c["repos"] = [sys.argv[2]]; json.dump(c, open(p, "w"))
 PY
-}
-serial_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['serial'])"; }
-resign() {
-    local serial product expires
-    read -r serial product expires < <(python3 -c "import json; r=json.load(open('$1/repo.json')); print(r['serial'], r['product'], r['expires'])")
-    "$PCGEN" sign -s k.key -m "$1/repo.json" -t "patchcast-repo serial:$serial product:$product expires:$expires"
-}
-craft() { # SITE VERSION PY, as in test_trust.sh
-    python3 - "$1" "$2" "$3" <<'PY'
-import hashlib, json, os, sys
-site, ver, code = sys.argv[1:]
-repo = json.load(open(os.path.join(site, "repo.json")))
-v = [v for v in repo["versions"] if v["name"] == ver][0]
-m = json.load(open(os.path.join(site, "manifests", v["manifest"]["sha256"] + ".json")))
-files = m["files"]
-exec(code)
-m["files"] = sorted(files, key=lambda f: f["path"].encode())
-text = json.dumps(m, separators=(",", ":")).encode() + b"\n"
-h = hashlib.sha256(text).hexdigest()
-open(os.path.join(site, "manifests", h + ".json"), "wb").write(text)
-v["manifest"] = {"sha256": h, "size": len(text)}
-repo["serial"] += 10
-open(os.path.join(site, "repo.json"), "w").write(json.dumps(repo, indent="\t") + "\n")
-PY
-    resign "$1" >/dev/null
 }
 
 # --- 1. another product's site, same signing key ------------------------------

@@ -4,6 +4,7 @@
 # validly signed but hostile metadata given to the client over file://. The
 # installed version stays intact and nothing is written outside the root.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/signed.sh"
 cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD PATCHCAST_ROOT
 
@@ -14,38 +15,6 @@ cp rel/1.0.0/bin/app rel/1.1.0/bin/app
 printf 'x' >>rel/1.1.0/bin/app
 echo '{"product": "demo"}' >cfg.json
 "$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1 || { fail setup "build: $(cat build.out)"; finish; }
-
-newroot() { rm -rf "$1"; mkdir -p "$(dirname "$1")"; "$PC" init --root "$1" --repo "${2:-$TMP/site}" -p k.pub >/dev/null; }
-# resign SITE: sign SITE/repo.json again after an edit, as a compromised
-# publisher (or a bug in the generator) would.
-resign() {
-    local serial product expires
-    read -r serial product expires < <(python3 -c "import json; r=json.load(open('$1/repo.json')); print(r['serial'], r['product'], r['expires'])")
-    "$PCGEN" sign -s k.key -m "$1/repo.json" -t "patchcast-repo serial:$serial product:$product expires:$expires"
-}
-# craft SITE VERSION PY: replace VERSION's manifest with what the Python
-# statement PY makes of `files` (the manifest's list; `app` is bin/app's
-# entry), keep the files sorted, raise the serial and re-sign.
-craft() {
-    python3 - "$1" "$2" "$3" <<'PY'
-import hashlib, json, os, sys
-site, ver, code = sys.argv[1:]
-repo = json.load(open(os.path.join(site, "repo.json")))
-v = [v for v in repo["versions"] if v["name"] == ver][0]
-m = json.load(open(os.path.join(site, "manifests", v["manifest"]["sha256"] + ".json")))
-files = m["files"]
-app = [f for f in files if f["path"] == "bin/app"][0]
-exec(code)
-m["files"] = sorted(files, key=lambda f: f["path"].encode())
-text = json.dumps(m, separators=(",", ":")).encode() + b"\n"
-h = hashlib.sha256(text).hexdigest()
-open(os.path.join(site, "manifests", h + ".json"), "wb").write(text)
-v["manifest"] = {"sha256": h, "size": len(text)}
-repo["serial"] += 10
-open(os.path.join(site, "repo.json"), "w").write(json.dumps(repo, indent="\t") + "\n")
-PY
-    resign "$1"
-}
 
 # --- hole 1: writes escaping the root through symlinks ----------------------
 # (a) A release tree whose links each stay inside, but chained leave it.
@@ -217,7 +186,6 @@ else fail state_write_after_switch_fails_softly "exit $rc ($out), current $(read
 
 # --- hole 7: `patchcast mirror` never leaves a stick pointing at bad files ---
 "$PC" mirror "file://$TMP/site" usb -p k.pub >m.out 2>&1 || fail mirror_setup "$(cat m.out)"
-serial_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['serial'])"; }
 s0=$(serial_of usb)
 # A newer source whose object was replaced by other bytes of the same size.
 rm -rf s3 && cp -a site s3 && cp -a rel rel3 && mkdir -p rel3/1.2.0/bin &&
