@@ -227,7 +227,8 @@ pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    mkdir(dir, 0755);
+    pc_err ignored = {0};
+    (void)pc_mkdirs(dir, false, &ignored); /* cache/ too: it may have been deleted */
     pc_fetch_item it = {.rel = site_rel, .dest = dest, .size = ref->size};
     memcpy(it.sha256, ref->sha256, 32);
     pc_fetch_opts fo = op->fo;

@@ -54,10 +54,11 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred)
     }
     char *d1 = pc_layout_path(&op->lay, "cache", "objects", NULL);
     char *d2 = pc_layout_path(&op->lay, "cache", "patches", NULL);
+    pc_err ignored = {0}; /* the fetch names a folder that could not be made */
     if (d1)
-        mkdir(d1, 0755);
+        (void)pc_mkdirs(d1, false, &ignored);
     if (d2)
-        mkdir(d2, 0755);
+        (void)pc_mkdirs(d2, false, &ignored);
     free(d1);
     free(d2);
     for (size_t i = 0; i < p->target->nfiles && st == PC_OK; i++) {
@@ -382,6 +383,7 @@ static char *new_scratch(pc_op *op, pc_err *e)
         return NULL;
     }
     pc_rmtree(scratch, &ignored);
+    (void)pc_mkdirs(scratch, true, &ignored); /* ROOT/staging, after a repair's start */
     if (mkdir(scratch, 0700) != 0) {
         pc_fail(e, PC_ERR_IO, "%s: %s", scratch, strerror(errno));
         free(scratch);

@@ -249,8 +249,9 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
         char *dir = pc_layout_path(&op.lay, "cache", "objects", NULL);
         if (!obj || !dir)
             st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        pc_err ignored = {0};
         if (dir)
-            mkdir(dir, 0755);
+            (void)pc_mkdirs(dir, false, &ignored);
         pc_fetch_item it = {.rel = rel, .dest = obj, .size = f->object_size};
         memcpy(it.sha256, f->object_sha256, 32);
         if (st == PC_OK)

@@ -266,4 +266,23 @@ done
 [ "$n" -ge 5 ] && [ -z "$bad" ] && pass mirror_killed_at_every_rename_leaves_valid_pair ||
     fail mirror_killed_at_every_rename_leaves_valid_pair "$n renames, $tried runs; broken:$bad"
 
+# The same for `patchcast-gen build` adding 1.2.0 to a site: killed or out
+# of space at each of its renames, the site's pair verifies (old or new).
+rm -rf b0 && cp -a site b0
+n=$(rm -rf b && cp -a b0 b && strace -f -qq -e trace=rename,renameat,renameat2 -o brenames.txt \
+      "$PCGEN" build -q rel3 -o b -s k.key --config cfg.json >/dev/null 2>&1; grep -c 'rename' brenames.txt)
+bad="" tried=0
+for fault in signal=KILL error=ENOSPC; do
+    for k in $(seq 1 "$n"); do
+        rm -rf b && cp -a b0 b
+        strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+            -e inject=rename,renameat,renameat2:$fault:when=$k \
+            "$PCGEN" build -q rel3 -o b -s k.key --config cfg.json >/dev/null 2>&1
+        tried=$((tried + 1))
+        "$PCGEN" verify b -p k.pub >/dev/null 2>&1 || bad="$bad $fault@$k"
+    done
+done
+[ "$n" -ge 5 ] && [ -z "$bad" ] && pass build_killed_at_every_rename_leaves_valid_pair ||
+    fail build_killed_at_every_rename_leaves_valid_pair "$n renames, $tried runs; broken:$bad"
+
 finish

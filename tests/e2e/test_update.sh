@@ -23,6 +23,15 @@ trap '"$TOP/tests/nginx.sh" stop "$STATE"; "$TOP/tests/nginx.sh" stop "$TMP/ngin
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
 newroot() { rm -rf "$1"; "$PC" init --root "$1" --repo "${2:-$BASE}" -p k.pub >/dev/null; }
 
+# --- the README's order: init, then check (no cache folder yet), and check
+# again after the cache was deleted (the guide calls that safe) --------------
+newroot rc0
+out=$("$PC" check --root rc0 --json 2>&1) && echo "$out" | grep -q '"to": "1.10.0"' &&
+    pass check_right_after_init || fail check_right_after_init "$out"
+rm -rf rc0/cache
+out=$("$PC" check --root rc0 --json 2>&1) && echo "$out" | grep -q '"to": "1.10.0"' &&
+    pass check_after_cache_deleted || fail check_after_cache_deleted "$out"
+
 # --- full install, then updates from every older version -----------------------
 newroot r0
 out=$("$PC" update --root r0 --to 1.0.0 --json 2>/dev/null)
