@@ -115,7 +115,8 @@ md2man s bad.md >/dev/null 2>bad.err && refused="$refused [open block]"
 
 # --- The Makefile installs the generated pages, one per docs/*.1.md, and no
 # roff page is kept in docs/.
-want=$(for f in "$TOP"/docs/*.1.md; do n=$(basename "$f" .md); echo "$BUILD/man/man1/$n"; done | LC_ALL=C sort)
+# (The Makefile spells a build folder inside the tree relative to it.)
+want=$(for f in "$TOP"/docs/*.1.md; do n=$(basename "$f" .md); echo "${BUILD#"$TOP"/}/man/man1/$n"; done | LC_ALL=C sort)
 got=$(echo 'print-manpages: ; @echo $(MANPAGES)' |
     make -s --no-print-directory -C "$TOP" -f Makefile -f - BUILD="$BUILD" print-manpages 2>&1 | tr ' ' '\n' | LC_ALL=C sort)
 [ -n "$want" ] && [ "$got" = "$want" ] && pass makefile_manpages_are_the_generated_pages ||
