@@ -79,6 +79,15 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
         prune(op);
         (void)pc_state_save(&op->state, op->state_path, &later);
     }
+    /* What was downloaded is now in the version: the cache keeps partial
+     * and failed downloads between runs, not the files of past updates. */
+    static const char *const kept[] = {"objects", "patches", "meta"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        char *dir = pc_layout_path(&op->lay, "cache", kept[i], NULL);
+        if (dir)
+            (void)pc_rmtree(dir, &later);
+        free(dir);
+    }
     return PC_OK;
 }
 

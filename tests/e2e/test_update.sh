@@ -32,6 +32,16 @@ rm -rf rc0/cache
 out=$("$PC" check --root rc0 --json 2>&1) && echo "$out" | grep -q '"to": "1.10.0"' &&
     pass check_after_cache_deleted || fail check_after_cache_deleted "$out"
 
+# --- the cache does not grow with updates: after each successful one it
+# holds nothing of the files it brought ------------------------------------
+newroot rcache
+"$PC" update --root rcache --to 1.0.0 >/dev/null 2>&1
+"$PC" update --root rcache --to 1.1.0 >/dev/null 2>&1
+"$PC" update --root rcache >/dev/null 2>&1
+left=$(find rcache/cache -type f 2>/dev/null | wc -l)
+[ "$(readlink rcache/current)" = versions/1.10.0 ] && [ "$left" = 0 ] && pass cache_emptied_after_update ||
+    fail cache_emptied_after_update "current $(readlink rcache/current), $left files left in the cache"
+
 # --- full install, then updates from every older version -----------------------
 newroot r0
 out=$("$PC" update --root r0 --to 1.0.0 --json 2>/dev/null)
