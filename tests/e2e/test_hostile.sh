@@ -302,7 +302,7 @@ refused huge_headers_repo_json 1 "/repo.json: Too large response headers|/repo.j
     --fault '/repo.json=huge-headers,size=1048576'
 
 # --- Range answered wrongly: a partial object is in the cache --------------------------
-partial() { head -c 20000 "site$OBJ" >"$1/cache/objects/$OBJSHA.part"; }
+partial() { mkdir -p "$1/cache/objects" && head -c 20000 "site$OBJ" >"$1/cache/objects/$OBJSHA.part"; }
 # A 206 with bytes from offset 0: appended to the part they would corrupt
 # the object. They overflow its signed size (or fail its hash): the part is
 # dropped and the object fetched whole, so the update still ends right.
@@ -388,6 +388,8 @@ why=""
 [ "$RC" = 0 ] || why+="exit $RC; "
 installed_at r-irp 1.2.0 || why+="1.2.0 not installed; "
 fault_applied ignore_range || why+="the server applied no fault; "
+grep -q "^GET $OBJ range=bytes=20000- fault=ignore-range" srv/ignore_range.log ||
+    why+="no Range request got the fault; "
 verdict ignore_range_restarts_download "$why"
 # Every object and patch corrupt on one mirror: none is kept in the cache,
 # so the next run from a good mirror succeeds at once.
