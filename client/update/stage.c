@@ -158,13 +158,7 @@ static pc_status verify_at(int dir, const char *name, const char *path, const pc
 
 pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err *e)
 {
-    uint8_t h[32];
-    uint64_t n;
-    if (pc_sha256_file(path, h, &n) != PC_OK)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
-    if (n != t->size || memcmp(h, t->sha256, 32) != 0)
-        return pc_fail(e, PC_ERR_HASH, "%s: content differs from the manifest", t->path);
-    return PC_OK;
+    return verify_at(AT_FDCWD, path, path, t, e);
 }
 
 /* Where a staged file goes: the name in an open folder of the staging tree

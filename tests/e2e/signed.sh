@@ -3,6 +3,18 @@
 # a compromised publisher, or a bug in the generator, re-signing what it
 # likes with the site's key k.key (in the test's folder).
 
+# small_signed_site: a key k.key/k.pub, releases rel/1.0.0 and rel/1.1.0
+# (bin/app, one byte apart: an edge with a patch) and their site in site/.
+small_signed_site() {
+    "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
+    mkdir -p rel/1.0.0/bin rel/1.1.0/bin
+    head -c 20000 /dev/urandom >rel/1.0.0/bin/app
+    cp rel/1.0.0/bin/app rel/1.1.0/bin/app
+    printf 'x' >>rel/1.1.0/bin/app
+    echo '{"product": "demo"}' >cfg.json
+    "$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1
+}
+
 newroot() { rm -rf "$1"; mkdir -p "$(dirname "$1")"; "$PC" init --root "$1" --repo "${2:-$TMP/site}" -p k.pub >/dev/null; }
 # resign SITE: sign SITE/repo.json again after an edit, as a compromised
 # publisher (or a bug in the generator) would.

@@ -8,13 +8,7 @@ source "$(dirname "$0")/signed.sh"
 cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD PATCHCAST_ROOT
 
-"$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
-mkdir -p rel/1.0.0/bin rel/1.1.0/bin
-head -c 20000 /dev/urandom >rel/1.0.0/bin/app
-cp rel/1.0.0/bin/app rel/1.1.0/bin/app
-printf 'x' >>rel/1.1.0/bin/app
-echo '{"product": "demo"}' >cfg.json
-"$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1 || { fail setup "build: $(cat build.out)"; finish; }
+small_signed_site || { fail setup "build: $(cat build.out)"; finish; }
 
 # --- hole 1: writes escaping the root through symlinks ----------------------
 # (a) A release tree whose links each stay inside, but chained leave it.
