@@ -65,10 +65,20 @@ typedef enum pc_status {
     PC_ERR_CANCELLED = 17,   /* the caller cancelled the operation */
     PC_ERR_INTERNAL = 18,    /* a bug: please report */
     PC_ERR_MODULE = 19,      /* a hot-swap module failed to load, start or check */
+    PC_ERR_BUSY = 20,        /* another process is changing the install root */
+    PC_ERR_NO_SPACE = 21,    /* the disk (or quota) is full */
+    PC_ERR_PERMISSION = 22,  /* not allowed: permissions, a read-only file system */
+    PC_ERR_OFFLINE = 23,     /* no mirror could be reached (no network, host down) */
+    PC_ERR_NOT_INITIALISED = 24, /* the install root has no configuration */
 } pc_status;
 
 /* Fixed English text for a status; never NULL, static storage. */
 PC_API const char *pc_strerror(pc_status status);
+
+/* A stable name for a status, for scripts and JSON ("ok", "busy",
+ * "no_space", "signature", …; docs/format.md lists them). Never NULL;
+ * "unknown" for a value this library does not know. */
+PC_API const char *pc_status_code(pc_status status);
 
 /* ---- SHA-256 ----------------------------------------------------------- */
 
@@ -155,6 +165,13 @@ PC_API pc_status pc_client_set_keep_versions(pc_client *c, unsigned n);
  * negative value. */
 PC_API pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds);
 
+/* How long an operation that changes the root (update, rollback, repair)
+ * waits for another process's change of the same root to end: 0 (the
+ * default) fails at once with PC_ERR_BUSY, a negative value waits without
+ * limit. Reading operations (check, status) never wait for a writer: every
+ * file they read is replaced atomically. */
+PC_API pc_status pc_client_set_wait(pc_client *c, int seconds);
+
 /* Save the root, repositories, pinned keys and channel to ROOT/config.json,
  * and load them back (what `patchcast init` writes and the CLI reads). */
 PC_API pc_status pc_client_save_config(pc_client *c);
@@ -190,6 +207,10 @@ typedef struct pc_update_info {
     size_t nhot;
     char **changed_files;      /* every added or changed path */
     size_t nchanged;
+    char **refetched;          /* update: files of an installed version found
+                                  damaged (edited, truncated) and downloaded
+                                  whole instead of copied or patched */
+    size_t nrefetched;
 } pc_update_info;
 PC_API void pc_update_info_free(pc_update_info *info);
 
@@ -205,8 +226,10 @@ PC_API pc_status pc_client_update(pc_client *c, const char *version, pc_update_i
 /* Switch back to the previous installed version, after verifying it. */
 PC_API pc_status pc_client_rollback(pc_client *c, pc_update_info **out);
 
-/* Re-hash the current version's files and refetch what is broken; *fixed
- * (may be NULL) receives the number of files repaired. */
+/* Check the current version's whole tree against its manifest (content,
+ * type, mode, symlink targets, folders) and put right what differs:
+ * damaged files are downloaded again, modes, links and folders restored.
+ * *fixed (may be NULL) receives the number of entries repaired. */
 PC_API pc_status pc_client_repair(pc_client *c, unsigned *fixed);
 
 /* Copy the whole site at url into the folder dir and verify every file (an
@@ -221,6 +244,26 @@ PC_API pc_status pc_client_repair(pc_client *c, unsigned *fixed);
 PC_API pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned flags,
                                   unsigned *problems);
 
+/* A hold on an installed version: while any process holds a version, no
+ * update prunes it (a program keeps the files it was started from). Take
+ * one when a program starts from ROOT/versions/<v> and keep it for the
+ * program's life; it ends with pc_hold_release or when the process exits.
+ * Holding works on a read-only root and for users who cannot write it. */
+typedef struct pc_hold pc_hold;
+/* The hold is inherited by programs this process then execs (its
+ * descriptor is not closed on exec): what `patchcast run` uses. */
+#define PC_HOLD_INHERIT 1u
+/* Hold `version` (NULL: the current one). PC_ERR_NOT_FOUND if it is not
+ * installed; PC_ERR_STATE if nothing is current. */
+PC_API pc_status pc_client_hold_version(pc_client *c, const char *version, unsigned flags,
+                                        pc_hold **out);
+/* The held version's name and its folder (ROOT/versions/<v>); valid until
+ * the hold is released. */
+PC_API const char *pc_hold_version(const pc_hold *h);
+PC_API const char *pc_hold_dir(const pc_hold *h);
+/* End the hold and free it; NULL is accepted. */
+PC_API void pc_hold_release(pc_hold *h);
+
 /* The installed state. Free with pc_client_status_free. */
 typedef struct pc_install_state {
     char *current;             /* NULL if nothing is installed */
@@ -228,6 +271,10 @@ typedef struct pc_install_state {
     char **installed;
     size_t ninstalled;
     uint64_t last_serial;      /* highest repo.json serial accepted */
+    int busy;                  /* another process is changing the root now
+                                  (this state is what was installed when it began) */
+    char **held;               /* installed versions a running program holds */
+    size_t nheld;
 } pc_install_state;
 PC_API pc_status pc_client_status(pc_client *c, pc_install_state **out);
 PC_API void pc_client_status_free(pc_install_state *s);

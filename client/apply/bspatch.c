@@ -83,7 +83,7 @@ static pc_status src_read(bzsrc *s, uint8_t *out, size_t n, pc_err *e)
             if (r < 0) {
                 if (errno == EINTR)
                     continue;
-                return pc_fail(e, PC_ERR_IO, "patch: read: %s", strerror(errno));
+                return pc_fail(e, pc_errno_status(errno), "patch: read: %s", strerror(errno));
             }
             if (r == 0)
                 return pc_fail(e, PC_ERR_PATCH, "patch: file is truncated (%s block)", s->name);
@@ -128,7 +128,7 @@ pc_status pc_bspatch_fd(const uint8_t *old, uint64_t old_size, int patch_fd, int
     uint8_t hdr[32];
     struct stat sb;
     if (fstat(patch_fd, &sb) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: %s", strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "patch: %s", strerror(errno));
     uint64_t psize = (uint64_t)sb.st_size;
     if (psize < 32 || pread(patch_fd, hdr, 32, 0) != 32)
         return pc_fail(e, PC_ERR_PATCH, "patch: shorter than the 32-byte BSDIFF40 header");

@@ -25,13 +25,13 @@ pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
 
     ofd = open(old, O_RDONLY | O_CLOEXEC);
     if (ofd < 0) {
-        st = pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", old,
+        st = pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", old,
                      strerror(errno));
         goto out;
     }
     pfd = open(patch, O_RDONLY | O_CLOEXEC);
     if (pfd < 0) {
-        st = pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", patch,
+        st = pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", patch,
                      strerror(errno));
         goto out;
     }
@@ -44,7 +44,7 @@ pc_status pc_patch_apply_fd(const char *old, const char *patch, int out_fd,
     if (old_size > 0) {
         void *m = mmap(NULL, (size_t)old_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, ofd, 0);
         if (m == MAP_FAILED) {
-            st = pc_fail(e, PC_ERR_IO, "%s: mmap: %s", old, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: mmap: %s", old, strerror(errno));
             goto out;
         }
         map = m;

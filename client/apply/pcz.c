@@ -80,7 +80,7 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
     uint8_t h[PC_PCZ2_HEADER];
     struct stat sb;
     if (fstat(fd, &sb) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: %s", strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "patch: %s", strerror(errno));
     uint64_t psize = (uint64_t)sb.st_size;
     if (psize < 4 || pread(fd, h, 4, 0) != 4)
         return pc_fail(e, PC_ERR_PATCH, "patch: too short to be a pcz patch");
@@ -226,7 +226,7 @@ static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_
     uint8_t *pm = mmap(NULL, (size_t)psize, PROT_READ, MAP_PRIVATE, patch_fd, 0), *out = NULL;
     ZSTD_DCtx *dc = NULL;
     if (pm == MAP_FAILED)
-        return pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "patch: mmap: %s", strerror(errno));
     const uint8_t *src = pm + PC_PCZ2_HEADER;
     ZSTD_frameHeader fh;
     size_t rc = ZSTD_getFrameHeader(&fh, src, (size_t)comp);
@@ -253,19 +253,19 @@ static pc_status apply_prefix(const layout *l, const uint8_t *old, uint64_t old_
         /* (a file system that reports no size, like memfd's, has no limit) */
         if (fstatvfs(out_fd, &vs) == 0 && vs.f_blocks > 0 &&
             (uint64_t)vs.f_bavail * vs.f_frsize < nsz) {
-            st = pc_fail(e, PC_ERR_IO, "patch: no room for the %llu-byte result",
+            st = pc_fail(e, PC_ERR_NO_SPACE, "patch: no room for the %llu-byte result",
                          (unsigned long long)nsz);
             goto out;
         }
         int err = ftruncate(out_fd, (off_t)nsz) ? errno : posix_fallocate(out_fd, 0, (off_t)nsz);
         if (err) {
-            st = pc_fail(e, PC_ERR_IO, "patch: cannot allocate the result: %s", strerror(err));
+            st = pc_fail(e, pc_errno_status(err), "patch: cannot allocate the result: %s", strerror(err));
             goto out;
         }
         out = mmap(NULL, (size_t)nsz, PROT_READ | PROT_WRITE, MAP_SHARED, out_fd, 0);
         if (out == MAP_FAILED) {
             out = NULL;
-            st = pc_fail(e, PC_ERR_IO, "patch: mmap: %s", strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "patch: mmap: %s", strerror(errno));
             goto out;
         }
 #ifdef MADV_POPULATE_WRITE

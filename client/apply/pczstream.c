@@ -90,7 +90,7 @@ static pc_status fill_in(pc_pczs *s, pc_err *e)
         r = pread(s->fd, s->in, want, (off_t)s->off);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return pc_fail(e, PC_ERR_IO, "patch: read: %s", strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "patch: read: %s", strerror(errno));
     if (r == 0)
         return pc_fail(e, PC_ERR_PATCH, "patch: file is truncated (%s stream)", s->name);
     s->in_pos = 0;

@@ -68,7 +68,7 @@ static pc_status submit(pc_sink *k, bool end, pc_err *e)
     pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
     if (k->used && pc_write_all(k->fd, k->buf[b], k->used) != 0)
-        return pc_fail(e, PC_ERR_IO, "patch: write: %s", strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "patch: write: %s", strerror(errno));
     k->used = 0;
     pthread_mutex_lock(&k->mu);
     while (k->submitted - k->hashed >= PC_SINK_NBUF)

@@ -64,7 +64,7 @@ int pc_beneath_dir(int dirfd, const char *rel, bool create, pc_err *e)
     }
 done:
     if (fd < 0)
-        pc_fail(e, PC_ERR_IO, "%s: %s%s", rel, strerror(errno),
+        pc_fail(e, pc_errno_status(errno), "%s: %s%s", rel, strerror(errno),
                 errno == ELOOP || errno == ENOTDIR || errno == EXDEV
                     ? " (a component is not a folder: a symlink is not followed here)"
                     : "");

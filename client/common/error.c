@@ -1,6 +1,7 @@
 /* error.c — status texts and the per-call error detail. */
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,41 @@ static const char *const status_text[PC_STATUS_COUNT] = {
     [PC_ERR_CANCELLED] = "cancelled",
     [PC_ERR_INTERNAL] = "internal error",
     [PC_ERR_MODULE] = "module load, start or self-check failed",
+    [PC_ERR_BUSY] = "another process is working on the install root",
+    [PC_ERR_NO_SPACE] = "no space left on the device",
+    [PC_ERR_PERMISSION] = "permission denied",
+    [PC_ERR_OFFLINE] = "no mirror could be reached",
+    [PC_ERR_NOT_INITIALISED] = "the install root is not initialised",
+};
+
+/* Part of the contract with scripts (docs/format.md, "Status codes"): a
+ * name, once given, never changes. */
+static const char *const status_code[PC_STATUS_COUNT] = {
+    [PC_OK] = "ok",
+    [PC_ERR_NOMEM] = "no_memory",
+    [PC_ERR_INVALID] = "invalid",
+    [PC_ERR_IO] = "io",
+    [PC_ERR_NOT_FOUND] = "not_found",
+    [PC_ERR_FORMAT] = "format",
+    [PC_ERR_TOO_LARGE] = "too_large",
+    [PC_ERR_SIGNATURE] = "signature",
+    [PC_ERR_KEY] = "key",
+    [PC_ERR_PASSWORD] = "password",
+    [PC_ERR_HASH] = "hash",
+    [PC_ERR_UNSUPPORTED] = "unsupported",
+    [PC_ERR_NETWORK] = "network",
+    [PC_ERR_ROLLBACK] = "rollback",
+    [PC_ERR_EXPIRED] = "expired",
+    [PC_ERR_PATCH] = "patch",
+    [PC_ERR_STATE] = "state",
+    [PC_ERR_CANCELLED] = "cancelled",
+    [PC_ERR_INTERNAL] = "internal",
+    [PC_ERR_MODULE] = "module",
+    [PC_ERR_BUSY] = "busy",
+    [PC_ERR_NO_SPACE] = "no_space",
+    [PC_ERR_PERMISSION] = "permission",
+    [PC_ERR_OFFLINE] = "offline",
+    [PC_ERR_NOT_INITIALISED] = "not_initialised",
 };
 
 const char *pc_strerror(pc_status status)
@@ -33,6 +69,28 @@ const char *pc_strerror(pc_status status)
     if ((unsigned)status >= PC_STATUS_COUNT || status_text[status] == NULL)
         return "unknown status";
     return status_text[status];
+}
+
+const char *pc_status_code(pc_status status)
+{
+    if ((unsigned)status >= PC_STATUS_COUNT || status_code[status] == NULL)
+        return "unknown";
+    return status_code[status];
+}
+
+pc_status pc_errno_status(int err)
+{
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+        return PC_ERR_NO_SPACE;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return PC_ERR_PERMISSION;
+    default:
+        return PC_ERR_IO;
+    }
 }
 
 const char *pc_version(void)

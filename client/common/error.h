@@ -8,7 +8,7 @@
 #define PC_ERRMSG_MAX 512
 
 /* One more than the highest pc_status (private: it grows with the enum). */
-#define PC_STATUS_COUNT (PC_ERR_MODULE + 1)
+#define PC_STATUS_COUNT (PC_ERR_NOT_INITIALISED + 1)
 
 typedef struct pc_err {
     pc_status code;
@@ -24,6 +24,10 @@ pc_status pc_fail(pc_err *e, pc_status code, const char *fmt, ...)
  * Returns e->code (PC_OK if e is NULL). */
 pc_status pc_fail_prefix(pc_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The status for a failed system call's errno: PC_ERR_NO_SPACE (ENOSPC,
+ * EDQUOT), PC_ERR_PERMISSION (EACCES, EPERM, EROFS), else PC_ERR_IO. */
+pc_status pc_errno_status(int err);
 
 /* Reset e to PC_OK with an empty message. */
 void pc_err_clear(pc_err *e);

@@ -17,7 +17,7 @@ pc_status pc_read_file(const char *path, size_t cap, char **buf, size_t *len, pc
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", path,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", path,
                        strerror(errno));
     pc_status st = PC_OK;
     char *data = NULL;
@@ -44,7 +44,7 @@ pc_status pc_read_file(const char *path, size_t cap, char **buf, size_t *len, pc
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
             goto out;
         }
         if (n == 0)
@@ -129,7 +129,7 @@ pc_status pc_fsync_fds(const int *fds, size_t n, const char *what, pc_err *e)
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
     if (w.err)
-        return pc_fail(e, PC_ERR_IO, "%s: fsync: %s", what, strerror(w.err));
+        return pc_fail(e, pc_errno_status(w.err), "%s: fsync: %s", what, strerror(w.err));
     return PC_OK;
 }
 
@@ -142,10 +142,10 @@ pc_status pc_fsync_parent(const char *path, pc_err *e)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     pc_status st = PC_OK;
     if (fd < 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", dir, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", dir, strerror(errno));
     } else {
         if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-            st = pc_fail(e, PC_ERR_IO, "%s: fsync: %s", dir, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: fsync: %s", dir, strerror(errno));
         close(fd);
     }
     free(copy);
@@ -174,7 +174,7 @@ pc_status pc_tmpfile_open_in(pc_tmpfile *t, const char *dst, const char *dir, pc
         snprintf(t->tmp_path, n, "%s.tmp-XXXXXX", dst);
     t->fd = mkostemp(t->tmp_path, O_CLOEXEC);
     if (t->fd < 0) {
-        pc_status st = pc_fail(e, PC_ERR_IO, "%s: cannot create a temporary file: %s", dst,
+        pc_status st = pc_fail(e, pc_errno_status(errno), "%s: cannot create a temporary file: %s", dst,
                                strerror(errno));
         free(t->tmp_path);
         t->tmp_path = NULL;
@@ -194,19 +194,19 @@ pc_status pc_tmpfile_finish(pc_tmpfile *t, pc_status st, mode_t mode, pc_err *e)
     if (t->tmp_path == NULL)
         return st;
     if (st == PC_OK && (fchmod(t->fd, mode) != 0 || (!t->no_sync && fsync(t->fd) != 0)))
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", t->tmp_path, strerror(errno));
     if (st == PC_OK && t->no_sync)
         sync_file_range(t->fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* best effort: a head start */
     if (close(t->fd) != 0 && st == PC_OK)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", t->tmp_path, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", t->tmp_path, strerror(errno));
     bool at = t->dst_dir >= 0;
     if (st == PC_OK && (at ? renameat(AT_FDCWD, t->tmp_path, t->dst_dir, t->dst_name)
                            : rename(t->tmp_path, t->dst)) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: rename: %s", t->dst, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: rename: %s", t->dst, strerror(errno));
     if (st == PC_OK && !t->no_sync)
         st = at ? (fsync(t->dst_dir) == 0 || errno == EINVAL
                        ? PC_OK
-                       : pc_fail(e, PC_ERR_IO, "%s: fsync of its folder: %s", t->dst,
+                       : pc_fail(e, pc_errno_status(errno), "%s: fsync of its folder: %s", t->dst,
                                  strerror(errno)))
                 : pc_fsync_parent(t->dst, e);
     else if (st != PC_OK)
@@ -225,7 +225,7 @@ pc_status pc_write_file_atomic(const char *path, const void *data, size_t len, m
     if (st != PC_OK)
         return st;
     if (pc_write_all(t.fd, data, len) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", t.tmp_path, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", t.tmp_path, strerror(errno));
     return pc_tmpfile_finish(&t, st, mode, e);
 }
 
@@ -243,7 +243,7 @@ pc_status pc_mkdirs(const char *path, bool parents_only, pc_err *e)
             *q = '\0';
         if (q == NULL || q[-1] != '/') { /* (an empty component of a//b is skipped) */
             if (mkdir(p, 0755) != 0 && errno != EEXIST)
-                st = pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
+                st = pc_fail(e, pc_errno_status(errno), "%s: cannot create: %s", p, strerror(errno));
         }
         if (q == NULL || st != PC_OK)
             break;

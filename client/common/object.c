@@ -40,7 +40,7 @@ pc_status pc_object_unpack_fd(int src_fd, int dst_fd, uint64_t expected_size,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            st = pc_fail(e, PC_ERR_IO, "object: read: %s", strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "object: read: %s", strerror(errno));
             goto out;
         }
         if (n == 0)
@@ -66,7 +66,7 @@ pc_status pc_object_unpack_fd(int src_fd, int dst_fd, uint64_t expected_size,
             }
             pc_sha256_update(&sha, out, ob.pos);
             if (pc_write_all(dst_fd, out, ob.pos) != 0) {
-                st = pc_fail(e, PC_ERR_IO, "object: write: %s", strerror(errno));
+                st = pc_fail(e, pc_errno_status(errno), "object: write: %s", strerror(errno));
                 goto out;
             }
             written += ob.pos;
@@ -104,7 +104,7 @@ pc_status pc_object_unpack_file(const char *src, const char *dst, unsigned mode,
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", src,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", src,
                        strerror(errno));
     pc_tmpfile t;
     pc_status st = pc_tmpfile_open(&t, dst, e);

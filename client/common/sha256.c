@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "hex.h"
 
 _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((pc_sha256_ctx *)0)->u.opaque),
@@ -133,7 +134,7 @@ pc_status pc_sha256_file(const char *path, uint8_t out[PC_SHA256_LEN], uint64_t 
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO;
+        return errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno);
     pc_status st = pc_sha256_fd(fd, out, size_out);
     int saved = errno;
     close(fd);

@@ -232,7 +232,7 @@ pc_status pc_blake2b_file(const char *path, uint8_t out[64], pc_err *e)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", path,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", path,
                        strerror(errno));
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, 64);
@@ -242,7 +242,7 @@ pc_status pc_blake2b_file(const char *path, uint8_t out[64], pc_err *e)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            pc_status s = pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+            pc_status s = pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
             close(fd);
             return s;
         }

@@ -29,7 +29,7 @@ static pc_status mkdir_p(const char *path, pc_err *e)
 {
     if (mkdir(path, 0755) == 0 || errno == EEXIST)
         return PC_OK;
-    return pc_fail(e, PC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    return pc_fail(e, pc_errno_status(errno), "%s: cannot create: %s", path, strerror(errno));
 }
 
 pc_status pc_layout_open(pc_layout *l, const char *root, bool create, pc_err *e)
@@ -94,7 +94,7 @@ pc_status pc_layout_lock(pc_layout *l, pc_err *e)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
-        pc_status st = pc_fail(e, PC_ERR_IO, "%s: %s", p, strerror(errno));
+        pc_status st = pc_fail(e, pc_errno_status(errno), "%s: %s", p, strerror(errno));
         free(p);
         return st;
     }
@@ -154,11 +154,11 @@ pc_status pc_layout_switch(const pc_layout *l, const char *version, pc_err *e)
     }
     unlink(tmp);
     if (symlink(target, tmp) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", tmp, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (rename(tmp, cur) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: cannot switch: %s", cur, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: cannot switch: %s", cur, strerror(errno));
         unlink(tmp);
         goto out;
     }
@@ -178,14 +178,14 @@ static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err 
     if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
         return PC_OK;
     if (errno != EISDIR && errno != EPERM)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     DIR *d = fdopendir(sub);
     if (d == NULL) {
         close(sub);
-        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     }
     pc_status st = PC_OK;
     struct dirent *de;
@@ -196,7 +196,7 @@ static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err 
     }
     closedir(d);
     if (st == PC_OK && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     return st;
 }
 
@@ -229,19 +229,19 @@ static pc_status fsync_at(int dfd, const char *name, const char *shown, sync_bat
     if (fd < 0) {
         if (errno == ELOOP)
             return PC_OK; /* a symlink: nothing to sync but its folder */
-        return pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     }
     struct stat sb;
     pc_status st = PC_OK;
     if (fstat(fd, &sb) != 0) {
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
     } else if (S_ISDIR(sb.st_mode)) {
         int dup_fd = dup(fd);
         DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
         if (d == NULL) {
             if (dup_fd >= 0)
                 close(dup_fd);
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", shown, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: %s", shown, strerror(errno));
         } else {
             struct dirent *de;
             while (st == PC_OK && (de = readdir(d)) != NULL)
@@ -283,7 +283,7 @@ pc_status pc_layout_commit_version(const pc_layout *l, const char *staging_dir,
     if (st == PC_OK)
         st = pc_rmtree(dst, e);
     if (st == PC_OK && rename(staging_dir, dst) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: cannot move into place: %s", dst, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: cannot move into place: %s", dst, strerror(errno));
     if (st == PC_OK)
         st = pc_fsync_parent(dst, e);
     free(dst);

@@ -100,18 +100,18 @@ static pc_status job_start(job *j, CURLM *multi, pc_err *e)
     if (j->fd < 0 && errno == ELOOP && unlink(j->part) == 0) /* a planted link: ours to remove */
         j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->fd < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", j->part, strerror(errno));
     struct stat sb;
     if (fstat(j->fd, &sb) != 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", j->part, strerror(errno));
     j->have = (uint64_t)sb.st_size;
     if (j->have > j->it->size) {
         if (ftruncate(j->fd, 0) != 0)
-            return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+            return pc_fail(e, pc_errno_status(errno), "%s: %s", j->part, strerror(errno));
         j->have = 0;
     }
     if (lseek(j->fd, (off_t)j->have, SEEK_SET) < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", j->part, strerror(errno));
     j->f->done += j->have;
     j->got = 0;
     j->overflow = false;
@@ -226,7 +226,7 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
         if (jobs[i].state != J_FETCHED)
             continue;
         if ((fds[nf] = open(jobs[i].part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", jobs[i].part, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: %s", jobs[i].part, strerror(errno));
             break;
         }
         if (++nf == sizeof fds / sizeof fds[0]) {
@@ -246,7 +246,7 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
         uint8_t got[32];
         uint64_t size = 0;
         if (pc_sha256_file(j->part, got, &size) != PC_OK)
-            return pc_fail(e, PC_ERR_IO, "%s: %s", j->part, strerror(errno));
+            return pc_fail(e, pc_errno_status(errno), "%s: %s", j->part, strerror(errno));
         if (size != j->it->size || memcmp(got, j->it->sha256, 32) != 0) {
             char gh[65];
             pc_hex_encode(got, 32, gh);
@@ -262,7 +262,7 @@ static pc_status complete_fetched(job *jobs, size_t n, size_t *remaining,
             continue;
         }
         if (rename(j->part, j->it->dest) != 0)
-            return pc_fail(e, PC_ERR_IO, "%s: rename: %s", j->it->dest, strerror(errno));
+            return pc_fail(e, pc_errno_status(errno), "%s: rename: %s", j->it->dest, strerror(errno));
         j->state = J_DONE;
         (*remaining)--;
     }

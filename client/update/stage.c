@@ -144,13 +144,13 @@ static pc_status verify_at(int dir, const char *name, const char *path, const pc
 {
     int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
     uint8_t h[32];
     uint64_t n = 0;
     pc_status st = pc_sha256_fd(fd, h, &n);
     close(fd);
     if (st != PC_OK)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", path, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
     if (n != t->size || memcmp(h, t->sha256, 32) != 0)
         return pc_fail(e, PC_ERR_HASH, "%s: content differs from the manifest", t->path);
     return PC_OK;
@@ -187,7 +187,7 @@ static pc_status copy_file(const char *src, const place *to, unsigned mode, pc_e
 {
     int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", src, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", src, strerror(errno));
     pc_tmpfile t;
     pc_status st = tmp_for(&t, to, e);
     if (st == PC_OK) {
@@ -199,7 +199,7 @@ static pc_status copy_file(const char *src, const place *to, unsigned mode, pc_e
                 break;
             }
         if (r < 0)
-            st = pc_fail(e, PC_ERR_IO, "copying %s: %s", src, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "copying %s: %s", src, strerror(errno));
         st = pc_tmpfile_finish(&t, st, (mode_t)mode, e);
     }
     close(in);
@@ -213,7 +213,7 @@ static pc_status unpack_staged(const char *obj, const place *to, const pc_file_e
 {
     int in = open(obj, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", obj,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", obj,
                        strerror(errno));
     pc_tmpfile tf;
     pc_status st = tmp_for(&tf, to, e);
@@ -379,7 +379,7 @@ static char *new_scratch(pc_op *op, pc_err *e)
     pc_rmtree(scratch, &ignored);
     (void)pc_mkdirs(scratch, true, &ignored); /* ROOT/staging, after a repair's start */
     if (mkdir(scratch, 0700) != 0) {
-        pc_fail(e, PC_ERR_IO, "%s: %s", scratch, strerror(errno));
+        pc_fail(e, pc_errno_status(errno), "%s: %s", scratch, strerror(errno));
         free(scratch);
         return NULL;
     }
@@ -399,9 +399,9 @@ static pc_status make_tree(const pc_manifest *m, int stage_fd, uint64_t *total, 
             return pc_fail_prefix(e, "%s: ", t->path);
         pc_status st = PC_OK;
         if (t->type == PC_FT_DIR && mkdirat(dir, base, 0755) != 0 && errno != EEXIST)
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", t->path, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: %s", t->path, strerror(errno));
         if (t->type == PC_FT_SYMLINK && symlinkat(t->target, dir, base) != 0)
-            st = pc_fail(e, PC_ERR_IO, "%s: %s", t->path, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: %s", t->path, strerror(errno));
         close(dir);
         if (st != PC_OK)
             return st;
@@ -417,10 +417,10 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
 {
     pc_err *e = &op->c->err;
     if (mkdir(stage, 0755) != 0 && errno != EEXIST)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", stage, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", stage, strerror(errno));
     apply_job j = {.op = op, .p = p, .stage = stage};
     if ((j.stage_fd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        return pc_fail(e, PC_ERR_IO, "%s: %s", stage, strerror(errno));
+        return pc_fail(e, pc_errno_status(errno), "%s: %s", stage, strerror(errno));
     uint64_t total = 0;
     size_t nfiles = 0;
     pc_status st = make_tree(p->target, j.stage_fd, &total, &nfiles, e);
@@ -470,7 +470,7 @@ pc_status pc_stage_restore(pc_op *op, const char *version, const pc_file_entry *
     if (!vdir || !dst || !obj)
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
     else if ((vfd = open(vdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", vdir, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", vdir, strerror(errno));
     else if ((dir = pc_beneath_parent(vfd, f->path, true, &base, e)) < 0)
         st = e->code;
     else if ((scratch = new_scratch(op, e)) == NULL)

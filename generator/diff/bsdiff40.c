@@ -133,7 +133,7 @@ pc_status pc_bsdiff40_write(const pc_diff *d, const uint8_t *old, size_t oldsize
         goto out;
     if (pc_write_all(t.fd, hdr, 32) || pc_write_all(t.fd, b[0].data, b[0].len) ||
         pc_write_all(t.fd, b[1].data, b[1].len) || pc_write_all(t.fd, b[2].data, b[2].len))
-        st = pc_fail(e, PC_ERR_IO, "%s: write: %s", path, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: write: %s", path, strerror(errno));
     st = pc_tmpfile_finish(&t, st, 0644, e);
     if (st == PC_OK)
         *patch_size = 32 + b[0].len + b[1].len + b[2].len;

@@ -25,7 +25,7 @@ static pc_status map_file(const char *path, const uint8_t **data, size_t *size, 
     *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", path,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", path,
                        strerror(errno));
     struct stat sb;
     pc_status st = PC_OK;
@@ -34,7 +34,7 @@ static pc_status map_file(const char *path, const uint8_t **data, size_t *size, 
     } else if (sb.st_size > 0) {
         void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)
-            st = pc_fail(e, PC_ERR_IO, "%s: mmap: %s", path, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: mmap: %s", path, strerror(errno));
         else {
             *data = m;
             *size = (size_t)sb.st_size;

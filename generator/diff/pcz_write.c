@@ -391,10 +391,10 @@ pc_status pc_pcz_write(const pc_diff *d, const uint8_t *old, size_t oldsize, con
     if ((st = pc_tmpfile_open(&t, path, e)) != PC_OK)
         goto out;
     if (pc_write_all(t.fd, h, sizeof h) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: write: %s", path, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: write: %s", path, strerror(errno));
     for (int i = 0; i < PC_PCZ_MAX_STREAMS && st == PC_OK; i++)
         if (dlen[i] && pc_write_all(t.fd, data[i], dlen[i]) != 0)
-            st = pc_fail(e, PC_ERR_IO, "%s: write: %s", path, strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "%s: write: %s", path, strerror(errno));
     st = pc_tmpfile_finish(&t, st, 0644, e);
     if (st == PC_OK)
         *patch_size = total;

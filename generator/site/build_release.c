@@ -26,7 +26,7 @@ pc_status build_find_versions(builder *b)
 {
     DIR *d = opendir(b->o->releases);
     if (d == NULL)
-        return pc_fail(b->e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "releases folder %s: %s",
+        return pc_fail(b->e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "releases folder %s: %s",
                        b->o->releases, strerror(errno));
     pc_status st = PC_OK;
     size_t cap = 0;

@@ -37,7 +37,7 @@ static pc_status compress_fd(int in, int out, uint64_t size, int level, uint64_t
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            st = pc_fail(e, PC_ERR_IO, "read: %s", strerror(errno));
+            st = pc_fail(e, pc_errno_status(errno), "read: %s", strerror(errno));
             goto out;
         }
         seen += (uint64_t)n;
@@ -53,7 +53,7 @@ static pc_status compress_fd(int in, int out, uint64_t size, int level, uint64_t
                 goto out;
             }
             if (pc_write_all(out, obuf, ob.pos) != 0) {
-                st = pc_fail(e, PC_ERR_IO, "write: %s", strerror(errno));
+                st = pc_fail(e, pc_errno_status(errno), "write: %s", strerror(errno));
                 goto out;
             }
             total += ob.pos;
@@ -79,13 +79,13 @@ pc_status pc_object_pack_file(const char *src, const char *dst, int level, uint6
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", src,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", src,
                        strerror(errno));
     struct stat sb;
     pc_tmpfile t;
     pc_status st;
     if (fstat(in, &sb) != 0)
-        st = pc_fail(e, PC_ERR_IO, "%s: %s", src, strerror(errno));
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", src, strerror(errno));
     else if ((st = pc_tmpfile_open(&t, dst, e)) == PC_OK) {
         st = compress_fd(in, t.fd, (uint64_t)sb.st_size, level, csize, e);
         if (st != PC_OK)

@@ -44,7 +44,7 @@ static pc_status hash_fd(walker *w, int fd, const char *path, pc_tree_entry *ent
 {
     uint64_t total = 0;
     if (pc_sha256_fd(fd, ent->sha256, &total) != PC_OK)
-        return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
+        return pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, path, strerror(errno));
     if (total != ent->size)
         return pc_fail(w->e, PC_ERR_IO, "%s/%s: the file changed while it was read", w->root,
                        path);
@@ -65,7 +65,7 @@ static pc_status visit(walker *w, int dfd, const char *name, const char *path, i
         return pc_fail(w->e, PC_ERR_FORMAT, "%s/%s: unusable file name: %s", w->root, path, bad);
     struct stat sb;
     if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-        return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
+        return pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, path, strerror(errno));
     pc_tree_entry ent = {0};
     pc_status st = PC_OK;
     if (S_ISREG(sb.st_mode)) {
@@ -74,7 +74,7 @@ static pc_status visit(walker *w, int dfd, const char *name, const char *path, i
         ent.mode = (sb.st_mode & 0111) ? 0755 : 0644;
         int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-            return pc_fail(w->e, PC_ERR_IO, "%s/%s: cannot read: %s", w->root, path,
+            return pc_fail(w->e, pc_errno_status(errno), "%s/%s: cannot read: %s", w->root, path,
                            strerror(errno));
         st = hash_fd(w, fd, path, &ent);
         close(fd);
@@ -85,7 +85,7 @@ static pc_status visit(walker *w, int dfd, const char *name, const char *path, i
         char buf[4097];
         ssize_t n = readlinkat(dfd, name, buf, sizeof buf - 1);
         if (n < 0)
-            return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
+            return pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, path, strerror(errno));
         if ((size_t)n == sizeof buf - 1)
             return pc_fail(w->e, PC_ERR_FORMAT, "%s/%s: symlink target too long", w->root, path);
         buf[n] = '\0';
@@ -118,7 +118,7 @@ static pc_status visit(walker *w, int dfd, const char *name, const char *path, i
     if (ent.type == PC_ENTRY_DIR) {
         int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0)
-            return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, path, strerror(errno));
+            return pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, path, strerror(errno));
         st = walk_dir(w, sub, path, depth + 1); /* closes sub */
     }
     return st;
@@ -134,7 +134,7 @@ static pc_status walk_dir(walker *w, int dfd, const char *prefix, int depth)
     DIR *d = fdopendir(dfd);
     if (d == NULL) {
         close(dfd);
-        return pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, prefix, strerror(errno));
+        return pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, prefix, strerror(errno));
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
@@ -160,7 +160,7 @@ static pc_status walk_dir(walker *w, int dfd, const char *prefix, int depth)
         n++;
     }
     if (errno != 0) {
-        st = pc_fail(w->e, PC_ERR_IO, "%s/%s: %s", w->root, prefix, strerror(errno));
+        st = pc_fail(w->e, pc_errno_status(errno), "%s/%s: %s", w->root, prefix, strerror(errno));
         goto out;
     }
     if (n > 1)
@@ -197,7 +197,7 @@ pc_status pc_tree_scan(const char *root, pc_tree *out, pc_err *e)
     memset(out, 0, sizeof *out);
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : PC_ERR_IO, "%s: %s", root,
+        return pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", root,
                        errno == ENOTDIR ? "not a folder" : strerror(errno));
     walker w = {out, 0, root, e};
     pc_status st = walk_dir(&w, fd, "", 0);
