@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -35,6 +36,7 @@ static pc_status mkdir_p(const char *path, pc_err *e)
 pc_status pc_layout_open(pc_layout *l, const char *root, bool create, pc_err *e)
 {
     l->lock_fd = -1;
+    l->writer_busy = false;
     l->root = NULL;
     size_t n = strlen(root);
     while (n > 1 && root[n - 1] == '/')
@@ -85,7 +87,7 @@ void pc_layout_close(pc_layout *l)
     l->root = NULL;
 }
 
-pc_status pc_layout_lock(pc_layout *l, pc_err *e)
+pc_status pc_layout_lock(pc_layout *l, int wait_s, pc_err *e)
 {
     if (l->lock_fd >= 0)
         return PC_OK;
@@ -94,19 +96,60 @@ pc_status pc_layout_lock(pc_layout *l, pc_err *e)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
-        pc_status st = pc_fail(e, pc_errno_status(errno), "%s: %s", p, strerror(errno));
-        free(p);
-        return st;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        pc_status st = pc_fail(e, PC_ERR_STATE,
-                               "%s: another patchcast process is working on this install root",
-                               l->root);
-        close(fd);
+        int err = errno;
+        pc_status st = pc_errno_status(err);
+        pc_fail(e, st, "%s: %s%s", p, strerror(err),
+                st == PC_ERR_PERMISSION ? " (this install root cannot be changed by this user; "
+                                          "reading commands such as status and check still work)"
+                                        : "");
         free(p);
         return st;
     }
     free(p);
+    /* Waiting is a poll: flock has no timeout, and a signal-based one
+     * would disturb the program that embeds the library. */
+    struct timespec step = {0, 100 * 1000 * 1000};
+    long tries = wait_s < 0 ? -1 : (long)wait_s * 10;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK || tries == 0) {
+            int err = errno;
+            close(fd);
+            if (err != EWOULDBLOCK)
+                return pc_fail(e, PC_ERR_IO, "%s/.lock: %s", l->root, strerror(err));
+            return pc_fail(e, PC_ERR_BUSY,
+                           "%s: another patchcast process is changing this install root%s",
+                           l->root, wait_s ? " (waited for it; still busy)"
+                                           : " (retry later, or wait for it with --wait)");
+        }
+        if (tries > 0)
+            tries--;
+        nanosleep(&step, NULL);
+    }
+    l->lock_fd = fd;
+    return PC_OK;
+}
+
+pc_status pc_layout_lock_shared(pc_layout *l, pc_err *e)
+{
+    (void)e;
+    if (l->lock_fd >= 0)
+        return PC_OK;
+    char *p = pc_layout_path(l, ".lock", NULL, NULL);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    free(p);
+    if (fd < 0)
+        return PC_OK; /* never changed yet, or not ours to open: read as is */
+    while (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        if (errno == EINTR)
+            continue;
+        close(fd);
+        l->writer_busy = errno == EWOULDBLOCK;
+        return PC_OK;
+    }
     l->lock_fd = fd;
     return PC_OK;
 }

@@ -39,6 +39,8 @@ typedef struct job {
     char errbuf[CURL_ERROR_SIZE];
     char why[CURL_ERROR_SIZE + 300];
     bool any_hash; /* some mirror served such content */
+    bool unreachable; /* the last attempt could not reach its server */
+    bool reached;  /* some mirror was reached (so not offline) */
     char tried[1024]; /* each mirror left behind, and why */
 } job;
 
@@ -154,6 +156,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
 {
     long code = 0;
     *permanent = false;
+    j->unreachable = false;
     if (j->h) {
         curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &code);
         curl_multi_remove_handle(multi, j->h);
@@ -168,6 +171,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
         discard = true;
     } else if (rc != CURLE_OK) {
         pc_request_describe(j->why, sizeof j->why, j->url, rc, j->errbuf);
+        j->unreachable = pc_request_unreachable(rc);
         if ((rc == CURLE_HTTP_RETURNED_ERROR && pc_request_permanent_http(code)) ||
             rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             *permanent = true;
@@ -180,6 +184,8 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
     } else {
         ok = true;
     }
+    if (!j->unreachable)
+        j->reached = true;
     if (ok) {
         close(j->fd);
         j->fd = -1;
@@ -331,7 +337,9 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
                 j->not_before = 0;
             }
             if (j->mirror >= o->nmirrors) {
-                st = pc_fail(e, j->any_hash ? PC_ERR_HASH : PC_ERR_NETWORK,
+                st = pc_fail(e, j->any_hash  ? PC_ERR_HASH
+                                : !j->reached ? PC_ERR_OFFLINE
+                                              : PC_ERR_NETWORK,
                              "%s: failed on every mirror: %s", j->it->rel,
                              j->tried[0] ? j->tried : j->why);
                 goto out;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "request.h"
+#include "sha256.h"
 
 typedef struct membuf {
     char *data;
@@ -49,7 +50,7 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
     if (o->nmirrors == 0)
         return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
     char why[CURL_ERROR_SIZE + 256] = "";
-    bool too_large = false;
+    bool too_large = false, reached = false;
     for (size_t mi = 0; mi < o->nmirrors; mi++) {
         if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
             continue;
@@ -103,6 +104,8 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
                 break; /* an endless or oversized answer: this mirror is not trusted */
             }
             pc_request_describe(why, sizeof why, url, rc, errbuf);
+            if (!pc_request_unreachable(rc))
+                reached = true;
             if ((rc == CURLE_HTTP_RETURNED_ERROR && pc_request_permanent_http(code)) ||
                 rc == CURLE_FILE_COULDNT_READ_FILE) {
                 permanent = true; /* this file is missing here, not the mirror broken */
@@ -113,5 +116,36 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
             o->demoted[mi] = true;
         free(url);
     }
-    return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : PC_ERR_NETWORK, "%s", why);
+    return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : reached ? PC_ERR_NETWORK : PC_ERR_OFFLINE,
+                   "%s%s", reached || too_large ? "" : "offline: no mirror could be reached: ", why);
+}
+
+pc_status pc_fetch_buffer_sha(const pc_fetch_opts *o, const char *rel, uint64_t size,
+                              const uint8_t sha256[32], char **buf, size_t *len, pc_err *e)
+{
+    *buf = NULL;
+    *len = 0;
+    if (size > SIZE_MAX - 1)
+        return pc_fail(e, PC_ERR_TOO_LARGE, "%s: %llu bytes", rel, (unsigned long long)size);
+    pc_status st = PC_ERR_NETWORK;
+    for (size_t start = 0; start < o->nmirrors;) {
+        pc_fetch_opts one = *o;
+        one.mirrors = o->mirrors + start;
+        one.nmirrors = o->nmirrors - start;
+        one.demoted = o->demoted ? o->demoted + start : NULL;
+        size_t used = 0;
+        if ((st = pc_fetch_buffer(&one, rel, (size_t)size, buf, len, &used, e)) != PC_OK)
+            return st; /* every remaining mirror failed */
+        uint8_t got[32];
+        pc_sha256(*buf, *len, got);
+        if (*len == size && memcmp(got, sha256, 32) == 0)
+            return PC_OK;
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
+        st = pc_fail(e, PC_ERR_HASH, "%s: content differs from the metadata on %s", rel,
+                     o->mirrors[start + used]);
+        start += used + 1; /* that mirror serves other bytes: the next one */
+    }
+    return st;
 }

@@ -61,6 +61,12 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
 pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
                           size_t *len, size_t *mirror_used, pc_err *e);
 
+/* Download rel, of known size and SHA-256, into memory (for a reader that
+ * may not write the root): a mirror serving other bytes is passed over for
+ * the next. *buf is NUL-terminated, caller frees. */
+pc_status pc_fetch_buffer_sha(const pc_fetch_opts *o, const char *rel, uint64_t size,
+                              const uint8_t sha256[32], char **buf, size_t *len, pc_err *e);
+
 /* Build "base/rel" as a URL: plain paths become file:// URLs (absolute, with
  * unsafe characters percent-encoded). Caller frees; NULL on no memory. */
 char *pc_fetch_url(const char *base, const char *rel);

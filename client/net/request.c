@@ -78,6 +78,12 @@ uint64_t pc_request_backoff_ms(const pc_fetch_opts *o, unsigned attempt)
     return d + r % (d / 2 + 1); /* jitter: up to half as much again */
 }
 
+bool pc_request_unreachable(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+           rc == CURLE_COULDNT_CONNECT;
+}
+
 bool pc_request_permanent_http(long code)
 {
     return code == 404 || code == 403 || code == 410 || code == 401;

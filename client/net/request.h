@@ -36,6 +36,10 @@ unsigned pc_request_retries(const pc_fetch_opts *o);
  * plus random jitter of up to half as much again. */
 uint64_t pc_request_backoff_ms(const pc_fetch_opts *o, unsigned attempt);
 
+/* true for a failure to reach the server at all (name not resolved, no
+ * connection): together, on every mirror, they mean "offline". */
+bool pc_request_unreachable(CURLcode rc);
+
 /* true for HTTP answers that mean the file is not there (or not for us) on
  * this mirror, so retrying it there is pointless. */
 bool pc_request_permanent_http(long code);

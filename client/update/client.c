@@ -93,6 +93,15 @@ pc_status pc_client_set_keep_versions(pc_client *c, unsigned n)
     return PC_OK;
 }
 
+pc_status pc_client_set_wait(pc_client *c, int seconds)
+{
+    if (c == NULL)
+        return PC_ERR_INVALID;
+    pc_err_clear(&c->err);
+    c->wait_seconds = seconds;
+    return PC_OK;
+}
+
 pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds)
 {
     if (c == NULL || bytes_per_second < 0 || seconds < 0)

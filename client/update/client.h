@@ -20,6 +20,7 @@ struct pc_client {
     char *ca_file;                /* extra CA bundle, or NULL */
     unsigned keep_versions;       /* 0: 2 */
     unsigned parallel;            /* 0: 3 */
+    int wait_seconds;             /* a change waits this long for the lock; <0: no limit */
     long low_speed_bytes;         /* 0: the transport's default */
     long low_speed_seconds;       /* 0: the transport's default */
     pc_progress_fn progress;

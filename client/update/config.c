@@ -69,7 +69,7 @@ pc_status pc_client_load_config(pc_client *c, const char *root)
     size_t len;
     pc_status st = pc_read_file(path, CONFIG_MAX, &text, &len, &c->err);
     if (st == PC_ERR_NOT_FOUND)
-        st = pc_fail(&c->err, PC_ERR_NOT_FOUND,
+        st = pc_fail(&c->err, PC_ERR_NOT_INITIALISED,
                      "%s: no patchcast configuration here (run 'patchcast init' first)", root);
     cJSON *j = NULL;
     if (st == PC_OK)

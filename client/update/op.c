@@ -29,11 +29,13 @@ static void fetch_progress(void *ud, uint64_t done, uint64_t total)
     pc_op_progress(ud, "download", "", done, total);
 }
 
-pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
+pc_status pc_op_begin(pc_op *op, pc_client *c, pc_op_mode mode)
 {
     memset(op, 0, sizeof *op);
     op->c = c;
     op->lay.lock_fd = -1;
+    op->readonly = mode == PC_OP_READ;
+    bool create = mode == PC_OP_CREATE;
     pc_err_clear(&c->err);
     /* The cancel flag is not reset here: a pc_client_cancel() made just
      * before the operation began cancels it. pc_op_end() resets it. */
@@ -41,7 +43,8 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
         return pc_fail(&c->err, PC_ERR_INVALID, "no install root set");
     pc_status st = pc_layout_open(&op->lay, c->root, create, &c->err);
     if (st == PC_OK)
-        st = pc_layout_lock(&op->lay, &c->err);
+        st = op->readonly ? pc_layout_lock_shared(&op->lay, &c->err)
+                          : pc_layout_lock(&op->lay, c->wait_seconds, &c->err);
     if (st == PC_OK && (op->state_path = pc_layout_path(&op->lay, "state.json", NULL, NULL)) == NULL)
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
     if (st == PC_OK)
@@ -55,11 +58,12 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
                                                     &c->err)) != PC_OK)
             return st;
         if ((st = pc_state_set(&op->state.current, op->current, &c->err)) == PC_OK &&
-            (st = pc_state_add_installed(&op->state, op->current, &c->err)) == PC_OK)
+            (st = pc_state_add_installed(&op->state, op->current, &c->err)) == PC_OK &&
+            !op->readonly)
             st = pc_state_save(&op->state, op->state_path, &c->err);
     }
     /* Leftovers of an interrupted run: staging is disposable. */
-    if (st == PC_OK) {
+    if (st == PC_OK && !op->readonly) {
         char *stg = pc_layout_path(&op->lay, "staging", NULL, NULL);
         if (stg == NULL)
             return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
@@ -81,8 +85,36 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, bool create)
     return st;
 }
 
+/* What a reader saw is recorded after all when the root can be changed
+ * at once: the serial ratchet and product pin of the state, so that a
+ * later replay of older metadata is refused as after an update. The
+ * state is read again under the exclusive lock, so that two readers never
+ * write over each other. Busy, read-only or another user's root: skipped. */
+static void record_seen(pc_op *op)
+{
+    pc_err ignored = {0};
+    pc_layout w;
+    if (op->repo == NULL || pc_layout_open(&w, op->lay.root, false, &ignored) != PC_OK)
+        return;
+    pc_layout_close(&op->lay); /* the shared lock: a reader cannot upgrade it */
+    pc_state s = {0};
+    if (pc_layout_lock(&w, 0, &ignored) == PC_OK &&
+        pc_state_load(&s, op->state_path, &ignored) == PC_OK &&
+        (s.product == NULL || !strcmp(s.product, op->repo->product)) &&
+        (s.product == NULL || op->repo->serial > s.last_serial)) {
+        if (op->repo->serial > s.last_serial)
+            s.last_serial = op->repo->serial;
+        if (s.product != NULL || pc_state_set(&s.product, op->repo->product, &ignored) == PC_OK)
+            (void)pc_state_save(&s, op->state_path, &ignored);
+    }
+    pc_state_free(&s);
+    pc_layout_close(&w);
+}
+
 void pc_op_end(pc_op *op)
 {
+    if (op->readonly && op->state_path)
+        record_seen(op);
     if (op->c)
         __atomic_store_n(&op->c->cancel, 0, __ATOMIC_SEQ_CST);
     pc_repo_free(op->repo);
@@ -199,6 +231,8 @@ pc_status pc_op_fetch_repo(pc_op *op)
             pc_fail(&c->err, st, "no mirror has usable metadata: %s", refused);
         goto out;
     }
+    if (op->readonly)
+        goto out; /* judged against the state; recorded by the next change */
     bool pin = op->state.product == NULL;
     if (pin && (st = pc_state_set(&op->state.product, op->repo->product, &c->err)) != PC_OK)
         goto out;
@@ -218,6 +252,11 @@ pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref
                           size_t *len)
 {
     pc_client *c = op->c;
+    if (op->readonly) {
+        pc_fetch_opts fo = op->fo;
+        fo.progress = NULL;
+        return pc_fetch_buffer_sha(&fo, site_rel, ref->size, ref->sha256, text, len, &c->err);
+    }
     char hex[65];
     pc_hex_encode(ref->sha256, 32, hex);
     char *dir = pc_layout_path(&op->lay, "cache", "meta", NULL);

@@ -10,8 +10,14 @@
 #include "net.h"
 #include "state.h"
 
+/* What an operation does to the root: reads it (shared lock, nothing
+ * written: works on a read-only root and for another user), changes it, or
+ * may also create it (the first install). */
+typedef enum { PC_OP_READ, PC_OP_CHANGE, PC_OP_CREATE } pc_op_mode;
+
 typedef struct pc_op {
     pc_client *c;
+    bool readonly;
     pc_layout lay;
     pc_state state;
     char *state_path;
@@ -23,16 +29,19 @@ typedef struct pc_op {
 } pc_op;
 
 /* Open and lock the root, load the state and reconcile it with the
- * `current` link (the link is the truth after a crash). */
-pc_status pc_op_begin(pc_op *op, pc_client *c, bool create);
+ * `current` link (the link is the truth after a crash; a reader reconciles
+ * in memory only). */
+pc_status pc_op_begin(pc_op *op, pc_client *c, pc_op_mode mode);
 void pc_op_end(pc_op *op);
 
 /* Fetch repo.json and its signature, verify the signature before parsing,
- * check product, serial (no rollback) and expiry (no freeze). */
+ * check product, serial (no rollback) and expiry (no freeze). A change
+ * records the serial and product in the state; a reader does not. */
 pc_status pc_op_fetch_repo(pc_op *op);
 
 /* Download a content-addressed document (manifest or delta) of known hash
- * and size into ROOT/cache/meta/ and return its text (caller frees). */
+ * and size into ROOT/cache/meta/ (a reader: into memory only) and return
+ * its text (caller frees). */
 pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref, char **text,
                           size_t *len);
 

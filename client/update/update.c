@@ -101,7 +101,7 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
         *out = NULL;
     pc_op op;
     pc_plan p = {0};
-    pc_status st = pc_op_begin(&op, c, apply);
+    pc_status st = pc_op_begin(&op, c, apply ? PC_OP_CREATE : PC_OP_READ);
     op.nsteps = apply ? 4 : 1;
     op.step = 1;
     if (st == PC_OK)
@@ -180,7 +180,7 @@ pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
     if (out)
         *out = NULL;
     pc_op op;
-    pc_status st = pc_op_begin(&op, c, false);
+    pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
     pc_manifest *m = NULL;
     const char *prev = op.state.previous;
     if (st == PC_OK && (prev == NULL || op.current == NULL))
@@ -235,7 +235,7 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
     if (fixed)
         *fixed = 0;
     pc_op op;
-    pc_status st = pc_op_begin(&op, c, false);
+    pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
     op.step = op.nsteps = 1;
     pc_manifest *m = NULL;
     bool *broken = NULL;
@@ -314,7 +314,7 @@ pc_status pc_client_status(pc_client *c, pc_install_state **out)
                  : PC_ERR_INVALID;
     *out = NULL;
     pc_op op;
-    pc_status st = pc_op_begin(&op, c, false);
+    pc_status st = pc_op_begin(&op, c, PC_OP_READ);
     if (st == PC_OK && (*out = install_state_of(&op)) == NULL)
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
     pc_op_end(&op);

@@ -1,6 +1,7 @@
 /* test_layout.c — install root: creation, lock, atomic current switch,
  * committing a staged version, tree removal. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "layout.h"
@@ -31,11 +32,54 @@ static void lock_is_exclusive(void)
     pc_err e = {0};
     CHECK(pc_layout_open(&a, root, true, &e) == PC_OK);
     CHECK(pc_layout_open(&b, root, true, &e) == PC_OK);
-    CHECK(pc_layout_lock(&a, &e) == PC_OK);
-    CHECK(pc_layout_lock(&b, &e) == PC_ERR_STATE);
+    CHECK(pc_layout_lock(&a, 0, &e) == PC_OK);
+    CHECK(pc_layout_lock(&b, 0, &e) == PC_ERR_BUSY);
     CHECK(strstr(e.msg, "another patchcast process") != NULL);
     pc_layout_close(&a);
-    CHECK(pc_layout_lock(&b, &e) == PC_OK);
+    CHECK(pc_layout_lock(&b, 0, &e) == PC_OK);
+    pc_layout_close(&b);
+}
+
+/* Readers share the lock; a writer cannot start under a reader, and a
+ * reader that finds a writer reads unlocked and says so. */
+static void readers_share_the_lock(void)
+{
+    pc_layout r1, r2, w;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&r1, root, true, &e) == PC_OK);
+    CHECK(pc_layout_open(&r2, root, false, &e) == PC_OK);
+    CHECK(pc_layout_open(&w, root, false, &e) == PC_OK);
+    CHECK(pc_layout_lock_shared(&r1, &e) == PC_OK && r1.lock_fd >= 0 && !r1.writer_busy);
+    CHECK(pc_layout_lock_shared(&r2, &e) == PC_OK && r2.lock_fd >= 0 && !r2.writer_busy);
+    CHECK(pc_layout_lock(&w, 0, &e) == PC_ERR_BUSY);
+    pc_layout_close(&r1);
+    pc_layout_close(&r2);
+    CHECK(pc_layout_open(&r1, root, false, &e) == PC_OK);
+    CHECK(pc_layout_lock(&w, 0, &e) == PC_OK);
+    CHECK(pc_layout_lock_shared(&r1, &e) == PC_OK && r1.lock_fd < 0 && r1.writer_busy);
+    pc_layout_close(&r1);
+    pc_layout_close(&w);
+}
+
+/* A writer given time waits for the holder to finish; without it, busy. */
+static void writer_waits_for_the_lock(void)
+{
+    pc_layout a, b;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&a, root, false, &e) == PC_OK);
+    CHECK(pc_layout_open(&b, root, false, &e) == PC_OK);
+    CHECK(pc_layout_lock(&a, 0, &e) == PC_OK);
+    pid_t pid = fork();
+    if (pid == 0) { /* the holder: lets go after 300 ms */
+        usleep(300 * 1000);
+        _exit(0);
+    }
+    /* The child has the descriptor too: the lock is gone once both closed. */
+    pc_layout_close(&a);
+    CHECK(pc_layout_lock(&b, 0, &e) == PC_ERR_BUSY);
+    CHECKF(pc_layout_lock(&b, 30, &e) == PC_OK, "%s", e.msg);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
     pc_layout_close(&b);
 }
 
@@ -114,6 +158,8 @@ int main(void)
     snprintf(root, sizeof root, "%s/root", dir);
     RUN(open_creates);
     RUN(lock_is_exclusive);
+    RUN(readers_share_the_lock);
+    RUN(writer_waits_for_the_lock);
     RUN(switch_and_commit);
     RUN(rmtree_does_not_follow_links);
     char cmd[400];
