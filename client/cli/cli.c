@@ -14,6 +14,7 @@ static const pc_cli_cmd commands[] = {
     {"rollback", "switch back to the previous version", pc_cmd_rollback},
     {"status", "show the installed versions", pc_cmd_status},
     {"repair", "re-verify the current version and refetch damaged files", pc_cmd_repair},
+    {"run", "run a program of the installed version, holding it while it runs", pc_cmd_run},
     {"mirror", "copy and verify a whole site into a folder (offline mirror)", pc_cmd_mirror},
     {"verify", "verify a minisign signature", pc_cmd_verify},
     {"apply", "apply a binary patch (BSDIFF40) to a file", pc_cmd_apply},

@@ -35,5 +35,6 @@ int pc_cmd_rollback(int argc, char **argv);
 int pc_cmd_status(int argc, char **argv);
 int pc_cmd_repair(int argc, char **argv);
 int pc_cmd_mirror(int argc, char **argv);
+int pc_cmd_run(int argc, char **argv);
 
 #endif

@@ -216,7 +216,7 @@ out:
     return st;
 }
 
-static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err *e)
+pc_status pc_rmtree_at(int dfd, const char *name, const char *shown, pc_err *e)
 {
     if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
         return PC_OK;
@@ -235,7 +235,7 @@ static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err 
     while (st == PC_OK && (de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        st = rmtree_at(dirfd(d), de->d_name, shown, e);
+        st = pc_rmtree_at(dirfd(d), de->d_name, shown, e);
     }
     closedir(d);
     if (st == PC_OK && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
@@ -245,7 +245,7 @@ static pc_status rmtree_at(int dfd, const char *name, const char *shown, pc_err 
 
 pc_status pc_rmtree(const char *path, pc_err *e)
 {
-    return rmtree_at(AT_FDCWD, path, path, e);
+    return pc_rmtree_at(AT_FDCWD, path, path, e);
 }
 
 /* Descriptors collected for one pc_fsync_fds call. */

@@ -49,6 +49,8 @@ pc_status pc_layout_switch(const pc_layout *l, const char *version, pc_err *e);
 
 /* Remove a folder tree (no symlink is followed). Missing is not an error. */
 pc_status pc_rmtree(const char *path, pc_err *e);
+/* The same for name in the open folder dfd (shown in messages). */
+pc_status pc_rmtree_at(int dfd, const char *name, const char *shown, pc_err *e);
 
 /* Move a finished staging folder to ROOT/versions/<version> (rename; an old
  * folder of that name is removed first) and fsync what it must. */

@@ -267,5 +267,8 @@ void pc_update_info_free(pc_update_info *info)
     for (size_t i = 0; i < info->nhot; i++)
         free(info->hot_modules[i]);
     free(info->hot_modules);
+    for (size_t i = 0; i < info->nrefetched; i++)
+        free(info->refetched[i]);
+    free(info->refetched);
     free(info);
 }

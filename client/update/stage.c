@@ -40,18 +40,26 @@ static char *cache_patch(pc_op *op, const pc_patch_ref *pr)
     return pc_layout_path(&op->lay, "cache", "patches", name);
 }
 
-pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred)
+/* Download items sort by site path, so that a file several entries need
+ * (the same content at two paths, a patch two chains share) is fetched
+ * once: duplicates are then neighbours. */
+static int by_rel(const void *a, const void *b)
+{
+    return strcmp(((const pc_fetch_item *)a)->rel, ((const pc_fetch_item *)b)->rel);
+}
+
+pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *transferred)
 {
     pc_err *e = &op->c->err;
-    size_t n = 0, cap = 16;
-    pc_fetch_item *items = calloc(cap, sizeof *items);
-    char **names = calloc(cap, sizeof *names);
-    char **dests = calloc(cap, sizeof *dests);
-    pc_status st = PC_OK;
-    if (!items || !names || !dests) {
-        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
-        goto out;
+    size_t cap = 0, n = 0;
+    for (size_t i = 0; i < p->target->nfiles; i++) {
+        const pc_file_plan *fp = &p->files[i];
+        if (!only || only[i])
+            cap += fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
     }
+    pc_fetch_item *items = calloc(cap ? cap : 1, sizeof *items);
+    if (items == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     char *d1 = pc_layout_path(&op->lay, "cache", "objects", NULL);
     char *d2 = pc_layout_path(&op->lay, "cache", "patches", NULL);
     pc_err ignored = {0}; /* the fetch names a folder that could not be made */
@@ -61,78 +69,57 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, uint64_t *transferred)
         (void)pc_mkdirs(d2, false, &ignored);
     free(d1);
     free(d2);
+    pc_status st = PC_OK;
     for (size_t i = 0; i < p->target->nfiles && st == PC_OK; i++) {
         const pc_file_entry *t = &p->target->files[i];
         pc_file_plan *fp = &p->files[i];
         size_t want = fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
+        if (only && !only[i])
+            want = 0;
         for (size_t k = 0; k < want; k++) {
-            char rel[PC_SITE_PATH_MAX], *dest;
-            uint64_t size;
-            const uint8_t *sha; /* of the file's bytes, from signed metadata */
+            char rel[PC_SITE_PATH_MAX];
+            pc_fetch_item *it = &items[n];
             if (fp->how == PC_HOW_OBJECT) {
                 pc_site_object_path(t->sha256, rel);
-                dest = pc_stage_cache_object(op, t->sha256);
-                size = t->object_size;
-                sha = t->object_sha256;
+                it->dest = pc_stage_cache_object(op, t->sha256);
+                it->size = t->object_size;
+                memcpy(it->sha256, t->object_sha256, 32); /* from signed metadata */
             } else {
                 pc_site_patch_path(fp->chain[k]->from, fp->chain[k]->to, rel);
-                dest = cache_patch(op, fp->chain[k]);
-                size = fp->chain[k]->size;
-                sha = fp->chain[k]->sha256;
+                it->dest = cache_patch(op, fp->chain[k]);
+                it->size = fp->chain[k]->size;
+                memcpy(it->sha256, fp->chain[k]->sha256, 32);
             }
-            char *name = strdup(rel);
-            if (!dest || !name) {
-                free(dest);
-                free(name);
+            it->rel = strdup(rel);
+            n++;
+            if (!it->dest || !it->rel) {
                 st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
                 break;
             }
-            bool dup = false;
-            for (size_t q = 0; q < n && !dup; q++)
-                dup = !strcmp(names[q], name);
-            if (dup) {
-                free(dest);
-                free(name);
-                continue;
-            }
-            if (n == cap) {
-                cap *= 2;
-                pc_fetch_item *ni = realloc(items, cap * sizeof *ni);
-                char **nn = realloc(names, cap * sizeof *nn);
-                char **nd = realloc(dests, cap * sizeof *nd);
-                if (ni)
-                    items = ni;
-                if (nn)
-                    names = nn;
-                if (nd)
-                    dests = nd;
-                if (!ni || !nn || !nd) {
-                    free(dest);
-                    free(name);
-                    st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
-                    break;
-                }
-            }
-            names[n] = name;
-            dests[n] = dest;
-            items[n] = (pc_fetch_item){.rel = name, .dest = dest, .size = size};
-            memcpy(items[n].sha256, sha, 32);
-            n++;
         }
     }
-    if (st == PC_OK)
-        st = pc_fetch_files(&op->fo, items, n, e);
-    *transferred = 0;
-    for (size_t i = 0; i < n; i++)
-        *transferred += items[i].transferred;
-out:
-    for (size_t i = 0; i < n; i++) {
-        free(names[i]);
-        free(dests[i]);
+    size_t u = 0;
+    if (st == PC_OK && n > 0) {
+        qsort(items, n, sizeof *items, by_rel);
+        for (size_t i = 0; i < n; i++) {
+            if (u > 0 && !strcmp(items[u - 1].rel, items[i].rel)) {
+                free((char *)items[i].rel);
+                free((char *)items[i].dest);
+                continue;
+            }
+            items[u++] = items[i];
+        }
+        st = pc_fetch_files(&op->fo, items, u, e);
+        for (size_t i = 0; i < u; i++)
+            *transferred += items[i].transferred;
+    } else {
+        u = n;
+    }
+    for (size_t i = 0; i < u; i++) {
+        free((char *)items[i].rel);
+        free((char *)items[i].dest);
     }
     free(items);
-    free(names);
-    free(dests);
     return st;
 }
 
@@ -154,11 +141,6 @@ static pc_status verify_at(int dir, const char *name, const char *path, const pc
     if (n != t->size || memcmp(h, t->sha256, 32) != 0)
         return pc_fail(e, PC_ERR_HASH, "%s: content differs from the manifest", t->path);
     return PC_OK;
-}
-
-pc_status pc_stage_verify_file(const char *path, const pc_file_entry *t, pc_err *e)
-{
-    return verify_at(AT_FDCWD, path, path, t, e);
 }
 
 /* Where a staged file goes: the name in an open folder of the staging tree
@@ -187,7 +169,9 @@ static pc_status copy_file(const char *src, const place *to, unsigned mode, pc_e
 {
     int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0)
-        return pc_fail(e, pc_errno_status(errno), "%s: %s", src, strerror(errno));
+        return pc_fail(e, errno == ENOENT || errno == ELOOP ? PC_ERR_NOT_FOUND
+                                                           : pc_errno_status(errno),
+                       "%s: %s", src, strerror(errno));
     pc_tmpfile t;
     pc_status st = tmp_for(&t, to, e);
     if (st == PC_OK) {
@@ -236,12 +220,26 @@ static pc_status patch_staged(const char *in, const char *patch, const place *to
     return st;
 }
 
+/* Does the local file at path hold the content sha (read without
+ * following a link)? */
+static bool local_is(const char *path, const uint8_t sha[32])
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    uint8_t h[32];
+    pc_status st = pc_sha256_fd(fd, h, NULL);
+    close(fd);
+    return st == PC_OK && memcmp(h, sha, 32) == 0;
+}
+
 /* Every temporary file goes to scratch (ROOT/staging/.scratch), outside the
  * version's tree: no name a release may hold can meet one. The file itself
  * is written into its folder of the staging tree, opened below stage_fd
- * without following a link. */
+ * without following a link. *damaged: the local file the plan builds on is
+ * not what its manifest says (nothing is then left at the file's place). */
 static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const char *dst,
-                            const char *scratch, pc_err *e)
+                            const char *scratch, bool *damaged, pc_err *e)
 {
     const pc_file_entry *t = &p->target->files[i];
     pc_file_plan *fp = &p->files[i];
@@ -251,6 +249,7 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const
         return e->code;
     place to = {.path = dst, .dir = dir, .name = base, .scratch = scratch};
     pc_status st = PC_OK;
+    *damaged = false;
     if (fp->how == PC_HOW_LOCAL) {
         struct stat sb;
         /* Hard-link unchanged content; copy when the mode differs (a link
@@ -260,6 +259,7 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const
             st = copy_file(fp->local, &to, t->mode, e);
         if (st == PC_OK)
             st = verify_at(dir, base, dst, t, e);
+        *damaged = st == PC_ERR_HASH || st == PC_ERR_NOT_FOUND;
     } else if (fp->how == PC_HOW_OBJECT) {
         char *obj = pc_stage_cache_object(op, t->sha256);
         if (obj == NULL)
@@ -269,6 +269,10 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const
         if (st == PC_ERR_HASH || st == PC_ERR_FORMAT || st == PC_ERR_TOO_LARGE)
             unlink(obj); /* a bad download: fetch it again next time */
         free(obj);
+    } else if (!local_is(fp->local, fp->chain[0]->from)) {
+        /* The chain's input is checked before a patch reads a byte of it:
+         * an installed file edited by hand is damage, not a bad patch. */
+        *damaged = true;
     } else {
         /* A chain of patches from a local file, through scratch files. */
         const char *in = fp->local;
@@ -278,10 +282,9 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const
             place step = {.path = tmp[k % 2], .dir = -1, .scratch = scratch};
             if (!last)
                 snprintf(tmp[k % 2], sizeof tmp[k % 2], "%s/step-%zu-%zu", scratch, i, k % 2);
-            /* The input is a file of an installed, verified version, or the
-             * previous step's output, checked as it was written: its hash
-             * is known. (Were it damaged, the output's hash would not
-             * match.) Every hop's output has its size from signed metadata,
+            /* The input is the local file just checked, or the previous
+             * step's output, checked as it was written: its hash is known.
+             * Every hop's output has its size from signed metadata,
              * enforced while it is written. */
             pc_patch_expect ex = {.has_sha = true, .has_size = true,
                                   .new_size = last ? t->size : fp->chain[k]->to_size,
@@ -302,6 +305,11 @@ static pc_status apply_file(pc_op *op, pc_plan *p, size_t i, int stage_fd, const
             in = tmp[k % 2];
         }
     }
+    if (*damaged) {
+        unlinkat(dir, base, 0); /* a link to, or copy of, the damaged file */
+        pc_err_clear(e);
+        st = PC_OK;
+    }
     close(dir);
     return st;
 }
@@ -319,6 +327,7 @@ typedef struct apply_job {
     size_t next;    /* atomic: next index into order */
     uint64_t done;  /* atomic: bytes applied */
     int failed;     /* atomic: stop taking files */
+    bool *damaged;  /* per target entry: its local source proved damaged */
     pc_err err;     /* the helper thread's failure */
 } apply_job;
 
@@ -338,7 +347,8 @@ static pc_status apply_files(apply_job *j, pc_err *e, bool report, uint64_t tota
         size_t i = j->order[k];
         const pc_file_entry *t = &m->files[i];
         char *dst = pc_path_join(j->stage, t->path);
-        pc_status st = dst ? apply_file(j->op, j->p, i, j->stage_fd, dst, j->scratch, e)
+        pc_status st = dst ? apply_file(j->op, j->p, i, j->stage_fd, dst, j->scratch,
+                                        &j->damaged[i], e)
                            : pc_fail(e, PC_ERR_NOMEM, "out of memory");
         free(dst);
         if (st != PC_OK)
@@ -413,12 +423,45 @@ static pc_status make_tree(const pc_manifest *m, int stage_fd, uint64_t *total, 
     return PC_OK;
 }
 
-pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
+/* The files whose local source proved damaged: their objects downloaded,
+ * then unpacked into staging on this thread. */
+static pc_status refetch_damaged(apply_job *j, uint64_t *transferred, pc_err *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->p->target->nfiles; i++)
+        if (j->damaged[i]) {
+            pc_file_plan *fp = &j->p->files[i];
+            fp->how = PC_HOW_OBJECT; /* local and chain are freed with the plan */
+            n++;
+        }
+    if (n == 0)
+        return PC_OK;
+    pc_status st = pc_stage_download(j->op, j->p, j->damaged, transferred);
+    if (st != PC_OK)
+        return pc_fail_prefix(e, "%zu installed file%s found damaged, downloading %s whole: ", n,
+                              n == 1 ? "" : "s", n == 1 ? "it" : "them");
+    for (size_t i = 0; i < j->p->target->nfiles && st == PC_OK; i++) {
+        if (!j->damaged[i])
+            continue;
+        const pc_file_entry *t = &j->p->target->files[i];
+        char *dst = pc_path_join(j->stage, t->path);
+        bool again = false;
+        st = dst ? apply_file(j->op, j->p, i, j->stage_fd, dst, j->scratch, &again, e)
+                 : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        free(dst);
+        if (st != PC_OK)
+            pc_fail_prefix(e, "%s: ", t->path);
+    }
+    return st;
+}
+
+pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage, bool *refetched,
+                         uint64_t *transferred)
 {
     pc_err *e = &op->c->err;
     if (mkdir(stage, 0755) != 0 && errno != EEXIST)
         return pc_fail(e, pc_errno_status(errno), "%s: %s", stage, strerror(errno));
-    apply_job j = {.op = op, .p = p, .stage = stage};
+    apply_job j = {.op = op, .p = p, .stage = stage, .damaged = refetched};
     if ((j.stage_fd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         return pc_fail(e, pc_errno_status(errno), "%s: %s", stage, strerror(errno));
     uint64_t total = 0;
@@ -450,6 +493,8 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage)
             st = j.err.code;
         }
     }
+    if (st == PC_OK)
+        st = refetch_damaged(&j, transferred, e);
     free(j.order);
     if (j.scratch)
         pc_rmtree(j.scratch, &ignored);

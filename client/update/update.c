@@ -8,30 +8,31 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "hold.h"
 #include "object.h"
 #include "plan.h"
 #include "stage.h"
+#include "treecheck.h"
 
 /* ---- the switch ---------------------------------------------------------- */
 
-/* Keep the newest `keep` installed versions, never current or previous. */
+/* Keep the newest `keep` installed versions, never current or previous,
+ * nor a version a running program holds (it is left for a later update). */
 static void prune(pc_op *op)
 {
     unsigned keep = op->c->keep_versions ? op->c->keep_versions : 2;
-    while (op->state.ninstalled > keep) {
-        const char *victim = NULL;
-        for (size_t i = 0; i < op->state.ninstalled && !victim; i++) {
-            const char *v = op->state.installed[i];
-            if ((op->state.current && !strcmp(v, op->state.current)) ||
-                (op->state.previous && !strcmp(v, op->state.previous)))
-                continue;
-            victim = v;
+    for (size_t i = 0; op->state.ninstalled > keep && i < op->state.ninstalled;) {
+        const char *v = op->state.installed[i];
+        int claim;
+        if ((op->state.current && !strcmp(v, op->state.current)) ||
+            (op->state.previous && !strcmp(v, op->state.previous)) ||
+            !pc_hold_claim(&op->lay, v, &claim)) {
+            i++;
+            continue;
         }
-        if (victim == NULL)
-            return;
         char name[80];
-        snprintf(name, sizeof name, "%s.json", victim);
-        char *dir = pc_layout_path(&op->lay, "versions", victim, NULL);
+        snprintf(name, sizeof name, "%s.json", v);
+        char *dir = pc_layout_path(&op->lay, "versions", v, NULL);
         char *man = pc_layout_path(&op->lay, "manifests", name, NULL);
         pc_err scratch = {0};
         if (dir)
@@ -40,8 +41,9 @@ static void prune(pc_op *op)
             unlink(man);
         free(dir);
         free(man);
-        char *copy = strdup(victim);
-        pc_state_remove_installed(&op->state, copy ? copy : victim);
+        pc_hold_drop(&op->lay, v, claim);
+        char *copy = strdup(v);
+        pc_state_remove_installed(&op->state, copy ? copy : v);
         free(copy);
     }
 }
@@ -59,6 +61,9 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
     free(man);
     if (st == PC_OK)
         st = pc_layout_commit_version(&op->lay, stage, p->to, e);
+    /* Its hold file, for programs of any user that will run from it. */
+    if (st == PC_OK)
+        st = pc_hold_create(&op->lay, p->to, e);
     pc_op_progress(op, "switch", p->to, 0, 0);
     if (st == PC_OK)
         st = pc_layout_switch(&op->lay, p->to, e);
@@ -93,6 +98,21 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
 
 /* ---- public operations ------------------------------------------------------ */
 
+/* The damaged local files an update downloaded whole, into info (as many
+ * as memory allows: the update itself has happened). */
+static void list_refetched(const pc_plan *p, const bool *refetched, pc_update_info *info)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->target->nfiles; i++)
+        n += refetched[i];
+    if (n == 0 || (info->refetched = calloc(n, sizeof *info->refetched)) == NULL)
+        return;
+    for (size_t i = 0; i < p->target->nfiles; i++)
+        if (refetched[i] &&
+            (info->refetched[info->nrefetched] = strdup(p->target->files[i].path)) != NULL)
+            info->nrefetched++;
+}
+
 static pc_status run(pc_client *c, const char *version, bool apply, pc_update_info **out)
 {
     if (c == NULL)
@@ -108,17 +128,19 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
         st = pc_op_fetch_repo(&op);
     if (st == PC_OK)
         st = pc_plan_make(&op, version, &p);
+    bool *refetched = NULL;
     if (st == PC_OK && apply && !(p.from && !strcmp(p.from, p.to))) {
         uint64_t transferred = 0;
         char *stage = pc_layout_path(&op.lay, "staging", p.to, NULL);
-        if (stage == NULL)
+        refetched = calloc(p.target->nfiles ? p.target->nfiles : 1, sizeof *refetched);
+        if (stage == NULL || refetched == NULL)
             st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
         op.step = 2;
         if (st == PC_OK)
-            st = pc_stage_download(&op, &p, &transferred);
+            st = pc_stage_download(&op, &p, NULL, &transferred);
         op.step = 3;
         if (st == PC_OK)
-            st = pc_stage_apply(&op, &p, stage);
+            st = pc_stage_apply(&op, &p, stage, refetched, &transferred);
         op.step = 4;
         if (st == PC_OK)
             st = commit(&op, &p, stage, transferred, p.from ? "update" : "install");
@@ -131,6 +153,9 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
     }
     if (st == PC_OK && out)
         st = pc_plan_info(&op, &p, out);
+    if (st == PC_OK && out && refetched)
+        list_refetched(&p, refetched, *out);
+    free(refetched);
     pc_plan_free(&p);
     pc_op_end(&op);
     return st;
@@ -146,31 +171,75 @@ pc_status pc_client_update(pc_client *c, const char *version, pc_update_info **o
     return run(c, version, true, out);
 }
 
-/* Hash every file of an installed version against its stored manifest.
- * broken (may be NULL) receives a flag per entry. */
-static pc_status verify_version(pc_op *op, const char *v, const pc_manifest *m, bool *broken,
-                                unsigned *nbroken)
+/* Put right every damaged entry of installed version v (damage from
+ * pc_tree_check): folders, links and modes in place, files from their
+ * objects, downloaded and checked. *fixed counts the entries. */
+static pc_status fix_version(pc_op *op, const char *v, const pc_manifest *m,
+                             const unsigned char *damage, unsigned *fixed)
 {
-    *nbroken = 0;
-    for (size_t i = 0; i < m->nfiles; i++) {
+    pc_client *c = op->c;
+    char *vdir = pc_layout_path(&op->lay, "versions", v, NULL);
+    char *dir = pc_layout_path(&op->lay, "cache", "objects", NULL);
+    size_t nobj = 0;
+    pc_fetch_item *items = calloc(m->nfiles ? m->nfiles : 1, sizeof *items);
+    char (*rels)[PC_SITE_PATH_MAX] = calloc(m->nfiles ? m->nfiles : 1, sizeof *rels);
+    pc_status st = PC_OK;
+    if (!vdir || !dir || !items || !rels)
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    /* Folders first (the manifest lists a folder before what is in it),
+     * with links and modes; the files' objects are gathered meanwhile. */
+    for (size_t i = 0; st == PC_OK && i < m->nfiles; i++) {
         const pc_file_entry *f = &m->files[i];
-        if (f->type != PC_FT_FILE)
+        if (damage[i] == PC_TREE_OK)
             continue;
-        char *path = pc_layout_path(&op->lay, "versions", v, f->path);
-        if (path == NULL)
-            return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
-        pc_err scratch = {0};
-        struct stat sb;
-        bool bad = lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-                   pc_stage_verify_file(path, f, &scratch) != PC_OK;
-        free(path);
-        if (bad) {
-            (*nbroken)++;
-            if (broken)
-                broken[i] = true;
+        if (f->type != PC_FT_FILE || damage[i] == PC_TREE_MODE) {
+            if ((st = pc_tree_fix(vdir, f, (pc_tree_damage)damage[i], &c->err)) == PC_OK)
+                (*fixed)++;
+            continue;
         }
+        pc_site_object_path(f->sha256, rels[nobj]);
+        items[nobj] = (pc_fetch_item){.rel = rels[nobj], .size = f->object_size};
+        memcpy(items[nobj].sha256, f->object_sha256, 32);
+        if ((items[nobj].dest = pc_stage_cache_object(op, f->sha256)) == NULL)
+            st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        nobj++;
     }
-    return PC_OK;
+    pc_err ignored = {0};
+    if (st == PC_OK && nobj) {
+        (void)pc_mkdirs(dir, false, &ignored);
+        st = pc_fetch_files(&op->fo, items, nobj, &c->err);
+    }
+    for (size_t i = 0; st == PC_OK && i < m->nfiles; i++) {
+        const pc_file_entry *f = &m->files[i];
+        if (damage[i] == PC_TREE_OK || f->type != PC_FT_FILE || damage[i] == PC_TREE_MODE)
+            continue;
+        if ((st = pc_tree_clear(vdir, f, &c->err)) == PC_OK &&
+            (st = pc_stage_restore(op, v, f, &c->err)) == PC_OK)
+            (*fixed)++;
+    }
+    for (size_t i = 0; i < nobj; i++)
+        free((char *)items[i].dest);
+    free(items);
+    free(rels);
+    free(vdir);
+    free(dir);
+    return st;
+}
+
+/* Check installed version v's whole tree and put right what differs. */
+static pc_status check_and_fix(pc_op *op, const char *v, const pc_manifest *m, unsigned *nbad,
+                               unsigned *fixed)
+{
+    unsigned char *damage = calloc(m->nfiles ? m->nfiles : 1, 1);
+    char *vdir = pc_layout_path(&op->lay, "versions", v, NULL);
+    pc_status st = damage && vdir ? PC_OK : pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
+    if (st == PC_OK)
+        st = pc_tree_check(vdir, m, damage, nbad, &op->c->err);
+    if (st == PC_OK && *nbad)
+        st = fix_version(op, v, m, damage, fixed);
+    free(damage);
+    free(vdir);
+    return st;
 }
 
 pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
@@ -187,13 +256,12 @@ pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
         st = pc_fail(&c->err, PC_ERR_STATE, "no previous version to roll back to");
     if (st == PC_OK && (m = pc_op_local_manifest(&op, prev)) == NULL)
         st = pc_fail(&c->err, PC_ERR_STATE, "previous version %s is no longer installed", prev);
-    unsigned nbroken = 0;
-    if (st == PC_OK)
-        st = verify_version(&op, prev, m, NULL, &nbroken);
-    if (st == PC_OK && nbroken)
-        st = pc_fail(&c->err, PC_ERR_STATE,
-                     "previous version %s has %u damaged files; not switching to it", prev,
-                     nbroken);
+    /* The version switched to is whole: what was damaged in it is put
+     * right first (a download for a file's content), or nothing switches. */
+    unsigned nbad = 0, fixed = 0;
+    if (st == PC_OK && (st = check_and_fix(&op, prev, m, &nbad, &fixed)) != PC_OK)
+        pc_fail_prefix(&c->err, "previous version %s has %u damaged entr%s, not switching to it: ",
+                       prev, nbad, nbad == 1 ? "y" : "ies");
     char *from = NULL, *to = NULL;
     if (st == PC_OK && (!(from = strdup(op.current)) || !(to = strdup(prev))))
         st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
@@ -238,44 +306,18 @@ pc_status pc_client_repair(pc_client *c, unsigned *fixed)
     pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
     op.step = op.nsteps = 1;
     pc_manifest *m = NULL;
-    bool *broken = NULL;
     if (st == PC_OK && op.current == NULL)
         st = pc_fail(&c->err, PC_ERR_STATE, "nothing is installed");
     if (st == PC_OK && (m = pc_op_local_manifest(&op, op.current)) == NULL)
         st = pc_fail(&c->err, PC_ERR_STATE, "the manifest of %s is missing", op.current);
-    if (st == PC_OK && (broken = calloc(m->nfiles ? m->nfiles : 1, 1)) == NULL)
-        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-    unsigned nbroken = 0;
+    unsigned nbad = 0, done = 0;
     if (st == PC_OK)
-        st = verify_version(&op, op.current, m, broken, &nbroken);
-    for (size_t i = 0; st == PC_OK && i < m->nfiles; i++) {
-        if (!broken[i])
-            continue;
-        const pc_file_entry *f = &m->files[i];
-        char rel[PC_SITE_PATH_MAX];
-        pc_site_object_path(f->sha256, rel);
-        char *obj = pc_stage_cache_object(&op, f->sha256);
-        char *dir = pc_layout_path(&op.lay, "cache", "objects", NULL);
-        if (!obj || !dir)
-            st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-        pc_err ignored = {0};
-        if (dir)
-            (void)pc_mkdirs(dir, false, &ignored);
-        pc_fetch_item it = {.rel = rel, .dest = obj, .size = f->object_size};
-        memcpy(it.sha256, f->object_sha256, 32);
-        if (st == PC_OK)
-            st = pc_fetch_files(&op.fo, &it, 1, &c->err);
-        if (st == PC_OK)
-            st = pc_stage_restore(&op, op.current, f, &c->err);
-        if (st == PC_OK && fixed)
-            (*fixed)++;
-        free(obj);
-        free(dir);
-    }
-    if (st == PC_OK && nbroken &&
+        st = check_and_fix(&op, op.current, m, &nbad, &done);
+    if (fixed)
+        *fixed = done;
+    if (st == PC_OK && nbad &&
         !(st = pc_state_log(&op.state, "repair", op.current, op.current, 0, &c->err)))
         st = pc_state_save(&op.state, op.state_path, &c->err);
-    free(broken);
     pc_manifest_free(m);
     pc_op_end(&op);
     return st;
@@ -299,7 +341,13 @@ static pc_install_state *install_state_of(const pc_op *op)
                                      sizeof *s->installed)) != NULL;
     for (size_t i = 0; ok && i < op->state.ninstalled; i++)
         ok = (s->installed[s->ninstalled++] = strdup(op->state.installed[i])) != NULL;
+    ok = ok && (s->held = calloc(op->state.ninstalled ? op->state.ninstalled : 1,
+                                 sizeof *s->held)) != NULL;
+    for (size_t i = 0; ok && i < op->state.ninstalled; i++)
+        if (pc_hold_is_held(&op->lay, op->state.installed[i]))
+            ok = (s->held[s->nheld++] = strdup(op->state.installed[i])) != NULL;
     s->last_serial = op->state.last_serial;
+    s->busy = op->lay.writer_busy;
     if (!ok) {
         pc_client_status_free(s);
         return NULL;
@@ -330,5 +378,8 @@ void pc_client_status_free(pc_install_state *s)
     for (size_t i = 0; i < s->ninstalled; i++)
         free(s->installed[i]);
     free(s->installed);
+    for (size_t i = 0; i < s->nheld; i++)
+        free(s->held[i]);
+    free(s->held);
     free(s);
 }

@@ -1,4 +1,5 @@
 /* test_sha256.c — SHA-256 on the NIST vectors, streaming, hex codec. */
+#include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -153,7 +154,30 @@ static void version_and_status_values(void)
     CHECK(pc_version_number() == (unsigned)(PC_VERSION_MAJOR * 10000 + PC_VERSION_MINOR * 100 + PC_VERSION_PATCH));
     CHECK(pc_version_number() == PC_VERSION_NUMBER);
     CHECK(PC_OK == 0 && PC_ERR_NOMEM == 1 && PC_ERR_HASH == 10 && PC_ERR_NETWORK == 12);
-    CHECK(PC_ERR_MODULE == 19 && PC_STATUS_COUNT == 20);
+    CHECK(PC_ERR_MODULE == 19 && PC_ERR_BUSY == 20 && PC_ERR_NO_SPACE == 21);
+    CHECK(PC_ERR_PERMISSION == 22 && PC_ERR_OFFLINE == 23 && PC_ERR_NOT_INITIALISED == 24);
+    CHECK(PC_STATUS_COUNT == 25);
+}
+
+/* The stable names scripts read: every status has one, each different. */
+static void status_codes_are_stable_names(void)
+{
+    for (int s = 0; s < PC_STATUS_COUNT; s++) {
+        const char *a = pc_status_code((pc_status)s);
+        CHECKF(strcmp(a, "unknown") != 0, "status %d", s);
+        for (int t = 0; t < s; t++)
+            CHECKF(strcmp(a, pc_status_code((pc_status)t)) != 0, "%d and %d: %s", s, t, a);
+    }
+    CHECK_STR(pc_status_code(PC_ERR_BUSY), "busy");
+    CHECK_STR(pc_status_code(PC_ERR_NO_SPACE), "no_space");
+    CHECK_STR(pc_status_code(PC_ERR_PERMISSION), "permission");
+    CHECK_STR(pc_status_code(PC_ERR_OFFLINE), "offline");
+    CHECK_STR(pc_status_code(PC_ERR_NOT_INITIALISED), "not_initialised");
+    CHECK_STR(pc_status_code(PC_ERR_SIGNATURE), "signature");
+    CHECK_STR(pc_status_code((pc_status)999), "unknown");
+    CHECK(pc_errno_status(ENOSPC) == PC_ERR_NO_SPACE && pc_errno_status(EDQUOT) == PC_ERR_NO_SPACE);
+    CHECK(pc_errno_status(EACCES) == PC_ERR_PERMISSION && pc_errno_status(EROFS) == PC_ERR_PERMISSION);
+    CHECK(pc_errno_status(EIO) == PC_ERR_IO);
 }
 
 static void strerror_covers_all(void)
@@ -217,6 +241,7 @@ int main(void)
     RUN(file_matches_buffer);
     RUN(strerror_covers_all);
     RUN(version_and_status_values);
+    RUN(status_codes_are_stable_names);
     RUN(extensions_match_mbedtls);
     RUN(nist_vectors_mbedtls);
     TEST_MAIN_END();

@@ -227,8 +227,33 @@ static void all_mirrors_down(void)
     const char *m[] = {"http://127.0.0.1:1", "http://127.0.0.1:2"};
     pc_fetch_opts o = {.mirrors = m, .nmirrors = 2, .retries = 1, .backoff_ms = 5};
     pc_err e = {0};
-    CHECK(pc_fetch_files(&o, it, 2, &e) == PC_ERR_NETWORK);
+    /* Nothing answered at all: offline, which a script can tell apart. */
+    CHECKF(pc_fetch_files(&o, it, 2, &e) == PC_ERR_OFFLINE, "%s", e.msg);
     CHECKF(strstr(e.msg, "failed on every mirror") && strstr(e.msg, "127.0.0.1:2"), "%s", e.msg);
+    char *buf = NULL;
+    size_t len = 0;
+    CHECK(pc_fetch_buffer(&o, "repo.json", 1000, &buf, &len, NULL, &e) == PC_ERR_OFFLINE);
+    CHECKF(strstr(e.msg, "offline"), "%s", e.msg);
+    free(buf);
+}
+
+/* One mirror down and one that answers without the file: not offline. */
+static void reached_but_missing_is_not_offline(void)
+{
+    pc_fetch_item it[NFILES];
+    items_for(it, "reached");
+    char m2[200];
+    snprintf(m2, sizeof m2, "%s/no-such-folder", base);
+    const char *m[] = {"http://127.0.0.1:1", m2};
+    pc_fetch_opts o = {.mirrors = m, .nmirrors = 2, .retries = 1, .backoff_ms = 5};
+    pc_err e = {0};
+    pc_status st = pc_fetch_files(&o, &it[2], 1, &e); /* (it[0] is empty: no transfer) */
+    CHECKF(st == PC_ERR_NETWORK, "%d %s", st, e.msg);
+    char *buf = NULL;
+    size_t len = 0;
+    CHECKF(pc_fetch_buffer(&o, "repo.json", 1000, &buf, &len, NULL, &e) == PC_ERR_NETWORK, "%s",
+           e.msg);
+    free(buf);
 }
 
 /* A mirror that used up its retries is flagged and skipped by later
@@ -455,6 +480,7 @@ int main(void)
     RUN(short_response_detected);
     RUN(failover_to_second_mirror);
     RUN(all_mirrors_down);
+    RUN(reached_but_missing_is_not_offline);
     RUN(demoted_mirror_skipped);
     RUN(file_url_and_plain_path);
     RUN(buffer_fetch_capped);
