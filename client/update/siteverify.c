@@ -264,6 +264,7 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
 report:
     if (stats) {
         stats->serial = r ? r->serial : 0;
+        stats->expires = r ? r->expires : 0;
         stats->versions = r ? r->nversions : 0;
         stats->edges = r ? r->nedges : 0;
         stats->documents = v.docs;

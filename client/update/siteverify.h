@@ -10,13 +10,17 @@ typedef void (*pc_site_problem_fn)(void *ud, const char *file, const char *msg);
 
 typedef struct pc_site_verify_stats {
     uint64_t serial;
+    int64_t expires; /* repo.json's expiry (Unix time); 0 if it did not verify or parse */
     size_t versions, edges;
     unsigned documents, objects, patches, problems;
 } pc_site_verify_stats;
 
 /* Verify the site in dir against c's pinned keys. Each problem is reported
  * through fn (file relative to dir, reason). Returns PC_OK if there is none,
- * PC_ERR_HASH if any problem was found. */
+ * PC_ERR_HASH if any problem was found. The check does not read the clock:
+ * whether repo.json has expired is the caller's judgement, from
+ * stats->expires (`patchcast-gen verify` fails an expired site; `patchcast
+ * mirror` refuses an expired source before copying it, unless forced). */
 pc_status pc_site_verify_dir(pc_client *c, const char *dir, pc_site_problem_fn fn, void *ud,
                              pc_site_verify_stats *stats);
 

@@ -1,7 +1,8 @@
 # tests/e2e/signed.sh — sourced by the end-to-end tests that mount attacks
 # with validly signed but hostile metadata (test_trust.sh, test_attack.sh):
 # a compromised publisher, or a bug in the generator, re-signing what it
-# likes with the site's key k.key (in the test's folder).
+# likes with the site's key k.key (in the test's folder). test_build.sh
+# uses resign to date a site in the past.
 
 # small_signed_site: a key k.key/k.pub, releases rel/1.0.0 and rel/1.1.0
 # (bin/app, one byte apart: an edge with a patch) and their site in site/.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test_build.sh — patchcast-gen build on a generated release history: format
-# conformance, minisign verification, incremental reuse, interrupted builds,
-# and bad inputs each refused with a clear error.
+# conformance, minisign verification, verify (damage, wrong key, expiry),
+# incremental reuse, interrupted builds, and bad inputs each refused with a
+# clear error.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
+source "$(dirname "$0")/signed.sh"
 cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD
 
@@ -96,6 +98,39 @@ n=$(echo "$out" | grep -c '^PROBLEM')
 [ "$rc" = 1 ] && [ "$n" -ge 2 ] && echo "$out" | grep -q "^PROBLEM patches/" && echo "$out" | grep -q "^PROBLEM objects/" &&
     pass site_verify_reports_by_file || fail site_verify_reports_by_file "exit $rc, $n problems: $out"
 check_fails site_verify_wrong_key "signed with key id" "$PCGEN" verify site -p other.pub
+
+# Expiry: clients refuse an expired repo.json, so verify fails on one, and
+# warns (exit 0) when one expires within 7 days. The expired site is the
+# site re-signed with dates in the past; the soon-expiring one is the site
+# rebuilt (re-signed, everything reused) with --expires 3d.
+expires_of() { python3 -c "import json; print(json.load(open('$1/repo.json'))['expires'])"; }
+rm -rf xsite && cp -a site xsite
+python3 - xsite/repo.json <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["created"], r["expires"] = "2019-12-01T00:00:00Z", "2020-01-01T00:00:00Z"
+open(p, "w").write(json.dumps(r, indent="\t") + "\n")
+PY
+resign xsite
+out=$("$PCGEN" verify xsite -p k.pub 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q '^PROBLEM repo.json: expired at 2020-01-01T00:00:00Z.*patchcast-gen build' &&
+    echo "$out" | grep -q ': 1 problem$' && pass site_verify_fails_when_expired ||
+    fail site_verify_fails_when_expired "exit $rc: $out"
+# The fix it names: a rebuild re-signs with a new expiry, and the site verifies.
+"$PCGEN" build -q rel -o xsite -s k.key --config cfg.json >/dev/null 2>&1
+out=$("$PCGEN" verify xsite -p k.pub 2>&1); rc=$?
+[ "$rc" = 0 ] && [ "$(expires_of xsite)" != 2020-01-01T00:00:00Z ] && pass site_rebuild_renews_expired ||
+    fail site_rebuild_renews_expired "exit $rc, expires $(expires_of xsite): $out"
+rm -rf ssite && cp -a site ssite
+"$PCGEN" build -q rel -o ssite -s k.key --config cfg.json --expires 3d >/dev/null 2>&1
+"$PCGEN" verify ssite -p k.pub >v3.out 2>v3.err; rc=$?
+exp=$(expires_of ssite)
+[ "$rc" = 0 ] && grep -q "^WARNING repo.json: expires at $exp (in [23] days" v3.err && ! grep -q '^PROBLEM' v3.out &&
+    pass site_verify_warns_expiring_in_3_days ||
+    fail site_verify_warns_expiring_in_3_days "exit $rc, expires $exp: $(cat v3.out v3.err | tr '\n' ' ')"
+"$PCGEN" verify site -p k.pub >v30.out 2>v30.err; rc=$?
+[ "$rc" = 0 ] && [ ! -s v30.err ] && ! grep -q 'WARNING\|PROBLEM' v30.out && pass site_verify_quiet_expiring_in_30_days ||
+    fail site_verify_quiet_expiring_in_30_days "exit $rc: $(cat v30.out v30.err | tr '\n' ' ')"
 
 # Incremental: a rebuild reuses everything and bumps the serial.
 # The page shows repo.json's serial and dates: those may change, nothing else.
