@@ -108,11 +108,61 @@ static void cancel_before_operation_cancels_it(void)
     pc_client_free(c);
 }
 
+/* A held version is listed as held until released; holding names its
+ * folder, and refuses versions that are not installed or not names. */
+static void hold_through_the_api(void)
+{
+    pc_client *c = client_for("hold");
+    CHECK(c != NULL);
+    pc_hold *h = NULL;
+    CHECK(pc_client_hold_version(c, NULL, 0, &h) == PC_ERR_NOT_FOUND); /* no root yet */
+    CHECKF(pc_client_update(c, "1.0.0", NULL) == PC_OK, "%s", pc_client_errmsg(c));
+    CHECKF(pc_client_hold_version(c, NULL, 0, &h) == PC_OK, "%s", pc_client_errmsg(c));
+    CHECK_STR(pc_hold_version(h), "1.0.0");
+    const char *d = pc_hold_dir(h);
+    CHECKF(strlen(d) > 15 && !strcmp(d + strlen(d) - 15, "/versions/1.0.0"), "%s", d);
+    pc_install_state *s = NULL;
+    CHECK(pc_client_status(c, &s) == PC_OK);
+    CHECKF(s->nheld == 1 && !strcmp(s->held[0], "1.0.0"), "%zu held", s->nheld);
+    pc_client_status_free(s);
+    pc_hold *h2 = NULL;
+    CHECK(pc_client_hold_version(c, "1.1.0", 0, &h2) == PC_ERR_NOT_FOUND && h2 == NULL);
+    CHECKF(strstr(pc_client_errmsg(c), "not installed"), "%s", pc_client_errmsg(c));
+    CHECK(pc_client_hold_version(c, "../x", 0, &h2) == PC_ERR_INVALID && h2 == NULL);
+    pc_hold_release(h);
+    CHECK(pc_client_status(c, &s) == PC_OK);
+    CHECKF(s->nheld == 0, "%zu held", s->nheld);
+    pc_client_status_free(s);
+    pc_hold_release(NULL);
+    pc_client_free(c);
+}
+
+/* A file of the installed version changed by hand is downloaded whole by
+ * the next update, which says so. */
+static void damaged_local_file_listed(void)
+{
+    pc_client *c = client_for("damaged");
+    CHECK(c != NULL);
+    CHECKF(pc_client_update(c, "1.0.0", NULL) == PC_OK, "%s", pc_client_errmsg(c));
+    CHECK(sh("printf XY | dd of=%s/damaged/current/app bs=1 seek=100 conv=notrunc status=none",
+             dir) == 0);
+    pc_update_info *info = NULL;
+    pc_status st = pc_client_update(c, "1.1.0", &info);
+    CHECKF(st == PC_OK, "%s", pc_client_errmsg(c));
+    CHECKF(info->nrefetched == 1 && !strcmp(info->refetched[0], "app"), "%zu refetched",
+           info->nrefetched);
+    CHECKF(info->download_bytes > 0, "%llu", (unsigned long long)info->download_bytes);
+    pc_update_info_free(info);
+    pc_client_free(c);
+}
+
 int main(void)
 {
     t_suite = "client";
     RUN(argument_errors_name_themselves);
     RUN(cancel_before_operation_cancels_it);
+    RUN(hold_through_the_api);
+    RUN(damaged_local_file_listed);
     if (dir[0])
         sh("rm -rf %s", dir);
     return t_nfail != 0;
