@@ -149,8 +149,13 @@ PC_API pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t 
 
 /* Where updates go and come from. The root holds versions/<v>/, a `current`
  * link, state.json and config.json (docs/format.md, "Install layout").
- * A repository is an http(s):// or file:// URL or a plain folder; several
- * are mirrors, tried in order. The channel defaults to "stable". */
+ * A repository is the URL of a site's folder, http(s):// or file://, or a
+ * plain folder; several are mirrors, tried in order. A relative folder is
+ * made absolute (from the working directory) when it is added.
+ * pc_client_add_repo refuses with PC_ERR_INVALID another scheme, a host
+ * without a scheme ("127.0.0.1:8765/x", which would read as a folder), and
+ * the URL of the site's repo.json or repo.json.minisig instead of its folder.
+ * The channel defaults to "stable". */
 PC_API pc_status pc_client_set_root(pc_client *c, const char *root);
 PC_API pc_status pc_client_add_repo(pc_client *c, const char *url);
 PC_API pc_status pc_client_set_channel(pc_client *c, const char *channel);

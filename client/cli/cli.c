@@ -35,18 +35,7 @@ void pc_cli_error(const char *fmt, ...)
 
 int pc_cli_exit_for(int status)
 {
-    switch (status) {
-    case PC_OK:
-        return PC_EXIT_OK;
-    case PC_ERR_INVALID:
-        return PC_EXIT_USAGE;
-    case PC_ERR_SIGNATURE:
-    case PC_ERR_KEY:
-    case PC_ERR_HASH:
-        return PC_EXIT_VERIFY;
-    default:
-        return PC_EXIT_FAIL;
-    }
+    return pc_status_exit((pc_status)status);
 }
 
 static void usage(FILE *f)
@@ -55,8 +44,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'patchcast <command> --help' describes a command.\n"
-               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed,\n"
-               "            4 rollback or freeze attack refused\n");
+               "\n" PC_CLI_EXIT_CODES);
 }
 
 int main(int argc, char **argv)
@@ -82,7 +70,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
-    pc_cli_error("unknown command '%s' (see 'patchcast --help')", argv[1]);
-    return PC_EXIT_USAGE;
+            return pc_cli_done(commands[i].run(argc - 1, argv + 1));
+    pc_json_scan(argc, argv);
+    return pc_cli_usage("unknown command '%s' (see 'patchcast --help')", argv[1]);
 }

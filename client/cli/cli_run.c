@@ -19,8 +19,9 @@ static const char usage[] =
     "version while it runs: updates meanwhile switch to newer versions but do\n"
     "not delete this one. The program sees PATCHCAST_ROOT, PATCHCAST_VERSION and\n"
     "PATCHCAST_VERSION_DIR. --root defaults to $PATCHCAST_ROOT.\n"
-    "exit codes: the program's; 2 bad usage, 9 not initialised, 1 any other\n"
-    "failure to start it.\n";
+    "exit codes: the program's once it runs; before, those of every command\n"
+    "(2 bad usage, 7 permission, …) and 126 (cannot execute) or 127 (no such\n"
+    "program), as a shell's.\n";
 
 int pc_cmd_run(int argc, char **argv)
 {
@@ -32,29 +33,24 @@ int pc_cmd_run(int argc, char **argv)
     int ch;
     optind = 1;
     /* "+": options end at PROGRAM, whose own options are left alone. */
-    while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'r': root = optarg; break;
         case 'v': version = optarg; break;
-        case 'h': fputs(usage, stdout); return PC_EXIT_OK;
-        default: fputs(usage, stderr); return PC_EXIT_USAGE;
+        case 'h': return pc_cli_help(usage);
+        default: return pc_cli_bad_option("run", ch, argv, usage);
         }
     }
-    if (optind >= argc) {
-        pc_cli_error("run: PROGRAM is required");
-        fputs(usage, stderr);
-        return PC_EXIT_USAGE;
-    }
-    if (root == NULL || root[0] == '\0') {
-        pc_cli_error("run: --root DIR is required (or set PATCHCAST_ROOT)");
-        return PC_EXIT_USAGE;
-    }
+    if (optind >= argc)
+        return pc_cli_usage("run: PROGRAM is required (see 'patchcast run --help')");
+    if (root == NULL || root[0] == '\0')
+        return pc_cli_usage("run: --root DIR is required (or set PATCHCAST_ROOT)");
     const char *prog = argv[optind];
     const char *why = pc_path_problem(prog);
-    if (why) {
-        pc_cli_error("run: '%s' is not a path inside the version, like bin/app: %s", prog, why);
-        return PC_EXIT_USAGE;
-    }
+    if (why)
+        return pc_cli_usage("run: '%s' is not a path inside the version, like bin/app: %s", prog,
+                            why);
     pc_client *c;
     if (pc_client_new(&c) != PC_OK)
         return PC_EXIT_FAIL;
@@ -64,9 +60,9 @@ int pc_cmd_run(int argc, char **argv)
         st = pc_client_hold_version(c, version, PC_HOLD_INHERIT, &h);
     if (st != PC_OK) {
         const char *m = pc_client_errmsg(c);
-        pc_cli_error("run: %s", m[0] ? m : pc_strerror(st));
+        int rc = pc_cli_fail(st, "run: %s", m[0] ? m : pc_strerror(st));
         pc_client_free(c);
-        return pc_cli_exit_for(st);
+        return rc;
     }
     size_t n = strlen(pc_hold_dir(h)) + strlen(prog) + 2;
     char *path = malloc(n);

@@ -1,131 +1,121 @@
-/* cli_update.c — `patchcast init|check|update|rollback|status|repair`. */
+/* cli_update.c — `patchcast check|update|rollback|status|repair|mirror`. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_json.h"
 #include "patchcast.h"
 
 static const char usage[] =
-    "usage: patchcast init --root DIR --repo URL [--repo MIRROR...] (-p PUBKEY | -P KEY)\n"
-    "                      [--channel C] [--ca-file PEM]\n"
-    "       patchcast check    [--root DIR] [--to VERSION] [--json]\n"
+    "usage: patchcast check    [--root DIR] [--to VERSION] [--json]\n"
     "       patchcast update   [--root DIR] [--to VERSION] [--json] [--keep N]\n"
-    "                          [--restart-cmd CMD]\n"
-    "       patchcast rollback [--root DIR] [--json]\n"
+    "                          [--restart-cmd CMD] [--wait[=SECONDS]]\n"
+    "       patchcast rollback [--root DIR] [--json] [--wait[=SECONDS]]\n"
     "       patchcast status   [--root DIR] [--json]\n"
-    "       patchcast repair   [--root DIR] [--json]\n"
+    "       patchcast repair   [--root DIR] [--json] [--wait[=SECONDS]]\n"
     "\n"
     "The install root holds versions/<v>/, the `current` link to the version in\n"
-    "use, state.json and config.json. --root defaults to $PATCHCAST_ROOT.\n"
-    "A repository is an https://, http:// or file:// URL or a folder; extra\n"
-    "--repo options are mirrors, tried in order.\n"
+    "use, state.json and config.json (written by 'patchcast init').\n"
+    "--root defaults to $PATCHCAST_ROOT.\n"
+    "--json: print one JSON document on stdout, on success and on failure\n"
+    "({\"ok\": false, \"error\": {\"code\": ..., \"message\": ...}, \"exit\": N}).\n"
     "--restart-cmd CMD: when the update changed a critical file (the program,\n"
     "the updater), replace patchcast with `sh -c CMD` (a relaunch); the command\n"
     "sees PATCHCAST_FROM, PATCHCAST_TO and PATCHCAST_VERSION_DIR.\n"
-    "exit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed,\n"
-    "            4 rollback or freeze attack refused\n";
+    "--wait[=SECONDS]: when another process is changing the root, wait for it\n"
+    "(without limit, or up to SECONDS) instead of failing at once with exit 5.\n" PC_CLI_EXIT_CODES;
 
 typedef struct opts {
-    const char *root, *to, *channel, *ca, *pubfile, *pubkey, *restart_cmd;
-    const char *repos[8];
-    int nrepos;
+    const char *root, *to, *restart_cmd;
     int json;
     unsigned keep;
+    bool has_wait;
+    int wait; /* seconds; -1: without limit */
 } opts;
 
-static int parse(int argc, char **argv, opts *o)
+/* --wait=SECONDS: a whole number of seconds; false if it is not one. */
+static bool parse_wait(const char *v, int *out)
+{
+    if (v == NULL) {
+        *out = -1;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 0 || n > INT_MAX / 10)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+/* The options of the command argv[0]; --wait only where it may change the
+ * root (can_wait). 0, an exit code, or -1 after --help. */
+static int parse(int argc, char **argv, opts *o, bool can_wait)
 {
     static const struct option lo[] = {{"root", required_argument, NULL, 'r'},
-                                       {"repo", required_argument, NULL, 'R'},
-                                       {"channel", required_argument, NULL, 'c'},
                                        {"to", required_argument, NULL, 't'},
-                                       {"ca-file", required_argument, NULL, 'C'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"keep", required_argument, NULL, 'k'},
                                        {"restart-cmd", required_argument, NULL, 'x'},
+                                       {"wait", optional_argument, NULL, 'w'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
+    pc_json_scan(argc, argv);
     o->root = getenv("PATCHCAST_ROOT");
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:P:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case 'r': o->root = optarg; break;
-        case 'R':
-            if (o->nrepos == 8) {
-                pc_cli_error("at most 8 --repo options");
-                return PC_EXIT_USAGE;
-            }
-            o->repos[o->nrepos++] = optarg;
-            break;
-        case 'c': o->channel = optarg; break;
         case 't': o->to = optarg; break;
-        case 'C': o->ca = optarg; break;
         case 'j': o->json = 1; break;
-        case 'k': o->keep = (unsigned)atoi(optarg); break;
+        case 'k': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || n < 1 || n > 1000)
+                return pc_cli_usage("%s: --keep %s: expected a number of versions from 1 to 1000",
+                                    argv[0], optarg);
+            o->keep = (unsigned)n;
+            break;
+        }
         case 'x': o->restart_cmd = optarg; break;
-        case 'p': o->pubfile = optarg; break;
-        case 'P': o->pubkey = optarg; break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: fputs(usage, stderr); return PC_EXIT_USAGE;
+        case 'w':
+            if (!can_wait)
+                return pc_cli_usage("%s: --wait is for the commands that change the root "
+                                    "(update, rollback, repair)",
+                                    argv[0]);
+            if (!parse_wait(optarg, &o->wait))
+                return pc_cli_usage("%s: --wait=%s: expected a whole number of seconds", argv[0],
+                                    optarg);
+            o->has_wait = true;
+            break;
+        case 'h': pc_cli_help(usage); return -1;
+        default: return pc_cli_bad_option(argv[0], c, argv, usage);
         }
     }
-    if (optind != argc) {
-        pc_cli_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
-        return PC_EXIT_USAGE;
-    }
-    if (o->root == NULL) {
-        pc_cli_error("%s: --root DIR is required (or set PATCHCAST_ROOT)", argv[0]);
-        return PC_EXIT_USAGE;
-    }
+    if (optind != argc)
+        return pc_cli_usage("%s: unexpected argument '%s'", argv[0], argv[optind]);
+    if (o->root == NULL || o->root[0] == '\0')
+        return pc_cli_usage("%s: --root DIR is required (or set PATCHCAST_ROOT)", argv[0]);
     return 0;
 }
 
-static int fail(pc_client *c, pc_status st, int json)
+/* A failure of the library call on c: its message, the exit code for st. */
+static int fail(pc_client *c, pc_status st)
 {
     const char *msg = pc_client_errmsg(c);
-    if (json) {
-        printf("{\"ok\": false, \"error\": \"%s\", \"message\": \"", pc_strerror(st));
-        for (const char *s = msg; *s; s++)
-            if (*s == '"' || *s == '\\')
-                printf("\\%c", *s);
-            else if ((unsigned char)*s >= 0x20)
-                putchar(*s);
-        printf("\"}\n");
-    }
-    pc_cli_error("%s", msg[0] ? msg : pc_strerror(st));
+    int rc = pc_cli_fail(st, "%s", msg[0] ? msg : pc_strerror(st));
     pc_client_free(c);
-    if (st == PC_ERR_ROLLBACK || st == PC_ERR_EXPIRED)
-        return 4;
-    return pc_cli_exit_for(st);
-}
-
-static void json_str(const char *k, const char *v, int comma)
-{
-    if (k)
-        printf("\"%s\": ", k);
-    if (v == NULL)
-        printf("null");
-    else {
-        putchar('"');
-        for (const char *s = v; *s; s++)
-            if (*s == '"' || *s == '\\')
-                printf("\\%c", *s);
-            else if (*s == '\n')
-                printf("\\n");
-            else if ((unsigned char)*s >= 0x20)
-                putchar(*s);
-        putchar('"');
-    }
-    if (comma)
-        printf(", ");
+    return rc;
 }
 
 static void progress(void *ud, const pc_progress *p)
@@ -157,107 +147,89 @@ static bool env_long(const char *name, long *out)
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
-    if (errno || *end || n < 0) {
-        pc_cli_error("%s='%s': expected a whole number >= 0", name, v);
+    if (errno || *end || n < 0)
         return false;
-    }
     *out = n;
     return true;
 }
 
-/* The slow-transfer timeout from PATCHCAST_LOW_SPEED_LIMIT (bytes/s) and
- * PATCHCAST_LOW_SPEED_TIME (seconds). */
-static pc_status env_low_speed(pc_client *c)
+int pc_cli_env_low_speed(pc_client *c)
 {
     long bytes, secs;
-    if (!env_long("PATCHCAST_LOW_SPEED_LIMIT", &bytes) ||
-        !env_long("PATCHCAST_LOW_SPEED_TIME", &secs))
-        return PC_ERR_INVALID;
-    return pc_client_set_low_speed(c, bytes, secs);
+    if (!env_long("PATCHCAST_LOW_SPEED_LIMIT", &bytes))
+        return pc_cli_usage("PATCHCAST_LOW_SPEED_LIMIT='%s': expected a whole number >= 0",
+                            getenv("PATCHCAST_LOW_SPEED_LIMIT"));
+    if (!env_long("PATCHCAST_LOW_SPEED_TIME", &secs))
+        return pc_cli_usage("PATCHCAST_LOW_SPEED_TIME='%s': expected a whole number >= 0",
+                            getenv("PATCHCAST_LOW_SPEED_TIME"));
+    pc_status st = pc_client_set_low_speed(c, bytes, secs);
+    return st == PC_OK ? 0 : pc_cli_fail(st, "%s", pc_client_errmsg(c));
 }
 
-static pc_client *open_client(const opts *o, pc_status *st)
+/* The client of the root o->root from its config.json, set up by the
+ * options; NULL after a failure was reported (*rc is its exit code). */
+static pc_client *open_client(const opts *o, int *rc)
 {
     pc_client *c = NULL;
-    *st = pc_client_new(&c);
-    if (*st != PC_OK)
+    pc_status st = pc_client_new(&c);
+    if (st != PC_OK) {
+        *rc = pc_cli_fail(st, "out of memory");
         return NULL;
-    *st = pc_client_load_config(c, o->root);
-    if (*st == PC_OK && o->keep)
-        *st = pc_client_set_keep_versions(c, o->keep);
-    if (*st == PC_OK)
-        *st = env_low_speed(c);
+    }
+    st = pc_client_load_config(c, o->root);
+    if (st == PC_OK && o->keep)
+        st = pc_client_set_keep_versions(c, o->keep);
+    if (st == PC_OK && o->has_wait)
+        st = pc_client_set_wait(c, o->wait);
+    if (st != PC_OK) {
+        *rc = fail(c, st);
+        return NULL;
+    }
+    if ((*rc = pc_cli_env_low_speed(c)) != 0) {
+        pc_client_free(c);
+        return NULL;
+    }
     if (!o->json)
         pc_client_set_progress(c, progress, NULL);
     return c;
 }
 
-int pc_cmd_init(int argc, char **argv)
+static void json_list(const char *key, char *const *v, size_t n)
 {
-    opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    if (o.nrepos == 0 || (!o.pubfile && !o.pubkey)) {
-        pc_cli_error("init: --repo URL and a public key (-p FILE or -P KEY) are required");
-        return PC_EXIT_USAGE;
-    }
-    pc_client *c;
-    pc_status st = pc_client_new(&c);
-    if (st != PC_OK)
-        return PC_EXIT_FAIL;
-    st = pc_client_set_root(c, o.root);
-    for (int i = 0; st == PC_OK && i < o.nrepos; i++)
-        st = pc_client_add_repo(c, o.repos[i]);
-    if (st == PC_OK && o.pubfile)
-        st = pc_client_add_pubkey_file(c, o.pubfile);
-    if (st == PC_OK && o.pubkey)
-        st = pc_client_add_pubkey(c, o.pubkey);
-    if (st == PC_OK)
-        st = pc_client_set_channel(c, o.channel ? o.channel : "stable");
-    if (st == PC_OK && o.ca)
-        st = pc_client_set_ca_file(c, o.ca);
-    if (st == PC_OK) {
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "%s", o.root);
-        if (access(o.root, F_OK) != 0 && mkdir(o.root, 0755) != 0) {
-            pc_cli_error("init: cannot create %s", o.root);
-            pc_client_free(c);
-            return PC_EXIT_FAIL;
-        }
-        st = pc_client_save_config(c);
-    }
-    if (st != PC_OK)
-        return fail(c, st, o.json);
-    if (o.json)
-        printf("{\"ok\": true, \"root\": \"%s\"}\n", o.root);
-    else
-        printf("%s: configured (channel %s). Run 'patchcast update --root %s' to install.\n",
-               o.root, o.channel ? o.channel : "stable", o.root);
-    pc_client_free(c);
-    return 0;
+    pc_json_array(key);
+    for (size_t k = 0; k < n; k++)
+        pc_json_str(NULL, v[k]);
+    pc_json_end();
 }
 
 static void print_info(const pc_update_info *i, int json, const char *verb)
 {
     if (json) {
-        printf("{\"ok\": true, ");
-        json_str("from", i->from, 1);
-        json_str("to", i->to, 1);
-        printf("\"up_to_date\": %s, \"downloaded_bytes\": %llu, \"full_bytes\": %llu, "
-               "\"hops\": %u, \"restart_required\": %s, ",
-               i->up_to_date ? "true" : "false", (unsigned long long)i->download_bytes,
-               (unsigned long long)i->full_bytes, i->hops, i->restart_required ? "true" : "false");
-        printf("\"hot_modules\": [");
-        for (size_t k = 0; k < i->nhot; k++) {
-            json_str(NULL, i->hot_modules[k], 0);
-            if (k + 1 < i->nhot)
-                printf(", ");
-        }
-        printf("], \"changed_files\": %zu, ", i->nchanged);
-        json_str("notes", i->notes, 0);
-        printf("}\n");
+        pc_json_object(NULL);
+        pc_json_bool("ok", true);
+        pc_json_str("from", i->from);
+        pc_json_str("to", i->to);
+        pc_json_bool("up_to_date", i->up_to_date);
+        pc_json_uint("downloaded_bytes", i->download_bytes);
+        pc_json_uint("full_bytes", i->full_bytes);
+        pc_json_uint("hops", i->hops);
+        pc_json_bool("restart_required", i->restart_required);
+        json_list("hot_modules", i->hot_modules, i->nhot);
+        pc_json_uint("changed_files", i->nchanged);
+        json_list("refetched", i->refetched, i->nrefetched);
+        pc_json_str("notes", i->notes);
+        pc_json_end();
         return;
+    }
+    /* Damage of the installed version is the user's to know, not an error. */
+    if (i->nrefetched) {
+        fprintf(stderr, "patchcast: %zu file%s of the installed version differed from %s "
+                        "manifest (edited or damaged) and %s downloaded whole:",
+                i->nrefetched, i->nrefetched == 1 ? "" : "s", i->nrefetched == 1 ? "its" : "their",
+                i->nrefetched == 1 ? "was" : "were");
+        for (size_t k = 0; k < i->nrefetched && k < 10; k++)
+            fprintf(stderr, " %s", i->refetched[k]);
+        fprintf(stderr, "%s\n", i->nrefetched > 10 ? " …" : "");
     }
     if (i->up_to_date) {
         printf("%s is up to date\n", i->to);
@@ -271,9 +243,8 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
            i->restart_required ? "; restart required" : "");
 }
 
-static bool info_restart_failed;
-
-/* Replace this process with `sh -c CMD`, telling it what changed. */
+/* Replace this process with `sh -c CMD`, telling it what changed. Returns
+ * only on failure. */
 static void relaunch(const opts *o, const pc_update_info *i)
 {
     char dir[4096];
@@ -287,29 +258,29 @@ static void relaunch(const opts *o, const pc_update_info *i)
     fflush(stderr);
     execl("/bin/sh", "sh", "-c", o->restart_cmd, (char *)NULL);
     pc_cli_error("update: --restart-cmd: cannot run /bin/sh: %s", strerror(errno));
-    info_restart_failed = true;
 }
 
 static int check_or_update(int argc, char **argv, bool apply)
 {
     opts o;
-    int rc = parse(argc, argv, &o);
+    int rc = parse(argc, argv, &o, apply);
     if (rc)
         return rc < 0 ? 0 : rc;
-    pc_status st;
-    pc_client *c = open_client(&o, &st);
-    if (st != PC_OK)
-        return c ? fail(c, st, o.json) : PC_EXIT_FAIL;
+    pc_client *c = open_client(&o, &rc);
+    if (c == NULL)
+        return rc;
     pc_update_info *info = NULL;
-    st = apply ? pc_client_update(c, o.to, &info) : pc_client_check(c, o.to, &info);
+    pc_status st = apply ? pc_client_update(c, o.to, &info) : pc_client_check(c, o.to, &info);
     if (st != PC_OK)
-        return fail(c, st, o.json);
+        return fail(c, st);
     print_info(info, o.json, apply ? (info->from ? "update" : "install") : "check");
-    if (apply && o.restart_cmd && info->restart_required && !info->up_to_date)
-        relaunch(&o, info); /* returns only on failure */
+    if (apply && o.restart_cmd && info->restart_required && !info->up_to_date) {
+        relaunch(&o, info);
+        rc = PC_EXIT_FAIL;
+    }
     pc_update_info_free(info);
     pc_client_free(c);
-    return o.restart_cmd && apply && info_restart_failed ? PC_EXIT_FAIL : 0;
+    return rc;
 }
 
 int pc_cmd_check(int argc, char **argv)
@@ -325,21 +296,22 @@ int pc_cmd_update(int argc, char **argv)
 int pc_cmd_rollback(int argc, char **argv)
 {
     opts o;
-    int rc = parse(argc, argv, &o);
+    int rc = parse(argc, argv, &o, true);
     if (rc)
         return rc < 0 ? 0 : rc;
-    pc_status st;
-    pc_client *c = open_client(&o, &st);
-    if (st != PC_OK)
-        return c ? fail(c, st, o.json) : PC_EXIT_FAIL;
+    pc_client *c = open_client(&o, &rc);
+    if (c == NULL)
+        return rc;
     pc_update_info *info = NULL;
-    if ((st = pc_client_rollback(c, &info)) != PC_OK)
-        return fail(c, st, o.json);
+    pc_status st = pc_client_rollback(c, &info);
+    if (st != PC_OK)
+        return fail(c, st);
     if (o.json) {
-        printf("{\"ok\": true, ");
-        json_str("from", info->from, 1);
-        json_str("to", info->to, 0);
-        printf("}\n");
+        pc_json_object(NULL);
+        pc_json_bool("ok", true);
+        pc_json_str("from", info->from);
+        pc_json_str("to", info->to);
+        pc_json_end();
     } else {
         printf("rolled back from %s to %s\n", info->from, info->to);
     }
@@ -351,33 +323,39 @@ int pc_cmd_rollback(int argc, char **argv)
 int pc_cmd_status(int argc, char **argv)
 {
     opts o;
-    int rc = parse(argc, argv, &o);
+    int rc = parse(argc, argv, &o, false);
     if (rc)
         return rc < 0 ? 0 : rc;
-    pc_status st;
-    pc_client *c = open_client(&o, &st);
-    if (st != PC_OK)
-        return c ? fail(c, st, o.json) : PC_EXIT_FAIL;
+    pc_client *c = open_client(&o, &rc);
+    if (c == NULL)
+        return rc;
     pc_install_state *s = NULL;
-    if ((st = pc_client_status(c, &s)) != PC_OK)
-        return fail(c, st, o.json);
+    pc_status st = pc_client_status(c, &s);
+    if (st != PC_OK)
+        return fail(c, st);
     if (o.json) {
-        printf("{\"ok\": true, ");
-        json_str("current", s->current, 1);
-        json_str("previous", s->previous, 1);
-        printf("\"last_serial\": %llu, \"installed\": [", (unsigned long long)s->last_serial);
-        for (size_t i = 0; i < s->ninstalled; i++) {
-            json_str(NULL, s->installed[i], 0);
-            if (i + 1 < s->ninstalled)
-                printf(", ");
-        }
-        printf("]}\n");
+        pc_json_object(NULL);
+        pc_json_bool("ok", true);
+        pc_json_str("current", s->current);
+        pc_json_str("previous", s->previous);
+        pc_json_uint("last_serial", s->last_serial);
+        json_list("installed", s->installed, s->ninstalled);
+        json_list("held", s->held, s->nheld);
+        pc_json_bool("busy", s->busy);
+        pc_json_end();
     } else {
         printf("current:  %s\nprevious: %s\ninstalled:", s->current ? s->current : "(none)",
                s->previous ? s->previous : "(none)");
         for (size_t i = 0; i < s->ninstalled; i++)
             printf(" %s", s->installed[i]);
+        if (s->nheld) {
+            printf("\nin use:  ");
+            for (size_t i = 0; i < s->nheld; i++)
+                printf(" %s", s->held[i]);
+        }
         printf("\nlast repo serial: %llu\n", (unsigned long long)s->last_serial);
+        if (s->busy)
+            printf("an update (or another change) is under way: this is the state before it\n");
     }
     pc_client_status_free(s);
     pc_client_free(c);
@@ -387,20 +365,24 @@ int pc_cmd_status(int argc, char **argv)
 int pc_cmd_repair(int argc, char **argv)
 {
     opts o;
-    int rc = parse(argc, argv, &o);
+    int rc = parse(argc, argv, &o, true);
     if (rc)
         return rc < 0 ? 0 : rc;
-    pc_status st;
-    pc_client *c = open_client(&o, &st);
-    if (st != PC_OK)
-        return c ? fail(c, st, o.json) : PC_EXIT_FAIL;
+    pc_client *c = open_client(&o, &rc);
+    if (c == NULL)
+        return rc;
     unsigned fixed = 0;
-    if ((st = pc_client_repair(c, &fixed)) != PC_OK)
-        return fail(c, st, o.json);
-    if (o.json)
-        printf("{\"ok\": true, \"repaired_files\": %u}\n", fixed);
-    else
+    pc_status st = pc_client_repair(c, &fixed);
+    if (st != PC_OK)
+        return fail(c, st);
+    if (o.json) {
+        pc_json_object(NULL);
+        pc_json_bool("ok", true);
+        pc_json_uint("repaired_files", fixed);
+        pc_json_end();
+    } else {
         printf("%u file%s repaired\n", fixed, fixed == 1 ? "" : "s");
+    }
     pc_client_free(c);
     return 0;
 }
@@ -408,48 +390,69 @@ int pc_cmd_repair(int argc, char **argv)
 int pc_cmd_mirror(int argc, char **argv)
 {
     static const char musage[] =
-        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM] [--force]\n"
+        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM] [--force] [--json]\n"
         "Copy the site at URL into DIR and verify every file, for an offline mirror\n"
         "(a USB stick). Clients then use DIR as a repository: patchcast init --repo DIR.\n"
         "DIR's repo.json is replaced only once the copy verifies. --force replaces a\n"
-        "newer site in DIR, or copies an expired one.\n";
+        "newer site in DIR, or copies an expired one.\n"
+        "--json: print one JSON document on stdout, on success and on failure.\n"
+        PC_CLI_EXIT_CODES;
     static const struct option lo[] = {{"ca-file", required_argument, NULL, 'C'},
                                        {"force", no_argument, NULL, 'f'},
+                                       {"json", no_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     const char *pub = NULL, *key = NULL, *ca = NULL;
     unsigned flags = 0;
+    bool json = false;
     int ch;
+    pc_json_scan(argc, argv);
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "p:P:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":p:P:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'p': pub = optarg; break;
         case 'P': key = optarg; break;
         case 'C': ca = optarg; break;
         case 'f': flags |= PC_MIRROR_FORCE; break;
-        case 'h': fputs(musage, stdout); return 0;
-        default: fputs(musage, stderr); return PC_EXIT_USAGE;
+        case 'j': json = true; break;
+        case 'h': return pc_cli_help(musage);
+        default: return pc_cli_bad_option("mirror", ch, argv, musage);
         }
     }
     if (argc - optind != 2 || (!pub && !key)) {
-        pc_cli_error("mirror: expected URL DIR and a public key");
         fputs(musage, stderr);
-        return PC_EXIT_USAGE;
+        return pc_cli_usage("mirror: expected URL DIR and a public key");
     }
+    const char *url = argv[optind], *dir = argv[optind + 1];
     pc_client *c;
-    if (pc_client_new(&c) != PC_OK)
-        return PC_EXIT_FAIL;
-    pc_status st = pub ? pc_client_add_pubkey_file(c, pub) : pc_client_add_pubkey(c, key);
+    pc_status st = pc_client_new(&c);
+    if (st != PC_OK)
+        return pc_cli_fail(st, "out of memory");
+    st = pub ? pc_client_add_pubkey_file(c, pub) : pc_client_add_pubkey(c, key);
     if (st == PC_OK && ca)
         st = pc_client_set_ca_file(c, ca);
-    if (st == PC_OK)
-        st = env_low_speed(c);
-    unsigned problems = 0;
-    if (st == PC_OK)
-        st = pc_client_mirror(c, argv[optind], argv[optind + 1], flags, &problems);
     if (st != PC_OK)
-        return fail(c, st, 0);
-    printf("%s: mirrored and verified (0 problems)\n", argv[optind + 1]);
+        return fail(c, st);
+    int rc = pc_cli_env_low_speed(c);
+    if (rc) {
+        pc_client_free(c);
+        return rc;
+    }
+    unsigned problems = 0;
+    st = pc_client_mirror(c, url, dir, flags, &problems);
+    if (st != PC_OK)
+        return fail(c, st);
+    if (json) {
+        pc_json_object(NULL);
+        pc_json_bool("ok", true);
+        pc_json_str("url", url);
+        pc_json_str("dir", dir);
+        pc_json_uint("problems", problems);
+        pc_json_end();
+    } else {
+        printf("%s: mirrored and verified (0 problems)\n", dir);
+    }
     pc_client_free(c);
     return 0;
 }

@@ -93,6 +93,25 @@ pc_status pc_errno_status(int err)
     }
 }
 
+int pc_status_exit(pc_status status)
+{
+    switch (status) {
+    case PC_OK: return PC_EXIT_OK;
+    case PC_ERR_INVALID: return PC_EXIT_USAGE;
+    case PC_ERR_SIGNATURE:
+    case PC_ERR_KEY:
+    case PC_ERR_HASH: return PC_EXIT_VERIFY;
+    case PC_ERR_ROLLBACK:
+    case PC_ERR_EXPIRED: return PC_EXIT_REFUSED;
+    case PC_ERR_BUSY: return PC_EXIT_BUSY;
+    case PC_ERR_NO_SPACE: return PC_EXIT_NO_SPACE;
+    case PC_ERR_PERMISSION: return PC_EXIT_PERMISSION;
+    case PC_ERR_OFFLINE: return PC_EXIT_OFFLINE;
+    case PC_ERR_NOT_INITIALISED: return PC_EXIT_NOT_INITIALISED;
+    default: return PC_EXIT_FAIL;
+    }
+}
+
 const char *pc_version(void)
 {
     return PC_VERSION_STRING;

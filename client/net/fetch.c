@@ -41,6 +41,7 @@ typedef struct job {
     bool any_hash; /* some mirror served such content */
     bool unreachable; /* the last attempt could not reach its server */
     bool reached;  /* some mirror was reached (so not offline) */
+    int write_errno;  /* writing the .part file failed: a local error, not the mirror's */
     char tried[1024]; /* each mirror left behind, and why */
 } job;
 
@@ -65,8 +66,10 @@ static size_t job_write(char *p, size_t sz, size_t n, void *ud)
         curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &code);
         if (j->have > 0 && code == 200) {
             /* The server ignored Range and sends everything: start over. */
-            if (ftruncate(j->fd, 0) != 0 || lseek(j->fd, 0, SEEK_SET) != 0)
+            if (ftruncate(j->fd, 0) != 0 || lseek(j->fd, 0, SEEK_SET) != 0) {
+                j->write_errno = errno;
                 return 0;
+            }
             j->f->done -= j->have;
             j->have = 0;
         }
@@ -75,8 +78,10 @@ static size_t job_write(char *p, size_t sz, size_t n, void *ud)
         j->overflow = true;
         return 0;
     }
-    if (pc_write_all(j->fd, p, add) != 0)
+    if (pc_write_all(j->fd, p, add) != 0) {
+        j->write_errno = errno;
         return 0;
+    }
     j->got += add;
     j->it->transferred += add;
     j->f->done += add;
@@ -377,6 +382,11 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
             CURLcode rc = msg->data.result;
             bool perm;
             running--;
+            if (j->write_errno) { /* a full disk is as full with the next mirror */
+                st = pc_fail(e, pc_errno_status(j->write_errno), "%s: %s", j->part,
+                             strerror(j->write_errno));
+                goto out;
+            }
             if (!job_finish(j, multi, rc, &perm))
                 job_reschedule(j, perm, o);
         }

@@ -1,9 +1,13 @@
 /* client.c — the pc_client handle: pinned keys, error detail, verification. */
 #include "client.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "sig.h"
@@ -55,6 +59,78 @@ pc_status pc_client_set_root(pc_client *c, const char *root)
     return set_str(c, &c->root, root);
 }
 
+/* The length of url's scheme ("https" of "https://…"), 0 if it has none:
+ * a letter, then letters, digits, '+', '-' or '.', then "://". */
+static size_t scheme_len(const char *url)
+{
+    size_t n = 0;
+    if (!isalpha((unsigned char)url[0]))
+        return 0;
+    while (isalnum((unsigned char)url[n]) || url[n] == '+' || url[n] == '-' || url[n] == '.')
+        n++;
+    return strncmp(url + n, "://", 3) == 0 ? n : 0;
+}
+
+/* PC_OK if url can be a repository; else PC_ERR_INVALID saying why. These
+ * mistakes would otherwise surface later as a confusing download error: a
+ * host without a scheme reads as a relative folder ("127.0.0.1:8765/x"),
+ * and the URL of the site's repo.json as a folder holding repo.json/. */
+static pc_status check_repo(pc_client *c, const char *url)
+{
+    size_t n = scheme_len(url);
+    if (n &&
+        !((n == 4 && !strncasecmp(url, "http", 4)) || (n == 5 && !strncasecmp(url, "https", 5)) ||
+          (n == 4 && !strncasecmp(url, "file", 4))))
+        return pc_fail(&c->err, PC_ERR_INVALID,
+                       "repository '%s': unsupported scheme '%.*s' (use https://, http:// or "
+                       "file://, or a folder)",
+                       url, (int)n, url);
+    if (n == 0 && strstr(url, "://"))
+        return pc_fail(&c->err, PC_ERR_INVALID,
+                       "repository '%s': not a URL (a scheme is a letter, then letters, digits, "
+                       "'+', '-' or '.', then ://)",
+                       url);
+    const char *colon = strchr(url, ':'), *slash = strchr(url, '/');
+    if (n == 0 && colon && (slash == NULL || colon < slash))
+        return pc_fail(&c->err, PC_ERR_INVALID,
+                       "repository '%s' has no scheme and would be read as a folder: write "
+                       "http://%s (or https://), or ./%s for a folder",
+                       url, url, url);
+    /* The path's last name, before a query or fragment and trailing slashes. */
+    size_t end = n ? strcspn(url, "?#") : strlen(url);
+    while (end > 1 && url[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && url[start - 1] != '/')
+        start--;
+    size_t len = end - start, folder = start > 1 ? start - 1 : start; /* "/repo.json": "/" */
+    if ((len == 9 && !memcmp(url + start, "repo.json", 9)) ||
+        (len == 17 && !memcmp(url + start, "repo.json.minisig", 17)))
+        return pc_fail(&c->err, PC_ERR_INVALID,
+                       "repository '%s' names the site's %.*s: give the site's folder%s%.*s%s", url,
+                       (int)len, url + start, folder ? " (" : " instead", (int)folder, url,
+                       folder ? ")" : "");
+    return PC_OK;
+}
+
+/* A relative folder joined to the working directory; NULL on failure. */
+static char *absolute_folder(const char *path)
+{
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+        return NULL;
+    while (path[0] == '.' && path[1] == '/')
+        for (path += 2; path[0] == '/'; path++)
+            ;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", cwd, strcmp(path, ".") && path[0] ? "/" : "",
+                 strcmp(path, ".") ? path : "");
+    free(cwd);
+    return out;
+}
+
 pc_status pc_client_add_repo(pc_client *c, const char *url)
 {
     if (c == NULL || url == NULL || url[0] == '\0')
@@ -62,9 +138,20 @@ pc_status pc_client_add_repo(pc_client *c, const char *url)
     pc_err_clear(&c->err);
     if (c->nrepos == PC_MAX_REPOS)
         return pc_fail(&c->err, PC_ERR_TOO_LARGE, "more than %d repositories", PC_MAX_REPOS);
-    if ((c->repos[c->nrepos] = strdup(url)) == NULL)
+    pc_status st = check_repo(c, url);
+    if (st != PC_OK)
+        return st;
+    char *copy;
+    if (scheme_len(url) == 0 && url[0] != '/') {
+        if ((copy = absolute_folder(url)) == NULL)
+            return errno == ENOMEM ? pc_fail(&c->err, PC_ERR_NOMEM, "out of memory")
+                                   : pc_fail(&c->err, pc_errno_status(errno),
+                                             "repository '%s': the working directory: %s", url,
+                                             strerror(errno));
+    } else if ((copy = strdup(url)) == NULL) {
         return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-    c->nrepos++;
+    }
+    c->repos[c->nrepos++] = copy;
     return PC_OK;
 }
 

@@ -96,6 +96,10 @@ pc_status pc_client_load_config(pc_client *c, const char *root)
             break;
         st = cJSON_IsString(it) ? pc_client_add_repo(c, it->valuestring)
                                 : pc_fail(&c->err, PC_ERR_STATE, "%s: repos: expected URLs", path);
+        if (st == PC_ERR_INVALID) { /* not the caller's argument: the file's */
+            c->err.code = st = PC_ERR_STATE;
+            pc_fail_prefix(&c->err, "%s: repos: ", path);
+        }
     }
     cJSON_ArrayForEach(it, keys)
     {

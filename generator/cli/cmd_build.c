@@ -92,7 +92,7 @@ int gen_cmd_build(int argc, char **argv)
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen build: %s\n", e.msg);
         pc_config_free(&cfg);
-        return 1;
+        return gen_exit_for(st);
     }
     pc_build_opts o = {.releases = releases, .site = site, .cfg = &cfg, .key = &sk, .quiet = quiet};
     pc_build_result r;
@@ -102,7 +102,7 @@ int gen_cmd_build(int argc, char **argv)
         fprintf(stderr, "patchcast-gen build: %s\n(the site's previous repo.json, if any, is untouched)\n",
                 e.msg);
         pc_config_free(&cfg);
-        return 1;
+        return gen_exit_for(st);
     }
     printf("%s: serial %llu, %u versions, %zu edges, built in %.1f s\n", site,
            (unsigned long long)r.serial, r.versions, r.nedges, r.seconds);

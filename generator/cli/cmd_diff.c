@@ -194,7 +194,7 @@ int gen_cmd_diff(int argc, char **argv)
     pthread_cond_destroy(&d.cv);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen diff: %s\n", e.msg);
-        return 1;
+        return gen_exit_for(st);
     }
     fprintf(stderr, "%s: %llu bytes (%.2f s)\n", argv[optind + 2], (unsigned long long)size, secs);
     return 0;

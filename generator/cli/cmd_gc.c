@@ -198,7 +198,7 @@ int gen_cmd_gc(int argc, char **argv)
     pc_config_defaults(&cfg);
     if (config && pc_config_load(&cfg, config, &e) != PC_OK) {
         fprintf(stderr, "patchcast-gen gc: %s\n", e.msg);
-        return 1;
+        return gen_exit_for(e.code);
     }
     int64_t now = (int64_t)time(NULL), keep = (int64_t)cfg.patch_retention_days * 86400;
     pc_config_free(&cfg);
@@ -206,7 +206,7 @@ int gen_cmd_gc(int argc, char **argv)
     if (referenced(site, &ref, &e) != 0) {
         fprintf(stderr, "patchcast-gen gc: %s\n", e.msg[0] ? e.msg : "out of memory");
         strset_free(&ref);
-        return 1;
+        return e.msg[0] ? gen_exit_for(e.code) : PC_EXIT_FAIL;
     }
     static const char *subs[] = {"objects", "patches", "manifests", "deltas"};
     for (size_t i = 0; i < 4; i++)

@@ -72,7 +72,7 @@ int gen_cmd_keygen(int argc, char **argv)
     pc_password_free(password);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen keygen: %s\n", e.msg);
-        return 1;
+        return gen_exit_for(st);
     }
     char b64[64], id[17];
     pc_pubkey_base64(&pk, b64, sizeof b64);
@@ -140,7 +140,7 @@ int gen_cmd_sign(int argc, char **argv)
     pc_password_free(password);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen sign: %s\n", e.msg);
-        return 1;
+        return gen_exit_for(st);
     }
     int rc = 0;
     for (int i = optind; i < argc && rc == 0; i++) {
@@ -158,7 +158,7 @@ int gen_cmd_sign(int argc, char **argv)
             st = pc_write_file_atomic(sigfile ? sigfile : out, text, strlen(text), 0644, &e);
         if (st != PC_OK) {
             fprintf(stderr, "patchcast-gen sign: %s\n", e.msg);
-            rc = 1;
+            rc = gen_exit_for(st);
         }
         free(out);
         free(text);

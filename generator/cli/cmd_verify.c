@@ -77,12 +77,12 @@ int gen_cmd_verify(int argc, char **argv)
     }
     pc_client *cl = NULL;
     if (pc_client_new(&cl) != PC_OK)
-        return 1;
+        return PC_EXIT_FAIL;
     pc_status st = pub ? pc_client_add_pubkey_file(cl, pub) : pc_client_add_pubkey(cl, pubkey);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen verify: %s\n", pc_client_errmsg(cl));
         pc_client_free(cl);
-        return 1;
+        return gen_exit_for(st);
     }
     pc_site_verify_stats s = {0};
     st = pc_site_verify_dir(cl, argv[optind], print_problem, NULL, &s);

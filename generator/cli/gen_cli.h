@@ -2,6 +2,16 @@
 #ifndef PC_GEN_CLI_H
 #define PC_GEN_CLI_H
 
+#include "error.h" /* the exit codes, PC_EXIT_* and pc_status_exit, shared with `patchcast` */
+
+/* The exit code for a failed step. PC_ERR_INVALID is the generator's status
+ * for a bad configuration, template or key file, not for a bad command line
+ * (which each command reports as 2 itself): 1. */
+static inline int gen_exit_for(pc_status st)
+{
+    return st == PC_ERR_INVALID ? PC_EXIT_FAIL : pc_status_exit(st);
+}
+
 typedef struct gen_cmd {
     const char *name;
     const char *summary;

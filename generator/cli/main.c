@@ -29,7 +29,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < ncommands(); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'patchcast-gen <command> --help' describes a command.\n"
-               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed\n");
+               "\nexit codes: 0 success, 1 failure, 2 bad usage, 3 verification failed,\n"
+               "            6 no space left, 7 permission denied\n");
 }
 
 int main(int argc, char **argv)

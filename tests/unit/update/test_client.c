@@ -86,6 +86,72 @@ static void argument_errors_name_themselves(void)
     pc_client_free(c);
 }
 
+/* Mistakes in a repository URL are refused when it is added, naming the
+ * fix, instead of failing later as a missing folder or file. */
+static void repository_urls_checked(void)
+{
+    static const struct {
+        const char *url, *says;
+    } bad[] = {
+        {"127.0.0.1:8765/x", "write http://127.0.0.1:8765/x"},
+        {"localhost:8080", "write http://localhost:8080"},
+        {"ftp://example.com/site", "unsupported scheme 'ftp'"},
+        {"https://example.com/site/repo.json", "give the site's folder (https://example.com/site)"},
+        {"http://example.com/site/repo.json.minisig?x=1", "site's repo.json.minisig"},
+        {"site/repo.json/", "give the site's folder (site)"},
+        {"repo.json", "give the site's folder instead"},
+        {"../a://b", "not a URL"},
+    };
+    static const char *const good[] = {"HTTPS://example.com/site",
+                                       "http://127.0.0.1:8765/x",
+                                       "file:///srv/site",
+                                       "/srv/site",
+                                       "https://example.com/repo.json-archive",
+                                       "https://example.com/site?from=repo.json"};
+    pc_client *c = NULL;
+    CHECK(pc_client_new(&c) == PC_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pc_status st = pc_client_add_repo(c, bad[i].url);
+        CHECKF(st == PC_ERR_INVALID && strstr(pc_client_errmsg(c), bad[i].says),
+               "%s: status %d, message '%s'", bad[i].url, st, pc_client_errmsg(c));
+    }
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        pc_status st = pc_client_add_repo(c, good[i]);
+        CHECKF(st == PC_OK, "%s: status %d: %s", good[i], st, pc_client_errmsg(c));
+    }
+    pc_client_free(c);
+}
+
+/* A relative folder is saved as an absolute path: the configuration then
+ * works from any working directory. */
+static void relative_repo_saved_absolute(void)
+{
+    char root[256], cwd[4096], want[4400], *text = NULL;
+    snprintf(root, sizeof root, "%s/pcroot.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(root) != NULL);
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    pc_client *c = NULL;
+    CHECK(pc_client_new(&c) == PC_OK);
+    CHECK(pc_client_set_root(c, root) == PC_OK);
+    CHECK(pc_client_add_repo(c, "./some/site") == PC_OK);
+    CHECK(pc_client_save_config(c) == PC_OK);
+    pc_client_free(c);
+    char path[300];
+    snprintf(path, sizeof path, "%s/config.json", root);
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    if (f) {
+        text = calloc(1, 65536);
+        n = text ? fread(text, 1, 65535, f) : 0;
+        fclose(f);
+    }
+    sh("rm -rf %s", root);
+    snprintf(want, sizeof want, "\"%s/some/site\"", cwd);
+    int found = n > 0 && strstr(text, want) != NULL;
+    free(text);
+    CHECKF(found, "config.json does not hold %.900s", want);
+}
+
 static void cancel_before_operation_cancels_it(void)
 {
     CHECKF(make_site() == 0, "could not make the site in %s", dir);
@@ -160,6 +226,8 @@ int main(void)
 {
     t_suite = "client";
     RUN(argument_errors_name_themselves);
+    RUN(repository_urls_checked);
+    RUN(relative_repo_saved_absolute);
     RUN(cancel_before_operation_cancels_it);
     RUN(hold_through_the_api);
     RUN(damaged_local_file_listed);
