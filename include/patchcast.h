@@ -148,7 +148,7 @@ PC_API pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t 
 /* ---- Updates --------------------------------------------------------------- */
 
 /* Where updates go and come from. The root holds versions/<v>/, a `current`
- * link, state.json and config.json (docs/format.md, "Install layout").
+ * link, state.json and config.json (docs/patchcast.1.md, DESCRIPTION).
  * A repository is the URL of a site's folder, http(s):// or file://, or a
  * plain folder; several are mirrors, tried in order. A relative folder is
  * made absolute (from the working directory) when it is added.
