@@ -3,7 +3,10 @@
 # every figure measured side by side with the peers in the same run.
 #   scripts/bench.sh diff     patch engine vs bsdiff, xdelta3, zstd --patch-from
 #   scripts/bench.sh gen      site builds of the esbuild and typescript series
-#   scripts/bench.sh client   updates over nginx on loopback vs a full download
+#   scripts/bench.sh client   updates over nginx on loopback vs a full download,
+#                             then the scale section below
+#   scripts/bench.sh scale    check and up-to-date update on generated sites of
+#                             100 to 10,000 versions and a tree of 100,000 files
 #   scripts/bench.sh big      the diff engine on a generated pair over 2 GiB
 # Results go to build/bench/<name>.md; `make bench` gathers them into
 # docs/benchmarks.md.
@@ -15,7 +18,10 @@ OUT=$B/bench
 mkdir -p "$OUT"
 CORPUS=${PATCHCAST_CORPUS:-$HOME/.cache/patchcast-corpus}
 FETCH=${PATCHCAST_FETCH:-$TOP/../shared/corpus/fetch}
-[ -d "$CORPUS/esbuild/0.25.0" ] && [ -d "$CORPUS/typescript/5.6.3" ] || "$FETCH" "$CORPUS" >&2
+case ${1:-all} in
+scale | big) ;; # generated inputs only
+*) [ -d "$CORPUS/esbuild/0.25.0" ] && [ -d "$CORPUS/typescript/5.6.3" ] || "$FETCH" "$CORPUS" >&2 ;;
+esac
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -323,7 +329,199 @@ bench_client() {
         echo "22 MB, changed between minor versions) the patch route does more CPU work"
         echo "(patch apply plus hashing old and new) than gunzip does."
     } >>"$OUT/client.md"
+    bench_scale
+    { echo; cat "$OUT/scale.md"; } >>"$OUT/client.md"
     cat "$OUT/client.md"
+}
+
+# --- scale --------------------------------------------------------------------
+# The client's own work on metadata of many versions and on trees of many
+# files: `patchcast check` and an up-to-date `patchcast update` on generated,
+# signed sites read from their folder (no server). SCALE_VERSIONS and
+# SCALE_FILES choose the sizes, SCALE_PC another client to measure (a build
+# from before, say); SCALE_RUNS runs each (median).
+SCALE_VERSIONS=${SCALE_VERSIONS:-100 1000 10000}
+SCALE_FILES=${SCALE_FILES:-10000 100000}
+
+# scale_site DIR N: a site of N versions of one small release, each the
+# parent of the next; edges from each version to the next and skips of 10,
+# 100 and 1000 versions that cost less per version skipped, each with its
+# delta document (no file changes); max_patch_chain_length 64, so a chain
+# from the first version to the last exists (36 hops at 10,000). Signed
+# with $S/k.key.
+scale_site() {
+    local dir=$1 n=$2 S=$OUT/scale-site
+    rm -rf "$dir" "$W/rel"
+    mkdir -p "$W/rel/1.0.0/bin" "$W/rel/1.0.0/share"
+    head -c 30000 /dev/urandom >"$W/rel/1.0.0/bin/app"
+    echo "release notes" >"$W/rel/1.0.0/share/notes.txt"
+    echo '{"product": "demo"}' >"$W/cfg.json"
+    "$B/patchcast-gen" build -q "$W/rel" -o "$dir" -s "$S/k.key" --config "$W/cfg.json" >/dev/null
+    python3 - "$dir" "$n" <<'PY'
+import datetime, hashlib, json, os, sys
+site, n = sys.argv[1], int(sys.argv[2])
+repo = json.load(open(os.path.join(site, "repo.json")))
+tmpl = repo["versions"][0]
+man = json.load(open(os.path.join(site, "manifests", tmpl["manifest"]["sha256"] + ".json")))
+def doc(folder, obj):
+    text = json.dumps(obj, separators=(",", ":")).encode()
+    h = hashlib.sha256(text).hexdigest()
+    with open(os.path.join(site, folder, h + ".json"), "wb") as f:
+        f.write(text)
+    return {"sha256": h, "size": len(text)}
+os.makedirs(os.path.join(site, "deltas"), exist_ok=True)
+name = lambda i: "1.%d.%d" % (i // 100, i % 100)
+versions, edges = [], []
+for i in range(n):
+    man["version"] = name(i)
+    versions.append({"name": name(i), "parent": name(i - 1) if i else None,
+                     "released": tmpl["released"], "manifest": doc("manifests", man),
+                     "full_bytes": tmpl["full_bytes"], "files": tmpl["files"]})
+    for step, cost in ((1, 100), (10, 900), (100, 8000), (1000, 70000)):
+        if i >= step and i % step == 0:
+            d = doc("deltas", {"format": 1, "from": name(i - step), "to": name(i), "patches": []})
+            edges.append({"from": name(i - step), "to": name(i), "bytes": cost, "delta": d})
+repo["versions"], repo["edges"] = versions, edges
+repo["channels"] = {"stable": name(n - 1)}
+repo["settings"]["max_patch_chain_length"] = 64
+with open(os.path.join(site, "repo.json"), "w") as f:
+    json.dump(repo, f, indent="\t")
+PY
+    scale_sign "$dir"
+}
+
+scale_sign() {
+    local serial expires
+    read -r serial expires < <(python3 -c "import json, sys; r = json.load(open(sys.argv[1])); print(r['serial'], r['expires'])" "$1/repo.json")
+    "$B/patchcast-gen" sign -s "$OUT/scale-site/k.key" -m "$1/repo.json" \
+        -t "patchcast-repo serial:$serial product:demo expires:$expires" >/dev/null
+}
+
+# scale_tree DIR N: a site of one release of N files of a few bytes, 100 to a
+# folder, written directly (patchcast-gen would spend minutes on fsync): the
+# objects are zstd frames of one raw block, the manifest and repo.json as
+# the generator writes them, repo.json signed with $OUT/scale-site/k.key.
+scale_tree() {
+    local dir=$1 n=$2
+    scale_site "$dir" 1
+    python3 - "$dir" "$n" <<'PY'
+import hashlib, json, os, struct, sys
+site, n = sys.argv[1], int(sys.argv[2])
+repo = json.load(open(os.path.join(site, "repo.json")))
+v = repo["versions"][0]
+files, full = [], 0
+for i in range(n):
+    if i % 100 == 0:
+        files.append({"path": "d%04d" % (i // 100), "type": "dir"})
+    data = b"file %d\n" % i
+    # Single segment, content size in one byte, one last raw block.
+    obj = struct.pack("<IBB", 0xFD2FB528, 0x20, len(data)) + (1 | len(data) << 3).to_bytes(3, "little") + data
+    sha, osha = hashlib.sha256(data).hexdigest(), hashlib.sha256(obj).hexdigest()
+    d = os.path.join(site, "objects", sha[:2])
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, sha), "wb") as f:
+        f.write(obj)
+    files.append({"path": "d%04d/f%03d.txt" % (i // 100, i % 100), "type": "file", "size": len(data),
+                  "mode": "644", "sha256": sha, "object_size": len(obj), "object_sha256": osha})
+    full += len(obj)
+man = {"format": 1, "product": repo["product"], "version": v["name"], "files": files}
+text = json.dumps(man, separators=(",", ":")).encode()
+h = hashlib.sha256(text).hexdigest()
+with open(os.path.join(site, "manifests", h + ".json"), "wb") as f:
+    f.write(text)
+v["manifest"], v["full_bytes"], v["files"] = {"sha256": h, "size": len(text)}, full, n
+with open(os.path.join(site, "repo.json"), "w") as f:
+    json.dump(repo, f, indent="\t")
+PY
+    scale_sign "$dir"
+}
+
+# scale_row LABEL SITE: an install root at the first version (for check: a
+# route from there to the last) and one at the last (up to date), both
+# untimed; then the timed `patchcast check` from the first and `patchcast
+# update` on the up-to-date root. Sets CHECK_S, HOPS, UPDATE_S, RSS_KB.
+scale_row() {
+    local site=$2 pc=${SCALE_PC:-$B/patchcast} runs=${SCALE_RUNS:-3} first
+    first=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['versions'][0]['name'])" "$site/repo.json")
+    rm -rf "$W/r1" "$W/r2"
+    "$B/patchcast" init --root "$W/r1" --repo "$site" -p "$OUT/scale-site/k.pub" >/dev/null
+    "$B/patchcast" update --root "$W/r1" --to "$first" >/dev/null 2>&1
+    "$B/patchcast" init --root "$W/r2" --repo "$site" -p "$OUT/scale-site/k.pub" >/dev/null
+    "$B/patchcast" update --root "$W/r2" >/dev/null 2>&1
+    MEASURE_OUT=$W/check.json timed "$runs" "$pc" check --root "$W/r1" --json
+    CHECK_S=$SECS RSS_KB=$KB
+    HOPS=$(jfield "$W/check.json" hops)
+    MEASURE_OUT=$W/update.json timed "$runs" "$pc" update --root "$W/r2" --json
+    UPDATE_S=$SECS
+    [ "$KB" -gt "$RSS_KB" ] && RSS_KB=$KB
+    [ "$(jfield "$W/update.json" up_to_date)" = True ] ||
+        { echo "bench: $1: the second root is not up to date" >&2; exit 1; }
+    rm -rf "$W/r1" "$W/r2"
+}
+
+bench_scale() {
+    local S=$OUT/scale-site
+    mkdir -p "$S"
+    [ -f "$S/k.key" ] || "$B/patchcast-gen" keygen -W -p "$S/k.pub" -s "$S/k.key" >/dev/null
+    {
+        echo "### Many versions, many files (\`make bench-client\`, scale)"
+        echo
+        echo "The client's own work on big metadata: generated sites signed like any other,"
+        echo "read from their folder (no server). Versions: one small release repeated,"
+        echo "each version the parent of the next, edges to the next version and skips of"
+        echo "10, 100 and 1000 versions (about 1.1 edges a version), chains up to 64 hops."
+        echo "\`check\` runs on a root at the first version (the route to the last is"
+        echo "planned: its delta documents are fetched); \`update\` on a root at the last"
+        echo "(up to date: repo.json verified and validated, the installed manifest read"
+        echo "and hashed, every file found in place). Files: one release of N files of a"
+        echo "few bytes, 100 to a folder; check and update on a root holding it. Medians of"
+        echo "${SCALE_RUNS:-3} runs; $(nproc) cores, $(date -u +%Y-%m-%d)."
+        echo
+        echo "| site | repo.json bytes | manifest bytes | check s | hops | up-to-date update s | peak RSS |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    } >"$OUT/scale.md"
+    local n prev_n="" prev_c="" prev_u="" ratios="" c10k="" u10k=""
+    for n in $SCALE_VERSIONS; do
+        scale_site "$W/sv" "$n"
+        scale_row "$n versions" "$W/sv"
+        printf '| %s versions | %s | %s | %s | %s | %s | %s |\n' "$n" "$(stat -c %s "$W/sv/repo.json")" \
+            "$(ls -l "$W/sv/manifests" | awk 'NR == 2 { print $5 }')" "$CHECK_S" "$HOPS" "$UPDATE_S" \
+            "$(fmt_kb "$RSS_KB")" >>"$OUT/scale.md"
+        [ -n "$prev_c" ] && ratios="$ratios $n/$prev_n versions: check $(ratio "$CHECK_S" "$prev_c")x, update $(ratio "$UPDATE_S" "$prev_u")x;"
+        prev_c=$CHECK_S prev_u=$UPDATE_S prev_n=$n
+        [ "$n" = 10000 ] && c10k=$CHECK_S u10k=$UPDATE_S
+        rm -rf "$W/sv"
+    done
+    local f t_check="" t_update="" prev_f=""
+    for f in $SCALE_FILES; do
+        scale_tree "$W/st" "$f"
+        local man
+        man=$(ls -S "$W/st/manifests" | head -1)
+        # The files tree has one version: check is up to date as well.
+        rm -rf "$W/r3"
+        "$B/patchcast" init --root "$W/r3" --repo "$W/st" -p "$S/k.pub" >/dev/null
+        "$B/patchcast" update --root "$W/r3" >/dev/null 2>&1
+        MEASURE_OUT=$W/check.json timed "${SCALE_RUNS:-3}" "${SCALE_PC:-$B/patchcast}" check --root "$W/r3" --json
+        local cs=$SECS kb=$KB
+        MEASURE_OUT=$W/update.json timed "${SCALE_RUNS:-3}" "${SCALE_PC:-$B/patchcast}" update --root "$W/r3" --json
+        [ "$KB" -gt "$kb" ] && kb=$KB
+        printf '| %s files | %s | %s | %s | 0 | %s | %s |\n' "$f" "$(stat -c %s "$W/st/repo.json")" \
+            "$(stat -c %s "$W/st/manifests/$man")" "$cs" "$SECS" "$(fmt_kb "$kb")" >>"$OUT/scale.md"
+        [ -n "$prev_f" ] && ratios="$ratios $f/$prev_f files: check $(ratio "$cs" "$prev_c")x, update $(ratio "$SECS" "$prev_u")x;"
+        prev_c=$cs prev_u=$SECS prev_f=$f
+        [ "$f" = 100000 ] && t_check=$cs t_update=$SECS
+        rm -rf "$W/r3" "$W/st"
+    done
+    {
+        echo
+        echo "Growth (time ratios; 10x the size taking 10x the time is linear):${ratios:- (one size only)}"
+        echo
+        echo "Targets of the scale issue:"
+        echo
+        [ -n "$c10k" ] && echo "- 10,000 versions under 1 s: check $c10k s, update $u10k s $(awk -v a="$c10k" -v b="$u10k" 'BEGIN { print (a < 1 && b < 1) ? "(met)" : "(NOT met)" }')."
+        [ -n "$t_check" ] && echo "- an up-to-date check of 100,000 files under 2 s: check $t_check s, update $t_update s $(awk -v a="$t_check" -v b="$t_update" 'BEGIN { print (a < 2 && b < 2) ? "(met)" : "(NOT met)" }')."
+        true
+    } >>"$OUT/scale.md"
 }
 
 # --- big ----------------------------------------------------------------------
@@ -400,7 +598,8 @@ case ${1:-all} in
 diff) bench_diff ;;
 gen) bench_gen ;;
 client) bench_client ;;
+scale) bench_scale; cat "$OUT/scale.md" ;;
 big) bench_big ;;
 all) bench_diff; bench_gen; bench_client; bench_big ;;
-*) echo "usage: $0 diff|gen|client|big|all" >&2; exit 2 ;;
+*) echo "usage: $0 diff|gen|client|scale|big|all" >&2; exit 2 ;;
 esac

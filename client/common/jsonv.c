@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,52 @@ pc_status pc_jfail(pc_err *e, const char *what, const pc_jpath *p, const char *f
     return pc_fail(e, PC_ERR_FORMAT, "%s: %s", what, msg);
 }
 
+typedef struct keyref {
+    const char *key;
+    size_t idx;
+} keyref;
+
+static int cmp_keyref(const void *pa, const void *pb)
+{
+    const keyref *a = pa, *b = pb;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* The first key (in document order) that appears again later in obj, or
+ * NULL: pairwise for a few members, by sorting for many (x- keys are not
+ * limited in number). */
+static pc_status first_duplicate_key(const cJSON *obj, const char **dup, pc_err *e)
+{
+    size_t n = 0;
+    for (const cJSON *a = obj->child; a; a = a->next)
+        n++;
+    if (n <= 16) {
+        for (const cJSON *a = obj->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (strcmp(a->string, b->string) == 0) {
+                    *dup = a->string;
+                    return PC_OK;
+                }
+        return PC_OK;
+    }
+    keyref *s = malloc(n * sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    size_t i = 0, first = SIZE_MAX;
+    for (const cJSON *a = obj->child; a; a = a->next, i++)
+        s[i] = (keyref){a->string, i};
+    qsort(s, n, sizeof *s, cmp_keyref);
+    /* Equal keys are side by side, the earliest in the document first. */
+    for (size_t k = 1; k < n; k++)
+        if (strcmp(s[k].key, s[k - 1].key) == 0 && s[k - 1].idx < first) {
+            first = s[k - 1].idx;
+            *dup = s[k - 1].key;
+        }
+    free(s);
+    return PC_OK;
+}
+
 pc_status pc_jcheck_keys(const cJSON *obj, const char *const *known, const char *what,
                          const pc_jpath *p, pc_err *e)
 {
@@ -53,14 +100,13 @@ pc_status pc_jcheck_keys(const cJSON *obj, const char *const *known, const char 
         }
     }
     /* cJSON keeps duplicate keys; a signed document must not have any. */
-    for (const cJSON *a = obj->child; a; a = a->next)
-        for (const cJSON *b = a->next; b; b = b->next)
-            if (strcmp(a->string, b->string) == 0) {
-                pc_jpath k;
-                pc_jpath_key(&k, p, a->string);
-                return pc_jfail(e, what, &k, "duplicate key");
-            }
-    return PC_OK;
+    const char *dup = NULL;
+    pc_status st = first_duplicate_key(obj, &dup, e);
+    if (st != PC_OK || dup == NULL)
+        return st;
+    pc_jpath k;
+    pc_jpath_key(&k, p, dup);
+    return pc_jfail(e, what, &k, "duplicate key");
 }
 
 static const cJSON *member(const cJSON *obj, const char *key, bool required, pc_jpath *kp,

@@ -358,6 +358,36 @@ pc_status pc_manifest_write(const pc_manifest *m, char **out, size_t *len, pc_er
 
 /* ---- delta documents -------------------------------------------------------- */
 
+static int cmp_patch_ends(const void *pa, const void *pb)
+{
+    const pc_patch_ref *a = *(const pc_patch_ref *const *)pa, *b = *(const pc_patch_ref *const *)pb;
+    int c = memcmp(a->from, b->from, 32);
+    if (c == 0)
+        c = memcmp(a->to, b->to, 32);
+    return c ? c : (a > b) - (a < b); /* one array: its order */
+}
+
+/* The smallest index of a patch with the same from and to as an earlier one
+ * (SIZE_MAX if none) in *dup. */
+static pc_status first_duplicate_patch(const pc_delta *d, size_t *dup, pc_err *e)
+{
+    *dup = SIZE_MAX;
+    if (d->npatches < 2)
+        return PC_OK;
+    const pc_patch_ref **s = malloc(d->npatches * sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < d->npatches; i++)
+        s[i] = &d->patches[i];
+    qsort(s, d->npatches, sizeof *s, cmp_patch_ends);
+    for (size_t k = 1; k < d->npatches; k++)
+        if (!memcmp(s[k]->from, s[k - 1]->from, 32) && !memcmp(s[k]->to, s[k - 1]->to, 32) &&
+            (size_t)(s[k] - d->patches) < *dup)
+            *dup = (size_t)(s[k] - d->patches);
+    free(s);
+    return PC_OK;
+}
+
 pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
 {
     if (d->from == NULL || !pc_version_name_ok(d->from))
@@ -366,6 +396,10 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, DWHAT ": to: not a valid version name");
     if (d->npatches > PC_MAX_FILES)
         return pc_fail(e, PC_ERR_TOO_LARGE, DWHAT ": patches: more than %d", PC_MAX_FILES);
+    size_t dup;
+    pc_status st = first_duplicate_patch(d, &dup, e);
+    if (st != PC_OK)
+        return st;
     for (size_t i = 0; i < d->npatches; i++) {
         const pc_patch_ref *p = &d->patches[i];
         const char *why = pc_path_problem(p->path);
@@ -377,9 +411,8 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu].size: out of range", i);
         if (p->to_size > PC_JSON_MAX_INT)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu].to_size: out of range", i);
-        for (size_t j = 0; j < i; j++)
-            if (!memcmp(d->patches[j].from, p->from, 32) && !memcmp(d->patches[j].to, p->to, 32))
-                return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: duplicate patch", i);
+        if (i == dup)
+            return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: duplicate patch", i);
     }
     return PC_OK;
 }

@@ -72,18 +72,38 @@ void pc_repo_free(pc_repo *r)
         free(r->edges[i].to);
     }
     free(r->edges);
+    free(r->by_name);
     free(r);
 }
 
 const pc_version_info *pc_repo_version(const pc_repo *r, const char *name, size_t *idx)
 {
-    for (size_t i = 0; name && i < r->nversions; i++)
-        if (!strcmp(r->versions[i].name, name)) {
-            if (idx)
-                *idx = i;
-            return &r->versions[i];
+    size_t at = SIZE_MAX;
+    if (name && r->by_name) {
+        size_t lo = 0, hi = r->nversions;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(r->versions[r->by_name[mid]].name, name);
+            if (c == 0) {
+                at = r->by_name[mid];
+                break;
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-    return NULL;
+    }
+    for (size_t i = 0; name && !r->by_name && i < r->nversions; i++)
+        if (r->versions[i].name && !strcmp(r->versions[i].name, name)) {
+            at = i;
+            break;
+        }
+    if (at == SIZE_MAX)
+        return NULL;
+    if (idx)
+        *idx = at;
+    return &r->versions[at];
 }
 
 const char *pc_repo_channel(const pc_repo *r, const char *channel)
@@ -130,7 +150,126 @@ static pc_status vfail(pc_err *e, const char *fmt, const char *a, size_t i, cons
     return pc_fail(e, PC_ERR_FORMAT, WHAT ": %s: %s%s", path, a, b ? b : "");
 }
 
-pc_status pc_repo_validate(const pc_repo *r, pc_err *e)
+/* ---- validation ----------------------------------------------------------- */
+
+/* Names sorted with the index they came from: equal names end up side by
+ * side, the first of them first. NULL sorts before every name. */
+typedef struct named {
+    const char *a, *b; /* a version's name; an edge's from and to */
+    size_t idx;
+} named;
+
+static int cmp_str(const char *x, const char *y)
+{
+    if (x == NULL || y == NULL)
+        return (x != NULL) - (y != NULL);
+    return strcmp(x, y);
+}
+
+static int cmp_named(const void *pa, const void *pb)
+{
+    const named *x = pa, *y = pb;
+    int c = cmp_str(x->a, y->a);
+    if (c == 0)
+        c = cmp_str(x->b, y->b);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The smallest index that repeats an earlier entry's key in a sorted array
+ * (SIZE_MAX if none): the one an in-order scan meets first. */
+static size_t first_repeat(const named *s, size_t n)
+{
+    size_t first = SIZE_MAX;
+    for (size_t k = 1; k < n; k++)
+        if (s[k].a && cmp_str(s[k].a, s[k - 1].a) == 0 && cmp_str(s[k].b, s[k - 1].b) == 0 &&
+            s[k].idx < first)
+            first = s[k].idx;
+    return first;
+}
+
+/* The first version named `name` in the sorted versions, or SIZE_MAX. */
+static size_t find_named(const named *s, size_t n, const char *name)
+{
+    if (name == NULL)
+        return SIZE_MAX;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_str(s[mid].a, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && cmp_str(s[lo].a, name) == 0 ? s[lo].idx : SIZE_MAX;
+}
+
+/* Parents must not form a cycle: each version's chain of parents is walked
+ * once, and every version on it marked with where the chain ends. */
+enum { CHAIN_UNKNOWN, CHAIN_WALKING, CHAIN_ROOT, CHAIN_CYCLE };
+
+static pc_status check_parent_cycles(const pc_repo *r, const named *s, pc_err *e)
+{
+    size_t n = r->nversions;
+    size_t *parent = malloc(n * sizeof *parent);
+    unsigned char *mark = calloc(n, 1);
+    pc_status st = PC_OK;
+    if (parent == NULL || mark == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        parent[i] = find_named(s, n, r->versions[i].parent);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j != SIZE_MAX && mark[j] == CHAIN_UNKNOWN) {
+            mark[j] = CHAIN_WALKING;
+            j = parent[j];
+        }
+        /* The walk stopped at the top, at a known chain, or where it began
+         * to go round. */
+        unsigned char end = j == SIZE_MAX || mark[j] == CHAIN_ROOT ? CHAIN_ROOT : CHAIN_CYCLE;
+        for (j = i; j != SIZE_MAX && mark[j] == CHAIN_WALKING; j = parent[j])
+            mark[j] = end;
+        if (mark[i] == CHAIN_CYCLE) {
+            st = vfail(e, "versions[%zu].parent", "parents form a cycle", i, NULL);
+            goto out;
+        }
+    }
+out:
+    free(parent);
+    free(mark);
+    return st;
+}
+
+static pc_status check_edges(const pc_repo *r, const named *vs, pc_err *e)
+{
+    named *s = malloc((r->nedges ? r->nedges : 1) * sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->nedges; i++)
+        s[i] = (named){r->edges[i].from, r->edges[i].to, i};
+    qsort(s, r->nedges, sizeof *s, cmp_named);
+    size_t dup = first_repeat(s, r->nedges);
+    free(s);
+    for (size_t i = 0; i < r->nedges; i++) {
+        const pc_edge *ed = &r->edges[i];
+        if (find_named(vs, r->nversions, ed->from) == SIZE_MAX)
+            return vfail(e, "edges[%zu].from", "no such version: ", i, ed->from);
+        if (find_named(vs, r->nversions, ed->to) == SIZE_MAX)
+            return vfail(e, "edges[%zu].to", "no such version: ", i, ed->to);
+        if (!strcmp(ed->from, ed->to))
+            return vfail(e, "edges[%zu]", "an edge from a version to itself", i, NULL);
+        if (ed->delta.size == 0 || ed->delta.size > PC_DELTA_MAX_BYTES)
+            return vfail(e, "edges[%zu].delta.size", "out of range", i, NULL);
+        if (i == dup)
+            return vfail(e, "edges[%zu]", "duplicate edge", i, NULL);
+    }
+    return PC_OK;
+}
+
+/* pc_repo_validate; on success *by_name (if not NULL) receives the version
+ * indices sorted by name (caller frees). */
+static pc_status validate(const pc_repo *r, size_t **by_name, pc_err *e)
 {
     if (r->product == NULL || !product_ok(r->product))
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": product: expected 1-64 letters, digits, '.', "
@@ -148,53 +287,55 @@ pc_status pc_repo_validate(const pc_repo *r, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": versions: at least one version is needed");
     if (r->nversions > PC_MAX_VERSIONS || r->nedges > PC_MAX_EDGES)
         return pc_fail(e, PC_ERR_TOO_LARGE, WHAT ": too many versions or edges");
-    for (size_t i = 0; i < r->nversions; i++) {
+    size_t n = r->nversions;
+    named *s = malloc(n * sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        s[i] = (named){r->versions[i].name, NULL, i};
+    qsort(s, n, sizeof *s, cmp_named);
+    size_t dup = first_repeat(s, n);
+    pc_status st = PC_OK;
+    for (size_t i = 0; i < n && st == PC_OK; i++) {
         const pc_version_info *v = &r->versions[i];
         if (v->name == NULL || !pc_version_name_ok(v->name))
-            return vfail(e, "versions[%zu].name", "not a valid version name", i, NULL);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(r->versions[j].name, v->name))
-                return vfail(e, "versions[%zu].name", "duplicate version ", i, v->name);
-        if (v->parent && pc_repo_version(r, v->parent, NULL) == NULL)
-            return vfail(e, "versions[%zu].parent", "no such version: ", i, v->parent);
-        if (v->notes && strlen(v->notes) > PC_NOTES_MAX)
-            return vfail(e, "versions[%zu].notes", "longer than 64 KiB", i, NULL);
-        if (v->manifest.size == 0 || v->manifest.size > PC_MANIFEST_MAX_BYTES)
-            return vfail(e, "versions[%zu].manifest.size", "out of range", i, NULL);
+            st = vfail(e, "versions[%zu].name", "not a valid version name", i, NULL);
+        else if (i == dup)
+            st = vfail(e, "versions[%zu].name", "duplicate version ", i, v->name);
+        else if (v->parent && find_named(s, n, v->parent) == SIZE_MAX)
+            st = vfail(e, "versions[%zu].parent", "no such version: ", i, v->parent);
+        else if (v->notes && strlen(v->notes) > PC_NOTES_MAX)
+            st = vfail(e, "versions[%zu].notes", "longer than 64 KiB", i, NULL);
+        else if (v->manifest.size == 0 || v->manifest.size > PC_MANIFEST_MAX_BYTES)
+            st = vfail(e, "versions[%zu].manifest.size", "out of range", i, NULL);
     }
-    /* Parents must not form a cycle: walk up at most nversions steps. */
-    for (size_t i = 0; i < r->nversions; i++) {
-        const pc_version_info *v = &r->versions[i];
-        for (size_t steps = 0; v && v->parent; steps++) {
-            if (steps >= r->nversions)
-                return vfail(e, "versions[%zu].parent", "parents form a cycle", i, NULL);
-            v = pc_repo_version(r, v->parent, NULL);
-        }
-    }
-    for (size_t i = 0; i < r->nchannels; i++) {
+    if (st == PC_OK)
+        st = check_parent_cycles(r, s, e);
+    for (size_t i = 0; i < r->nchannels && st == PC_OK; i++) {
         const pc_channel *c = &r->channels[i];
         if (!channel_name_ok(c->name))
-            return pc_fail(e, PC_ERR_FORMAT,
-                           WHAT ": channels.%.40s: channel names are 1-32 of [a-z0-9_-]", c->name);
-        if (pc_repo_version(r, c->version, NULL) == NULL)
-            return pc_fail(e, PC_ERR_FORMAT, WHAT ": channels.%s: no such version: %.80s",
-                           c->name, c->version);
+            st = pc_fail(e, PC_ERR_FORMAT,
+                         WHAT ": channels.%.40s: channel names are 1-32 of [a-z0-9_-]", c->name);
+        else if (find_named(s, n, c->version) == SIZE_MAX)
+            st = pc_fail(e, PC_ERR_FORMAT, WHAT ": channels.%s: no such version: %.80s",
+                         c->name, c->version);
     }
-    for (size_t i = 0; i < r->nedges; i++) {
-        const pc_edge *ed = &r->edges[i];
-        if (pc_repo_version(r, ed->from, NULL) == NULL)
-            return vfail(e, "edges[%zu].from", "no such version: ", i, ed->from);
-        if (pc_repo_version(r, ed->to, NULL) == NULL)
-            return vfail(e, "edges[%zu].to", "no such version: ", i, ed->to);
-        if (!strcmp(ed->from, ed->to))
-            return vfail(e, "edges[%zu]", "an edge from a version to itself", i, NULL);
-        if (ed->delta.size == 0 || ed->delta.size > PC_DELTA_MAX_BYTES)
-            return vfail(e, "edges[%zu].delta.size", "out of range", i, NULL);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(r->edges[j].from, ed->from) && !strcmp(r->edges[j].to, ed->to))
-                return vfail(e, "edges[%zu]", "duplicate edge", i, NULL);
+    if (st == PC_OK)
+        st = check_edges(r, s, e);
+    if (st == PC_OK && by_name) {
+        /* Names are unique now: the order is by name alone. */
+        if ((*by_name = malloc(n * sizeof **by_name)) == NULL)
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; k < n && st == PC_OK; k++)
+            (*by_name)[k] = s[k].idx;
     }
-    return PC_OK;
+    free(s);
+    return st;
+}
+
+pc_status pc_repo_validate(const pc_repo *r, pc_err *e)
+{
+    return validate(r, NULL, e);
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -347,7 +488,7 @@ static pc_status parse_repo(pc_repo *r, const cJSON *root, pc_err *e)
         (st = pc_jget_array(root, "edges", true, &edges, WHAT, &top, e)) ||
         (st = parse_edges(r, edges, e)))
         return st;
-    return pc_repo_validate(r, e);
+    return validate(r, &r->by_name, e);
 }
 
 pc_status pc_repo_parse(const char *json, size_t len, pc_repo **out, pc_err *e)

@@ -59,6 +59,8 @@ typedef struct pc_repo {
     size_t nversions;
     pc_edge *edges;
     size_t nedges;
+    size_t *by_name;       /* set by the parser: version indices sorted by name,
+                              for pc_repo_version; NULL in a model built in memory */
 } pc_repo;
 
 typedef enum pc_ftype { PC_FT_FILE = 0, PC_FT_DIR, PC_FT_SYMLINK } pc_ftype;
@@ -125,7 +127,8 @@ void pc_manifest_free(pc_manifest *m);
 void pc_delta_free(pc_delta *d);
 void pc_file_entry_clear(pc_file_entry *f);
 
-/* Lookups. */
+/* Lookups: O(log n) in a parsed repo.json (by_name) and a manifest (files
+ * are sorted); a repo model built in memory is searched in order. */
 const pc_version_info *pc_repo_version(const pc_repo *r, const char *name, size_t *idx);
 const char *pc_repo_channel(const pc_repo *r, const char *channel);
 const pc_file_entry *pc_manifest_file(const pc_manifest *m, const char *path);

@@ -17,12 +17,25 @@
 
 char *pc_layout_path(const pc_layout *l, const char *a, const char *b, const char *c)
 {
-    size_t n = strlen(l->root) + strlen(a) + (b ? strlen(b) + 1 : 0) + (c ? strlen(c) + 1 : 0) + 2;
-    char *p = malloc(n);
+    /* Called for every file of a version: pieces copied, no format. */
+    const char *part[4] = {l->root, a, b, c};
+    size_t len[4], n = 0;
+    for (int i = 0; i < 4; i++) {
+        len[i] = part[i] ? strlen(part[i]) : 0;
+        n += len[i] + 1;
+    }
+    char *p = malloc(n), *at = p;
     if (p == NULL)
         return NULL;
-    snprintf(p, n, "%s/%s%s%s%s%s", l->root, a, b ? "/" : "", b ? b : "", c ? "/" : "",
-             c ? c : "");
+    for (int i = 0; i < 4; i++) {
+        if (part[i] == NULL)
+            continue;
+        if (i)
+            *at++ = '/';
+        memcpy(at, part[i], len[i]);
+        at += len[i];
+    }
+    *at = '\0';
     return p;
 }
 

@@ -19,20 +19,24 @@
 #include "path.h"
 #include "meta.h"
 #include "publish.h"
+#include "seen.h"
 #include "siteverify.h"
 
 typedef struct mlist {
     pc_fetch_item *it;
     char **bufs;
     size_t n, cap;
+    pc_seen rels; /* the site paths already listed */
 } mlist;
 
 static pc_status add(mlist *l, const char *dir, const char *rel, uint64_t size,
                      const uint8_t *sha, pc_err *e)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (!strcmp(l->it[i].rel, rel))
-            return PC_OK;
+    int first = pc_seen_add(&l->rels, rel, strlen(rel));
+    if (first < 0)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    if (first == 0)
+        return PC_OK;
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 64;
         pc_fetch_item *ni = realloc(l->it, nc * sizeof *ni);
@@ -73,6 +77,7 @@ static void mlist_free(mlist *l)
         free(l->bufs[i]);
     free(l->bufs);
     free(l->it);
+    pc_seen_free(&l->rels);
 }
 
 /* The serial of the site already in dir, if its pair verifies; 0 if none. */

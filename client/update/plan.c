@@ -1,10 +1,15 @@
 /* plan.c — what an update has to fetch: the target's manifest, the cheapest
  * route of deltas from the installed version, and per file a local copy, a
  * patch chain from a local file, or the whole object (see plan.h). */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "checked.h"
+#include "fileio.h"
 #include "plan.h"
 #include "route.h"
 
@@ -18,42 +23,160 @@ void pc_plan_free(pc_plan *p)
             free(p->files[i].chain);
         }
     free(p->files);
+    for (size_t i = 0; i < p->nlocals; i++) {
+        if (p->locals[i] != p->target) /* the target's, when it is installed */
+            pc_manifest_free(p->locals[i]);
+        free(p->local_names[i]);
+    }
+    free(p->locals);
+    free(p->local_names);
     pc_manifest_free(p->target);
     free(p->target_text);
     for (unsigned i = 0; i < p->hops; i++)
         pc_delta_free(p->deltas[i]);
     free(p->deltas);
-    for (size_t i = 0; i < p->nlocals; i++) {
-        pc_manifest_free(p->locals[i]);
-        free(p->local_names[i]);
-    }
-    free(p->locals);
-    free(p->local_names);
     memset(p, 0, sizeof *p);
 }
 
-/* A local file whose content is sha: its path if present in an installed
- * version with the right size (the hash is checked when it is used). */
-static char *find_local(pc_op *op, pc_plan *p, const uint8_t sha[32])
+/* Lookups built once per plan: every regular file of the installed
+ * versions by content, and each hop's patches by the content they make. */
+typedef struct local_ref {
+    const pc_file_entry *f;
+    size_t v; /* index into p->locals */
+} local_ref;
+
+typedef struct plan_index {
+    local_ref *local; /* by (sha256, version, file): the order of a scan */
+    size_t nlocal;
+    int *dir;         /* per installed version: its folder, or -1 (then full paths) */
+    const pc_patch_ref **patches; /* per hop: by (to, place in the delta) */
+    size_t *first;                /* hop h's patches: [first[h], first[h + 1]) */
+} plan_index;
+
+static int cmp_local(const void *pa, const void *pb)
 {
+    const local_ref *a = pa, *b = pb;
+    int c = memcmp(a->f->sha256, b->f->sha256, 32);
+    if (c == 0)
+        c = (a->v > b->v) - (a->v < b->v);
+    return c ? c : (a->f > b->f) - (a->f < b->f); /* same version: same array */
+}
+
+static int cmp_patch(const void *pa, const void *pb)
+{
+    const pc_patch_ref *a = *(const pc_patch_ref *const *)pa, *b = *(const pc_patch_ref *const *)pb;
+    int c = memcmp(a->to, b->to, 32);
+    return c ? c : (a > b) - (a < b); /* one delta: one array */
+}
+
+static void index_free(plan_index *ix, size_t nlocals)
+{
+    for (size_t v = 0; ix->dir && v < nlocals; v++)
+        if (ix->dir[v] >= 0)
+            close(ix->dir[v]);
+    free(ix->dir);
+    free(ix->local);
+    free(ix->patches);
+    free(ix->first);
+}
+
+static pc_status index_locals(pc_op *op, pc_plan *p, plan_index *ix)
+{
+    size_t n = 0;
+    for (size_t v = 0; v < p->nlocals; v++)
+        if (!pc_add_size(n, p->locals[v]->nfiles, &n))
+            return pc_fail(&op->c->err, PC_ERR_TOO_LARGE, "installed versions: too many files");
+    ix->local = calloc(n ? n : 1, sizeof *ix->local);
+    ix->dir = malloc((p->nlocals ? p->nlocals : 1) * sizeof *ix->dir);
+    if (ix->local == NULL || ix->dir == NULL)
+        return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
+    /* Files are looked at from their version's folder: one short lookup
+     * each, not the whole path again. */
     for (size_t v = 0; v < p->nlocals; v++) {
-        const pc_manifest *m = p->locals[v];
-        for (size_t i = 0; i < m->nfiles; i++) {
-            const pc_file_entry *f = &m->files[i];
-            if (f->type != PC_FT_FILE || memcmp(f->sha256, sha, 32))
-                continue;
-            char *path = pc_layout_path(&op->lay, "versions", p->local_names[v], f->path);
-            struct stat sb;
-            if (path && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-                (uint64_t)sb.st_size == f->size)
-                return path;
-            free(path);
-        }
+        char *dir = pc_layout_path(&op->lay, "versions", p->local_names[v], NULL);
+        ix->dir[v] = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        free(dir);
+    }
+    for (size_t v = 0; v < p->nlocals; v++)
+        for (size_t i = 0; i < p->locals[v]->nfiles; i++)
+            if (p->locals[v]->files[i].type == PC_FT_FILE)
+                ix->local[ix->nlocal++] = (local_ref){&p->locals[v]->files[i], v};
+    qsort(ix->local, ix->nlocal, sizeof *ix->local, cmp_local);
+    return PC_OK;
+}
+
+static pc_status index_patches(pc_op *op, pc_plan *p, plan_index *ix)
+{
+    size_t n = 0;
+    for (unsigned h = 0; h < p->hops; h++)
+        if (!pc_add_size(n, p->deltas[h]->npatches, &n))
+            return pc_fail(&op->c->err, PC_ERR_TOO_LARGE, "deltas: too many patches");
+    ix->patches = calloc(n ? n : 1, sizeof *ix->patches);
+    ix->first = calloc((size_t)p->hops + 1, sizeof *ix->first);
+    if (ix->patches == NULL || ix->first == NULL)
+        return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
+    for (unsigned h = 0; h < p->hops; h++) {
+        const pc_delta *d = p->deltas[h];
+        const pc_patch_ref **at = ix->patches + ix->first[h];
+        for (size_t i = 0; i < d->npatches; i++)
+            at[i] = &d->patches[i];
+        qsort(at, d->npatches, sizeof *at, cmp_patch);
+        ix->first[h + 1] = ix->first[h] + d->npatches;
+    }
+    return PC_OK;
+}
+
+/* A local file whose content is sha: its path if present in an installed
+ * version with the right size (the hash is checked when it is used). The
+ * current version is looked at first, then the others, each in order. */
+static char *find_local(pc_op *op, pc_plan *p, const plan_index *ix, const uint8_t sha[32])
+{
+    size_t lo = 0, hi = ix->nlocal;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ix->local[mid].f->sha256, sha, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ix->nlocal && !memcmp(ix->local[lo].f->sha256, sha, 32); lo++) {
+        const pc_file_entry *f = ix->local[lo].f;
+        int dir = ix->dir[ix->local[lo].v];
+        char *path = pc_layout_path(&op->lay, "versions", p->local_names[ix->local[lo].v], f->path);
+        struct stat sb;
+        if (path &&
+            (dir >= 0 ? fstatat(dir, f->path, &sb, AT_SYMLINK_NOFOLLOW) : lstat(path, &sb)) == 0 &&
+            S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == f->size)
+            return path;
+        free(path);
     }
     return NULL;
 }
 
-static pc_status load_locals(pc_op *op, pc_plan *p)
+/* The installed copy of version v's manifest, if it has the size and
+ * SHA-256 that repo.json names: the same bytes a download would give. A new
+ * string (*len bytes), or NULL. */
+static char *installed_manifest(pc_op *op, const char *v, const pc_hashref *ref, size_t *len)
+{
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", v);
+    char *path = pc_layout_path(&op->lay, "manifests", name, NULL), *text = NULL;
+    pc_err scratch = {0};
+    if (path && pc_read_file(path, (size_t)ref->size, &text, len, &scratch) == PC_OK) {
+        uint8_t got[32];
+        pc_sha256(text, *len, got);
+        if (*len != ref->size || memcmp(got, ref->sha256, 32) != 0) {
+            free(text);
+            text = NULL;
+        }
+    }
+    free(path);
+    return text;
+}
+
+/* The manifests of the installed versions; the target's, when its text is
+ * the installed one (target_installed), is p->target itself. */
+static pc_status load_locals(pc_op *op, pc_plan *p, bool target_installed)
 {
     size_t n = op->state.ninstalled;
     p->locals = calloc(n ? n : 1, sizeof *p->locals);
@@ -67,7 +190,8 @@ static pc_status load_locals(pc_op *op, pc_plan *p)
             bool is_cur = op->current && !strcmp(v, op->current);
             if ((pass == 0) != is_cur)
                 continue;
-            pc_manifest *m = pc_op_local_manifest(op, v);
+            pc_manifest *m = target_installed && !strcmp(v, p->to) ? p->target
+                                                                   : pc_op_local_manifest(op, v);
             if (m == NULL)
                 continue;
             p->locals[p->nlocals] = m;
@@ -77,16 +201,23 @@ static pc_status load_locals(pc_op *op, pc_plan *p)
     return PC_OK;
 }
 
-static const pc_patch_ref *patch_to(const pc_delta *d, const uint8_t to[32])
+/* The first patch of hop h that makes the content `to`, or NULL. */
+static const pc_patch_ref *patch_to(const plan_index *ix, unsigned h, const uint8_t to[32])
 {
-    for (size_t i = 0; i < d->npatches; i++)
-        if (!memcmp(d->patches[i].to, to, 32))
-            return &d->patches[i];
-    return NULL;
+    size_t lo = ix->first[h], hi = ix->first[h + 1], end = hi;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ix->patches[mid]->to, to, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end && !memcmp(ix->patches[lo]->to, to, 32) ? ix->patches[lo] : NULL;
 }
 
 /* Walk the route backwards from the target content to something local. */
-static pc_status plan_chain(pc_op *op, pc_plan *p, const pc_file_entry *t, pc_file_plan *fp)
+static pc_status plan_chain(pc_op *op, pc_plan *p, const plan_index *ix, const pc_file_entry *t,
+                            pc_file_plan *fp)
 {
     const pc_patch_ref *chain[64];
     size_t n = 0;
@@ -94,13 +225,13 @@ static pc_status plan_chain(pc_op *op, pc_plan *p, const pc_file_entry *t, pc_fi
     memcpy(need, t->sha256, 32);
     uint64_t cost = 0;
     for (unsigned h = p->hops; h-- > 0;) {
-        const pc_patch_ref *pr = patch_to(p->deltas[h], need);
+        const pc_patch_ref *pr = patch_to(ix, h, need);
         if (pr == NULL)
             continue; /* unchanged across this hop (or added: then no chain) */
         chain[n++] = pr;
         cost += pr->size;
         memcpy(need, pr->from, 32);
-        char *local = find_local(op, p, need);
+        char *local = find_local(op, p, ix, need);
         if (local) {
             if ((double)cost > op->repo->fallback_threshold * (double)t->object_size) {
                 free(local);
@@ -121,7 +252,7 @@ static pc_status plan_chain(pc_op *op, pc_plan *p, const pc_file_entry *t, pc_fi
 }
 
 /* Build the plan for an update from op->current to `version`. */
-pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
+static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix)
 {
     pc_client *c = op->c;
     pc_err *e = &c->err;
@@ -140,16 +271,21 @@ pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
     if ((p->to = strdup(target)) == NULL ||
         (op->current && (p->from = strdup(op->current)) == NULL))
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_status st;
+    pc_status st = PC_OK;
     char rel[PC_SITE_PATH_MAX];
     pc_site_manifest_path(p->tv->manifest.sha256, rel);
-    if ((st = pc_op_fetch_doc(op, rel, &p->tv->manifest, &p->target_text, &p->target_len)) ||
+    /* Installed already (an up-to-date check, a rollback's way back): the
+     * copy on disk, when it is the document repo.json names. */
+    p->target_text = installed_manifest(op, target, &p->tv->manifest, &p->target_len);
+    bool installed = p->target_text != NULL;
+    if ((!installed &&
+         (st = pc_op_fetch_doc(op, rel, &p->tv->manifest, &p->target_text, &p->target_len))) ||
         (st = pc_manifest_parse(p->target_text, p->target_len, &p->target, e)))
         return pc_fail_prefix(e, "version %s: ", target);
     if (strcmp(p->target->version, target) != 0 || strcmp(p->target->product, r->product) != 0)
         return pc_fail(e, PC_ERR_FORMAT, "manifest of %s names %s %s", target,
                        p->target->product, p->target->version);
-    if ((st = load_locals(op, p)) != PC_OK)
+    if ((st = load_locals(op, p, installed)) != PC_OK || (st = index_locals(op, p, ix)) != PC_OK)
         return st;
     /* The route: cheapest chain of edges from the installed version. */
     size_t fi;
@@ -186,6 +322,8 @@ pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
                                edge->from, edge->to, p->deltas[h]->from, p->deltas[h]->to);
         }
     }
+    if ((st = index_patches(op, p, ix)) != PC_OK)
+        return st;
     /* Per file: local copy, patch chain, or whole object. */
     p->files = calloc(p->target->nfiles ? p->target->nfiles : 1, sizeof *p->files);
     if (p->files == NULL)
@@ -201,12 +339,12 @@ pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
         const pc_file_entry *old = cur ? pc_manifest_file(cur, t->path) : NULL;
         if ((t->flags & PC_FLAG_CRITICAL) && cur && (!old || memcmp(old->sha256, t->sha256, 32)))
             p->restart = true;
-        if ((fp->local = find_local(op, p, t->sha256)) != NULL) {
+        if ((fp->local = find_local(op, p, ix, t->sha256)) != NULL) {
             fp->how = PC_HOW_LOCAL;
             continue;
         }
         fp->how = PC_HOW_OBJECT;
-        if ((st = plan_chain(op, p, t, fp)) != PC_OK)
+        if ((st = plan_chain(op, p, ix, t, fp)) != PC_OK)
             return st;
         if (fp->how == PC_HOW_OBJECT)
             p->download += t->object_size;
@@ -214,6 +352,14 @@ pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
             p->download += fp->chain[k]->size;
     }
     return PC_OK;
+}
+
+pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
+{
+    plan_index ix = {0};
+    pc_status st = make(op, version, p, &ix);
+    index_free(&ix, p->nlocals);
+    return st;
 }
 
 pc_status pc_plan_info(pc_op *op, const pc_plan *p, pc_update_info **out)

@@ -15,6 +15,7 @@
 #include "object.h"
 #include "patch.h"
 #include "path.h"
+#include "seen.h"
 #include "sig.h"
 #include "sha256.h"
 #include "siteverify.h"
@@ -25,26 +26,14 @@ typedef struct vctx {
     void *ud;
     char tmp[4200];
     unsigned problems, objects, patches, docs;
-    uint8_t (*seen)[32]; /* objects already checked */
-    size_t nseen, capseen;
+    pc_seen seen; /* objects already checked */
 } vctx;
 
-/* True the first time a content hash is offered. */
+/* True the first time a content hash is offered (and when out of memory:
+ * then it is checked again). */
 static bool first_time(vctx *v, const uint8_t sha[32])
 {
-    for (size_t i = 0; i < v->nseen; i++)
-        if (!memcmp(v->seen[i], sha, 32))
-            return false;
-    if (v->nseen == v->capseen) {
-        size_t nc = v->capseen ? v->capseen * 2 : 256;
-        uint8_t(*p)[32] = realloc(v->seen, nc * sizeof *p);
-        if (p == NULL)
-            return true;
-        v->seen = p;
-        v->capseen = nc;
-    }
-    memcpy(v->seen[v->nseen++], sha, 32);
-    return true;
+    return pc_seen_add(&v->seen, sha, 32) != 0;
 }
 
 static void problem(vctx *v, const char *file, const char *msg)
@@ -120,12 +109,44 @@ static bool check_object(vctx *v, const pc_file_entry *f, bool keep)
     return ok;
 }
 
-static const pc_file_entry *file_with(const pc_manifest *m, const uint8_t sha[32])
+/* A manifest's regular files by content (then by place), made when a delta
+ * first needs them. */
+typedef struct by_sha {
+    const pc_file_entry **f;
+    size_t n;
+    bool made;
+} by_sha;
+
+static int cmp_by_sha(const void *pa, const void *pb)
 {
-    for (size_t i = 0; i < m->nfiles; i++)
-        if (m->files[i].type == PC_FT_FILE && !memcmp(m->files[i].sha256, sha, 32))
-            return &m->files[i];
-    return NULL;
+    const pc_file_entry *a = *(const pc_file_entry *const *)pa;
+    const pc_file_entry *b = *(const pc_file_entry *const *)pb;
+    int c = memcmp(a->sha256, b->sha256, 32);
+    return c ? c : (a > b) - (a < b); /* one manifest: one array */
+}
+
+/* The first regular file of m with content sha, or NULL (also when out of
+ * memory: then the patch is reported, not passed). */
+static const pc_file_entry *file_with(const pc_manifest *m, by_sha *ix, const uint8_t sha[32])
+{
+    if (!ix->made) {
+        ix->made = true;
+        ix->f = malloc((m->nfiles ? m->nfiles : 1) * sizeof *ix->f);
+        for (size_t i = 0; ix->f && i < m->nfiles; i++)
+            if (m->files[i].type == PC_FT_FILE)
+                ix->f[ix->n++] = &m->files[i];
+        if (ix->f)
+            qsort(ix->f, ix->n, sizeof *ix->f, cmp_by_sha);
+    }
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ix->f[mid]->sha256, sha, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && !memcmp(ix->f[lo]->sha256, sha, 32) ? ix->f[lo] : NULL;
 }
 
 pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn fn, void *ud,
@@ -187,8 +208,13 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
     if (strcmp(tc, want))
         problem(&v, "repo.json.minisig", "trusted comment does not match repo.json");
     pc_manifest **mans = calloc(r->nversions, sizeof *mans);
-    if (mans == NULL)
+    by_sha *ix = calloc(r->nversions, sizeof *ix);
+    if (mans == NULL || ix == NULL) {
+        free(mans);
+        free(ix);
+        problem(&v, "repo.json", "out of memory");
         goto report;
+    }
     for (size_t i = 0; i < r->nversions; i++) {
         char rel[PC_SITE_PATH_MAX];
         pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
@@ -230,7 +256,8 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
             pc_site_patch_path(pr->from, pr->to, prel);
             char *pp = site_file(&v, prel);
             struct stat sb;
-            const pc_file_entry *src = file_with(from, pr->from), *dst = file_with(to, pr->to);
+            const pc_file_entry *src = file_with(from, &ix[ed->from_idx], pr->from);
+            const pc_file_entry *dst = file_with(to, &ix[ed->to_idx], pr->to);
             v.patches++;
             if (pp == NULL)
                 continue;
@@ -258,9 +285,12 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
         }
         pc_delta_free(d);
     }
-    for (size_t i = 0; i < r->nversions; i++)
+    for (size_t i = 0; i < r->nversions; i++) {
         pc_manifest_free(mans[i]);
+        free(ix[i].f);
+    }
     free(mans);
+    free(ix);
 report:
     if (stats) {
         stats->serial = r ? r->serial : 0;
@@ -276,6 +306,6 @@ report:
         rc = PC_ERR_HASH;
     pc_repo_free(r);
     free(tc);
-    free(v.seen);
+    pc_seen_free(&v.seen);
     return rc;
 }

@@ -42,6 +42,22 @@ left=$(find rcache/cache -type f 2>/dev/null | wc -l)
 [ "$(readlink rcache/current)" = versions/1.10.0 ] && [ "$left" = 0 ] && pass cache_emptied_after_update ||
     fail cache_emptied_after_update "current $(readlink rcache/current), $left files left in the cache"
 
+# --- up to date: the installed manifest is the one repo.json names, so it is
+# not downloaded again; an installed copy that differs is not trusted ------------
+mark=$(wc -l <"$STATE/access.log")
+out=$("$PC" check --root rcache --json 2>&1)
+gets=$(tail -n +$((mark + 1)) "$STATE/access.log" | grep -c "^GET /manifests/")
+[ "$(echo "$out" | json '["up_to_date"]')" = True ] && [ "$gets" = 0 ] &&
+    pass up_to_date_check_uses_installed_manifest ||
+    fail up_to_date_check_uses_installed_manifest "$gets manifest downloads: $out"
+echo " " >>rcache/manifests/1.10.0.json
+mark=$(wc -l <"$STATE/access.log")
+out=$("$PC" update --root rcache --json 2>&1)
+gets=$(tail -n +$((mark + 1)) "$STATE/access.log" | grep -c "^GET /manifests/")
+[ "$(echo "$out" | json '["up_to_date"]')" = True ] && [ "$gets" = 1 ] &&
+    pass changed_installed_manifest_downloaded ||
+    fail changed_installed_manifest_downloaded "$gets manifest downloads: $out"
+
 # --- full install, then updates from every older version -----------------------
 newroot r0
 out=$("$PC" update --root r0 --to 1.0.0 --json 2>/dev/null)

@@ -253,6 +253,206 @@ static void size_caps(void)
     CHECK(pc_manifest_parse(manifest_doc, PC_MANIFEST_MAX_BYTES + 1, &m, &e) == PC_ERR_TOO_LARGE);
 }
 
+/* ---- many versions: the sorted indexes give the answers a scan gave ---- */
+
+static char *vname(size_t i)
+{
+    char b[32];
+    snprintf(b, sizeof b, "1.%zu.%zu", i / 100, i % 100);
+    return strdup(b);
+}
+
+/* n versions, each the parent of the next, an edge from each to the next
+ * and one from each to the one ten later. All strings on the heap. */
+static pc_repo *big_repo(size_t n)
+{
+    pc_repo *r = calloc(1, sizeof *r);
+    r->product = strdup("demo");
+    r->serial = 1;
+    r->created = 1000;
+    r->expires = 2000;
+    r->max_patch_chain_length = 5;
+    r->fallback_threshold = 0.5;
+    r->versions = calloc(n, sizeof *r->versions);
+    r->edges = calloc(2 * n, sizeof *r->edges);
+    r->channels = calloc(1, sizeof *r->channels);
+    for (size_t i = 0; i < n; i++) {
+        pc_version_info *v = &r->versions[r->nversions++];
+        v->name = vname(i);
+        v->parent = i ? vname(i - 1) : NULL;
+        v->manifest.size = 100;
+        v->manifest.sha256[0] = (uint8_t)i;
+        for (size_t step = 1; step <= 10 && i >= step; step += 9) {
+            pc_edge *ed = &r->edges[r->nedges++];
+            ed->from = vname(i - step);
+            ed->to = vname(i);
+            ed->bytes = step;
+            ed->delta.size = 10;
+        }
+    }
+    r->channels[0].name = strdup("stable");
+    r->channels[0].version = vname(n - 1);
+    r->nchannels = 1;
+    return r;
+}
+
+static void set_str(char **at, char *v)
+{
+    free(*at);
+    *at = v;
+}
+
+/* Validate r; the message must contain want (NULL: must pass). */
+static int repo_verdict(const pc_repo *r, const char *want, char *msg, size_t cap)
+{
+    pc_err e = {0};
+    pc_status st = pc_repo_validate(r, &e);
+    snprintf(msg, cap, "%s", st == PC_OK ? "(valid)" : e.msg);
+    return want == NULL ? st == PC_OK : st == PC_ERR_FORMAT && strstr(e.msg, want) != NULL;
+}
+
+static void many_versions_lookups(void)
+{
+    enum { N = 5000 };
+    pc_repo *r = big_repo(N);
+    char *text = NULL, msg[PC_ERRMSG_MAX];
+    size_t len;
+    pc_err e = {0};
+    CHECKF(repo_verdict(r, NULL, msg, sizeof msg), "%s", msg);
+    CHECKF(pc_repo_write(r, &text, &len, &e) == PC_OK, "%s", e.msg);
+    pc_repo *p = NULL;
+    CHECKF(pc_repo_parse(text, len, &p, &e) == PC_OK, "%s", e.msg);
+    free(text);
+    CHECK(p->by_name != NULL && r->by_name == NULL);
+    /* Parsed (sorted index) and built in memory (scan): the same answers. */
+    for (size_t i = 0; i < N; i++) {
+        size_t a = SIZE_MAX, b = SIZE_MAX;
+        const pc_version_info *va = pc_repo_version(p, r->versions[i].name, &a);
+        const pc_version_info *vb = pc_repo_version(r, r->versions[i].name, &b);
+        CHECKF(va == &p->versions[i] && a == i && vb == &r->versions[i] && b == i,
+               "version %zu found at %zu / %zu", i, a, b);
+    }
+    for (size_t i = 0; i < p->nedges; i++) {
+        size_t f, t;
+        CHECK(pc_repo_version(p, p->edges[i].from, &f) && pc_repo_version(p, p->edges[i].to, &t));
+        CHECK(p->edges[i].from_idx == f && p->edges[i].to_idx == t);
+        CHECK(t == f + p->edges[i].bytes);
+    }
+    static const char *const absent[] = {"", "0.0.0", "1.0.00", "1.49.99x", "9.9.9", "1"};
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
+        CHECKF(pc_repo_version(p, absent[i], NULL) == NULL, "found '%s'", absent[i]);
+    CHECK(pc_repo_version(p, NULL, NULL) == NULL && pc_repo_version(r, NULL, NULL) == NULL);
+    CHECK_STR(pc_repo_channel(p, "stable"), "1.49.99");
+    pc_repo_free(p);
+    pc_repo_free(r);
+}
+
+static void many_versions_refusals(void)
+{
+    enum { N = 3000 };
+    char msg[PC_ERRMSG_MAX];
+    pc_repo *r = big_repo(N);
+    /* The first duplicate in document order is named, however far. */
+    set_str(&r->versions[2999].name, vname(5));
+    set_str(&r->versions[1500].name, vname(700));
+    CHECKF(repo_verdict(r, "versions[1500].name: duplicate version 1.7.0", msg, sizeof msg),
+           "%s", msg);
+    pc_repo_free(r);
+    /* A parent that is not there. */
+    r = big_repo(N);
+    set_str(&r->versions[2500].parent, strdup("7.7.7"));
+    CHECKF(repo_verdict(r, "versions[2500].parent: no such version: 7.7.7", msg, sizeof msg),
+           "%s", msg);
+    pc_repo_free(r);
+    /* A cycle at the end of the chain: its first member is named ... */
+    r = big_repo(N);
+    set_str(&r->versions[2000].parent, vname(2999));
+    CHECKF(repo_verdict(r, "versions[2000].parent: parents form a cycle", msg, sizeof msg),
+           "%s", msg);
+    /* ... unless an earlier version leads into it. */
+    set_str(&r->versions[17].parent, vname(2500));
+    CHECKF(repo_verdict(r, "versions[17].parent: parents form a cycle", msg, sizeof msg), "%s",
+           msg);
+    pc_repo_free(r);
+    /* A version that is its own parent. */
+    r = big_repo(N);
+    set_str(&r->versions[1234].parent, vname(1234));
+    CHECKF(repo_verdict(r, "versions[1234].parent: parents form a cycle", msg, sizeof msg),
+           "%s", msg);
+    pc_repo_free(r);
+    /* Parents listed after their children, no cycle: valid. */
+    r = big_repo(N);
+    for (size_t i = 0; i < N; i++) {
+        set_str(&r->versions[i].parent, i + 1 < N ? vname(i + 1) : NULL);
+    }
+    CHECKF(repo_verdict(r, NULL, msg, sizeof msg), "%s", msg);
+    pc_repo_free(r);
+    /* Edges: the first repeat is named; an unknown end is named. */
+    r = big_repo(N);
+    pc_edge *a = &r->edges[4000], *b = &r->edges[100];
+    set_str(&a->from, strdup(b->from));
+    set_str(&a->to, strdup(b->to));
+    CHECKF(repo_verdict(r, "edges[4000]: duplicate edge", msg, sizeof msg), "%s", msg);
+    set_str(&r->edges[3999].to, strdup("8.8.8"));
+    CHECKF(repo_verdict(r, "edges[3999].to: no such version: 8.8.8", msg, sizeof msg), "%s", msg);
+    pc_repo_free(r);
+    r = big_repo(N);
+    set_str(&r->channels[0].version, strdup("1.30.00"));
+    CHECKF(repo_verdict(r, "channels.stable: no such version: 1.30.00", msg, sizeof msg), "%s",
+           msg);
+    pc_repo_free(r);
+}
+
+/* Many members: duplicates are found by sorting, and the first is named. */
+static void many_keys(void)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *doc = malloc(cap);
+    n += (size_t)snprintf(doc + n, cap - n, "%.*s", (int)(strchr(manifest_doc, '{') - manifest_doc + 1),
+                          manifest_doc);
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "\"x-%d\": %d, ", i % 2000 == 1999 ? 7 : i, i);
+    n += (size_t)snprintf(doc + n, cap - n, "%s", strchr(manifest_doc, '{') + 1);
+    pc_manifest *m = NULL;
+    pc_err e = {0};
+    CHECK(pc_manifest_parse(doc, n, &m, &e) == PC_ERR_FORMAT && m == NULL);
+    CHECKF(strstr(e.msg, "manifest: x-7: duplicate key") != NULL, "%s", e.msg);
+    /* The same members, all distinct: accepted. */
+    n = (size_t)(strchr(manifest_doc, '{') - manifest_doc + 1);
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "\"x-%d\": %d, ", i, i);
+    n += (size_t)snprintf(doc + n, cap - n, "%s", strchr(manifest_doc, '{') + 1);
+    CHECKF(pc_manifest_parse(doc, n, &m, &e) == PC_OK, "%s", e.msg);
+    pc_manifest_free(m);
+    free(doc);
+}
+
+static void many_patches(void)
+{
+    enum { N = 20000 };
+    pc_delta d = {.from = "1.0.0", .to = "1.1.0", .npatches = N};
+    d.patches = calloc(N, sizeof *d.patches);
+    for (size_t i = 0; i < N; i++) {
+        pc_patch_ref *p = &d.patches[i];
+        p->path = "bin/app";
+        p->size = 1;
+        memcpy(p->from, &i, sizeof i);
+        memcpy(p->to, &i, sizeof i);
+        p->to[31] = 1;
+    }
+    pc_err e = {0};
+    CHECKF(pc_delta_validate(&d, &e) == PC_OK, "%s", e.msg);
+    /* Same from, another to: not a duplicate. */
+    memcpy(d.patches[19000].from, d.patches[300].from, 32);
+    CHECKF(pc_delta_validate(&d, &e) == PC_OK, "%s", e.msg);
+    memcpy(d.patches[19000].to, d.patches[300].to, 32);
+    memcpy(d.patches[15000].from, d.patches[12].from, 32);
+    memcpy(d.patches[15000].to, d.patches[12].to, 32);
+    CHECK(pc_delta_validate(&d, &e) == PC_ERR_FORMAT);
+    CHECKF(strstr(e.msg, "patches[15000]: duplicate patch") != NULL, "%s", e.msg);
+    free(d.patches);
+}
+
 int main(void)
 {
     t_suite = "meta";
@@ -268,6 +468,10 @@ int main(void)
     RUN(roundtrip_delta);
     RUN(site_paths);
     RUN(size_caps);
+    RUN(many_versions_lookups);
+    RUN(many_versions_refusals);
+    RUN(many_keys);
+    RUN(many_patches);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char name[80];
         snprintf(name, sizeof name, "malformed_%c%02zu", bad[i].doc, i);
