@@ -177,6 +177,21 @@ PC_API pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, lo
  * file they read is replaced atomically. */
 PC_API pc_status pc_client_set_wait(pc_client *c, int seconds);
 
+/* Pin a root of trust instead of (or besides) bare keys (docs/format.md
+ * §13): root metadata made with `patchcast-gen root`, at path with its
+ * signatures at path + ".minisig" (or given in memory). It must be signed
+ * by a threshold of its own root keys. On each update the client then
+ * walks from it (or from the newer root it accepted before) to the
+ * site's newest root, each step signed by a threshold of the previous
+ * root's keys and of its own, and accepts repo.json only when a threshold
+ * of the newest root's repository keys signed it. Bare keys pinned too
+ * are used only for a site that names no root, until this install first
+ * accepts one that does. Errors: PC_ERR_SIGNATURE (below the threshold),
+ * PC_ERR_FORMAT, PC_ERR_NOT_FOUND, PC_ERR_TOO_LARGE. */
+PC_API pc_status pc_client_set_trust_root(pc_client *c, const char *path);
+PC_API pc_status pc_client_set_trust_root_buffer(pc_client *c, const char *json, size_t len,
+                                                 const char *sig, size_t sig_len);
+
 /* Save the root, repositories, pinned keys and channel to ROOT/config.json,
  * and load them back (what `patchcast init` writes and the CLI reads). */
 PC_API pc_status pc_client_save_config(pc_client *c);
@@ -280,6 +295,7 @@ typedef struct pc_install_state {
                                   (this state is what was installed when it began) */
     char **held;               /* installed versions a running program holds */
     size_t nheld;
+    uint64_t root_version;     /* the root of trust in use (0: bare keys only) */
 } pc_install_state;
 PC_API pc_status pc_client_status(pc_client *c, pc_install_state **out);
 PC_API void pc_client_status_free(pc_install_state *s);

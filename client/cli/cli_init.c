@@ -16,7 +16,8 @@
 #include "patchcast.h"
 
 static const char usage[] =
-    "usage: patchcast init --root DIR --repo URL [--repo MIRROR...] (-p PUBKEY | -P KEY)\n"
+    "usage: patchcast init --root DIR --repo URL [--repo MIRROR...]\n"
+    "                      (-p PUBKEY | -P KEY | --trust ROOT.json)\n"
     "                      [--channel C] [--ca-file PEM] [--check] [--json]\n"
     "\n"
     "Write DIR/config.json: the repositories, the pinned public keys, the channel.\n"
@@ -24,6 +25,8 @@ static const char usage[] =
     "a folder, stored as an absolute path; a value without a scheme must be an\n"
     "existing folder or start with /, ./ or ../. Extra --repo options are mirrors,\n"
     "tried in order. -p and -P may both be given: both keys are pinned (a rotation).\n"
+    "--trust pins a root of trust (made with patchcast-gen root; its signatures in\n"
+    "ROOT.json.minisig) instead of bare keys: updates then follow its key rotations.\n"
     "--root defaults to $PATCHCAST_ROOT; DIR is created if missing.\n"
     "--check: fetch and verify the site first; if that fails nothing is saved.\n"
     "--json: print one JSON document on stdout, on success and on failure.\n" PC_CLI_EXIT_CODES;
@@ -31,7 +34,7 @@ static const char usage[] =
 #define MAX_REPOS 8
 
 typedef struct init_opts {
-    const char *root, *channel, *ca, *pubfile, *pubkey;
+    const char *root, *channel, *ca, *pubfile, *pubkey, *trust;
     const char *repos[MAX_REPOS];
     char *stored[MAX_REPOS]; /* what config.json gets: a URL, an absolute folder */
     int nrepos;
@@ -45,6 +48,7 @@ static int parse(int argc, char **argv, init_opts *o)
                                        {"channel", required_argument, NULL, 'c'},
                                        {"ca-file", required_argument, NULL, 'C'},
                                        {"check", no_argument, NULL, 'k'},
+                                       {"trust", required_argument, NULL, 'T'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
@@ -68,6 +72,7 @@ static int parse(int argc, char **argv, init_opts *o)
         case 'j': o->json = true; break;
         case 'p': o->pubfile = optarg; break;
         case 'P': o->pubkey = optarg; break;
+        case 'T': o->trust = optarg; break;
         case 'h': pc_cli_help(usage); return -1;
         default: return pc_cli_bad_option("init", c, argv, usage);
         }
@@ -76,8 +81,9 @@ static int parse(int argc, char **argv, init_opts *o)
         return pc_cli_usage("init: unexpected argument '%s'", argv[optind]);
     if (o->root == NULL || o->root[0] == '\0')
         return pc_cli_usage("init: --root DIR is required (or set PATCHCAST_ROOT)");
-    if (o->nrepos == 0 || (!o->pubfile && !o->pubkey))
-        return pc_cli_usage("init: --repo URL and a public key (-p FILE or -P KEY) are required");
+    if (o->nrepos == 0 || (!o->pubfile && !o->pubkey && !o->trust))
+        return pc_cli_usage("init: --repo URL and a public key (-p FILE or -P KEY) or a root of "
+                            "trust (--trust ROOT.json) are required");
     return 0;
 }
 
@@ -210,6 +216,8 @@ static pc_client *configure(init_opts *o, const char *root, int *rc)
         st = pc_client_add_pubkey_file(c, o->pubfile);
     if (st == PC_OK && *rc == 0 && o->pubkey)
         st = pc_client_add_pubkey(c, o->pubkey);
+    if (st == PC_OK && *rc == 0 && o->trust)
+        st = pc_client_set_trust_root(c, o->trust);
     if (st == PC_OK && *rc == 0)
         st = pc_client_set_channel(c, o->channel ? o->channel : "stable");
     if (st == PC_OK && *rc == 0 && o->ca) {

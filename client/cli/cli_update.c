@@ -339,6 +339,7 @@ int pc_cmd_status(int argc, char **argv)
         pc_json_str("current", s->current);
         pc_json_str("previous", s->previous);
         pc_json_uint("last_serial", s->last_serial);
+        pc_json_uint("root_version", s->root_version);
         json_list("installed", s->installed, s->ninstalled);
         json_list("held", s->held, s->nheld);
         pc_json_bool("busy", s->busy);
@@ -354,6 +355,8 @@ int pc_cmd_status(int argc, char **argv)
                 printf(" %s", s->held[i]);
         }
         printf("\nlast repo serial: %llu\n", (unsigned long long)s->last_serial);
+        if (s->root_version)
+            printf("root of trust: version %llu\n", (unsigned long long)s->root_version);
         if (s->busy)
             printf("an update (or another change) is under way: this is the state before it\n");
     }

@@ -278,6 +278,10 @@ static pc_status validate(const pc_repo *r, size_t **by_name, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": serial: must be from 1 to 2^53-1");
     if (r->expires <= r->created)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": expires: must be later than created");
+    if (r->root_version > PC_JSON_MAX_INT ||
+        (r->root_version && (r->root.size < 1 || r->root.size > PC_REPO_ROOT_MAX_BYTES)))
+        return pc_fail(e, PC_ERR_FORMAT, WHAT ": root: version 1 to 2^53-1, size 1 to %u",
+                       PC_REPO_ROOT_MAX_BYTES);
     if (r->max_patch_chain_length < 1 || r->max_patch_chain_length > 64)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": settings.max_patch_chain_length: 1 to 64");
     if (!(r->fallback_threshold > 0 && r->fallback_threshold <= 1))
@@ -445,10 +449,27 @@ static pc_status parse_channels(pc_repo *r, const cJSON *obj, pc_err *e)
     return PC_OK;
 }
 
+/* "root": {"version", "sha256", "size"}, optional. */
+static pc_status parse_root_ref(pc_repo *r, const cJSON *top, pc_err *e)
+{
+    static const char *const known[] = {"version", "sha256", "size", NULL};
+    pc_jpath tp = {""}, p = {"root"};
+    const cJSON *o = NULL;
+    pc_status st = pc_jget_object(top, "root", false, &o, WHAT, &tp, e);
+    if (st != PC_OK || o == NULL)
+        return st;
+    if ((st = pc_jcheck_keys(o, known, WHAT, &p, e)) ||
+        (st = pc_jget_u64(o, "version", true, 1, PC_JSON_MAX_INT, &r->root_version, WHAT, &p, e)) ||
+        (st = pc_jget_sha256(o, "sha256", r->root.sha256, WHAT, &p, e)) ||
+        (st = pc_jget_u64(o, "size", true, 1, PC_REPO_ROOT_MAX_BYTES, &r->root.size, WHAT, &p, e)))
+        return st;
+    return PC_OK;
+}
+
 static pc_status parse_repo(pc_repo *r, const cJSON *root, pc_err *e)
 {
     static const char *const known[] = {"format", "product", "serial", "created", "expires",
-                                        "settings", "channels", "versions", "edges", NULL};
+                                        "root", "settings", "channels", "versions", "edges", NULL};
     static const char *const known_settings[] = {"max_patch_chain_length",
                                                  "fallback_threshold", NULL};
     if (!cJSON_IsObject(root))
@@ -469,6 +490,7 @@ static pc_status parse_repo(pc_repo *r, const cJSON *root, pc_err *e)
         (st = pc_jget_u64(root, "serial", true, 1, PC_JSON_MAX_INT, &r->serial, WHAT, &top, e)) ||
         (st = pc_jget_time(root, "created", true, &r->created, WHAT, &top, e)) ||
         (st = pc_jget_time(root, "expires", true, &r->expires, WHAT, &top, e)) ||
+        (st = parse_root_ref(r, root, e)) ||
         (st = pc_jget_object(root, "settings", true, &settings, WHAT, &top, e)) ||
         (st = pc_jcheck_keys(settings, known_settings, WHAT, &sp, e)) ||
         (st = pc_jget_u64(settings, "max_patch_chain_length", true, 1, 64, &chain, WHAT, &sp,
@@ -533,6 +555,10 @@ pc_status pc_repo_write(const pc_repo *r, char **out, size_t *len, pc_err *e)
               cJSON_AddStringToObject(root, "product", r->product) &&
               pc_jadd_u64(root, "serial", r->serial) && pc_jadd_time(root, "created", r->created) &&
               pc_jadd_time(root, "expires", r->expires) &&
+              (r->root_version == 0 ||
+               ((x = cJSON_AddObjectToObject(root, "root")) &&
+                pc_jadd_u64(x, "version", r->root_version) &&
+                pc_jadd_sha256(x, "sha256", r->root.sha256) && pc_jadd_u64(x, "size", r->root.size))) &&
               (x = cJSON_AddObjectToObject(root, "settings")) &&
               cJSON_AddNumberToObject(x, "max_patch_chain_length", r->max_patch_chain_length) &&
               cJSON_AddNumberToObject(x, "fallback_threshold", r->fallback_threshold) &&

@@ -19,6 +19,7 @@
 #define PC_MAX_VERSIONS 10000
 #define PC_MAX_EDGES 100000
 #define PC_NOTES_MAX (64u << 10)
+#define PC_REPO_ROOT_MAX_BYTES (64u << 10) /* = PC_ROOT_MAX_BYTES (trust.h) */
 
 typedef struct pc_hashref {
     uint8_t sha256[32];
@@ -51,6 +52,9 @@ typedef struct pc_repo {
     char *product;
     uint64_t serial;
     int64_t created, expires;
+    uint64_t root_version;  /* the root metadata that lists the keys signing
+                               this file (docs/format.md §13); 0: none named */
+    pc_hashref root;        /* its roots/<v>.root.json, when root_version > 0 */
     unsigned max_patch_chain_length;
     double fallback_threshold;
     pc_channel *channels;

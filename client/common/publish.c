@@ -35,29 +35,47 @@ pc_status pc_sig_block_for(const char *sig, size_t slen, const char *json, size_
                            char **out, pc_err *e)
 {
     *out = NULL;
-    pc_sig s[2];
+    pc_sig *s = calloc(PC_SIG_MAX_BLOCKS, sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     size_t n = 0;
-    pc_status st = pc_sig_parse_set(sig, slen, "repo.json.minisig", s, &n, e);
-    if (st != PC_OK)
-        return st;
+    pc_status st = pc_sig_parse_blocks(sig, slen, "repo.json.minisig", s, &n, e);
     pc_err first = {0};
-    bool verified = false;
-    for (size_t i = 0; i < n && !verified; i++) {
+    char *text = NULL;
+    size_t tl = 0;
+    for (size_t i = 0; st == PC_OK && i < n; i++) {
         pc_err why = {0};
-        if (pc_sig_verify(&s[i], keys, nkeys, NULL, json, len, false, &why) == PC_OK) {
-            verified = true;
-            st = pc_sig_format(&s[i], untrusted, out, e);
-        } else if (i == 0) {
-            first = why;
+        char *block = NULL;
+        if (pc_sig_verify(&s[i], keys, nkeys, NULL, json, len, false, &why) != PC_OK) {
+            if (i == 0)
+                first = why;
+            continue;
         }
+        if ((st = pc_sig_format(&s[i], untrusted, &block, e)) != PC_OK)
+            break;
+        size_t bl = strlen(block);
+        char *grown = realloc(text, tl + bl + 1);
+        if (grown == NULL) {
+            free(block);
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(grown + tl, block, bl + 1);
+        text = grown;
+        tl += bl;
+        free(block);
     }
-    if (!verified) {
+    if (st == PC_OK && text == NULL) {
         st = first.code != PC_OK ? first.code : PC_ERR_SIGNATURE;
         if (e)
             *e = first;
     }
-    pc_sig_free(&s[0]);
-    pc_sig_free(&s[1]);
+    if (st == PC_OK)
+        *out = text;
+    else
+        free(text);
+    pc_sig_free_all(s, n);
+    free(s);
     return st;
 }
 

@@ -20,8 +20,8 @@
 pc_status pc_publish_repo(const char *dir, const char *json, size_t len, const char *sig,
                           size_t slen, const pc_pubkey *keys, size_t nkeys, pc_err *e);
 
-/* Of a signature file (one or two blocks), the block that verifies json
- * with keys, as the text of a one-block file with the given untrusted
+/* Of a signature file, the blocks that verify json with keys (one per
+ * signing key), as the text of a signature file with the given untrusted
  * comment (*out, caller frees). The first block's reason if none does. */
 pc_status pc_sig_block_for(const char *sig, size_t slen, const char *json, size_t len,
                            const pc_pubkey *keys, size_t nkeys, const char *untrusted,

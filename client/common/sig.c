@@ -193,7 +193,7 @@ static pc_status split_blocks(const char *text, size_t len, const char *what, in
     char found[16];
     snprintf(found, sizeof found, n < 0 ? "more" : "%d", n);
     return pc_fail(e, PC_ERR_FORMAT, "%s: expected 4 lines%s, found %s", what,
-                   max_blocks > 1 ? " (8 for two signatures)" : "", found);
+                   max_blocks > 1 ? " per signature" : "", found);
 }
 
 pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *out, pc_err *e)
@@ -206,26 +206,89 @@ pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *o
     return st != PC_OK ? st : parse_block(line, ll, 1, what, out, e);
 }
 
-pc_status pc_sig_parse_set(const char *text, size_t len, const char *what, pc_sig out[2],
-                           size_t *n, pc_err *e)
+void pc_sig_free_all(pc_sig *s, size_t n)
 {
-    memset(out, 0, 2 * sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        pc_sig_free(&s[i]);
+}
+
+pc_status pc_sig_parse_blocks(const char *text, size_t len, const char *what,
+                              pc_sig out[PC_SIG_MAX_BLOCKS], size_t *n, pc_err *e)
+{
     *n = 0;
-    const char *line[9];
-    size_t ll[9];
+    const char *line[4 * PC_SIG_MAX_BLOCKS + 1];
+    size_t ll[4 * PC_SIG_MAX_BLOCKS + 1];
     int nb;
-    pc_status st = split_blocks(text, len, what, 2, line, ll, &nb, e);
+    pc_status st = split_blocks(text, len, what, PC_SIG_MAX_BLOCKS, line, ll, &nb, e);
     for (int b = 0; st == PC_OK && b < nb; b++) {
         st = parse_block(line + 4 * b, ll + 4 * b, 4 * b + 1, what, &out[b], e);
         if (st == PC_OK)
             (*n)++;
     }
     if (st != PC_OK) {
-        pc_sig_free(&out[0]);
-        pc_sig_free(&out[1]);
+        pc_sig_free_all(out, *n);
         *n = 0;
     }
     return st;
+}
+
+pc_status pc_sig_signers(const char *sig_text, size_t sig_len, const char *what,
+                         const void *data, size_t len, const pc_pubkey *keys, size_t nkeys,
+                         bool *signed_by, unsigned *count, char **tc, pc_err *why, pc_err *e)
+{
+    *count = 0;
+    if (tc)
+        *tc = NULL;
+    if (signed_by)
+        memset(signed_by, 0, nkeys * sizeof *signed_by);
+    pc_sig *s = calloc(PC_SIG_MAX_BLOCKS, sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    size_t n;
+    pc_status st = pc_sig_parse_blocks(sig_text, sig_len, what, s, &n, e);
+    const char *comment = NULL;
+    bool seen[PC_SIG_MAX_BLOCKS] = {false};
+    for (size_t i = 0; st == PC_OK && i < n; i++) {
+        pc_err reason = {0};
+        if (pc_sig_verify(&s[i], keys, nkeys, NULL, data, len, false, &reason) != PC_OK) {
+            if (why && *count == 0 && why->code == PC_OK)
+                *why = reason;
+            continue;
+        }
+        size_t k = 0;
+        while (k < nkeys && memcmp(keys[k].keynum, s[i].keynum, PC_KEYNUM_LEN) != 0)
+            k++;
+        if (comment && strcmp(comment, s[i].trusted_comment) != 0) {
+            st = pc_fail(e, PC_ERR_SIGNATURE,
+                         "%s: two signatures of the same content carry different trusted "
+                         "comments ('%.100s', '%.100s')",
+                         what, comment, s[i].trusted_comment);
+            break;
+        }
+        comment = s[i].trusted_comment;
+        if (k < PC_SIG_MAX_BLOCKS && k < nkeys && !seen[k]) {
+            seen[k] = true;
+            (*count)++;
+            if (signed_by)
+                signed_by[k] = true;
+        }
+    }
+    if (st == PC_OK && tc && comment && (*tc = strdup(comment)) == NULL)
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    if (st != PC_OK)
+        *count = 0;
+    pc_sig_free_all(s, n);
+    free(s);
+    return st;
+}
+
+void pc_pubkey_base64(const pc_pubkey *pk, char *out, size_t outlen)
+{
+    uint8_t raw[2 + PC_KEYNUM_LEN + PC_PK_LEN];
+    memcpy(raw, "Ed", 2);
+    memcpy(raw + 2, pk->keynum, PC_KEYNUM_LEN);
+    memcpy(raw + 2 + PC_KEYNUM_LEN, pk->pk, PC_PK_LEN);
+    sodium_bin2base64(out, outlen, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
 }
 
 pc_status pc_blake2b_file(const char *path, uint8_t out[64], pc_err *e)

@@ -18,6 +18,7 @@
 #define PC_TRUSTED_COMMENT_MAX 8192
 #define PC_UNTRUSTED_COMMENT_MAX 1024
 #define PC_LEGACY_MAX_BYTES (256u << 20) /* legacy Ed signs whole files in memory */
+#define PC_SIG_MAX_BLOCKS 32             /* signatures in one file (format.md §2) */
 
 typedef struct pc_pubkey {
     uint8_t keynum[PC_KEYNUM_LEN];
@@ -47,12 +48,31 @@ pc_status pc_pubkey_load(const char *path, pc_pubkey *out, pc_err *e);
 pc_status pc_sig_parse(const char *text, size_t len, const char *what, pc_sig *out, pc_err *e);
 void pc_sig_free(pc_sig *s);
 
-/* Parse a signature file of one block, or of two during a publish
- * (docs/format.md §2: the new document's signature, then the previous
- * one's, so that the pair on disk verifies at every instant). *n receives
- * 1 or 2; the caller frees each with pc_sig_free. */
-pc_status pc_sig_parse_set(const char *text, size_t len, const char *what, pc_sig out[2],
-                           size_t *n, pc_err *e);
+/* Parse a signature file of one or more blocks of 4 lines, at most
+ * PC_SIG_MAX_BLOCKS (docs/format.md §2: one per signing key, and during a
+ * publish the new document's, then the previous one's). *n receives the
+ * count; the caller frees each with pc_sig_free_all. */
+pc_status pc_sig_parse_blocks(const char *text, size_t len, const char *what,
+                              pc_sig out[PC_SIG_MAX_BLOCKS], size_t *n, pc_err *e);
+void pc_sig_free_all(pc_sig *s, size_t n);
+
+/* Which of keys signed data (len bytes): the blocks of the signature file
+ * sig_text that verify it, each key counted once. signed_by (may be NULL)
+ * has nkeys entries, set true for each key that signed; *count receives
+ * how many did. *tc (may be NULL) receives the trusted comment of the
+ * first block that verified (caller frees; NULL if none did); blocks that
+ * verify but carry different trusted comments are PC_ERR_SIGNATURE. A
+ * block by a key not in keys, or over other bytes, is not counted. A
+ * malformed file is an error; *count 0 is not: the caller judges the
+ * count against its threshold, and *why (may be NULL) receives the first
+ * block's reason for not counting. */
+pc_status pc_sig_signers(const char *sig_text, size_t sig_len, const char *what,
+                         const void *data, size_t len, const pc_pubkey *keys, size_t nkeys,
+                         bool *signed_by, unsigned *count, char **tc, pc_err *why, pc_err *e);
+
+/* The base64 line of a public key, as minisign -P takes it (out holds at
+ * least 57 bytes). */
+void pc_pubkey_base64(const pc_pubkey *pk, char *out, size_t outlen);
 
 /* Verify a parsed signature made over a file (streamed; legacy signatures
  * need the whole file in memory and are capped) or over a buffer (file NULL,

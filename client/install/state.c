@@ -29,7 +29,35 @@ void pc_state_free(pc_state *st)
         free(st->history[i].to);
     }
     free(st->history);
+    free(st->root_json);
+    free(st->root_sig);
+    free(st->rotations);
     memset(st, 0, sizeof *st);
+}
+
+static pc_status add_rotation(pc_state *st, const pc_rotation *r, pc_err *e)
+{
+    if (st->nrotations == PC_STATE_ROTATIONS_MAX) {
+        memmove(&st->rotations[0], &st->rotations[1], (st->nrotations - 1) * sizeof *st->rotations);
+        st->nrotations--;
+    }
+    pc_rotation *p = realloc(st->rotations, (st->nrotations + 1) * sizeof *p);
+    if (p == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    st->rotations = p;
+    p[st->nrotations++] = *r;
+    return PC_OK;
+}
+
+pc_status pc_state_set_root(pc_state *st, uint64_t to, const char *json, const char *sig,
+                            int reset_serial, pc_err *e)
+{
+    pc_status s;
+    if ((s = pc_state_set(&st->root_json, json, e)) || (s = pc_state_set(&st->root_sig, sig, e)))
+        return s;
+    pc_rotation r = {(int64_t)time(NULL), st->root_version, to, reset_serial};
+    st->root_version = to;
+    return add_rotation(st, &r, e);
 }
 
 pc_status pc_state_set(char **field, const char *v, pc_err *e)
@@ -127,6 +155,40 @@ static pc_status get_u64(const cJSON *v, uint64_t *out)
     return PC_OK;
 }
 
+/* "root": {"version", "json", "signatures"} and "rotations": [...]. */
+static pc_status parse_root(pc_state *st, const cJSON *top, const char *path, pc_err *e)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(top, "root");
+    pc_status s;
+    if (r && !cJSON_IsNull(r)) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "version");
+        if (!cJSON_IsObject(r) || get_u64(v, &st->root_version) || st->root_version == 0)
+            return bad(e, path, "root", "expected {version, json, signatures}");
+        if ((s = opt_string(r, "json", &st->root_json, path, e)) ||
+            (s = opt_string(r, "signatures", &st->root_sig, path, e)))
+            return s;
+    }
+    const cJSON *rot = cJSON_GetObjectItemCaseSensitive(top, "rotations"), *it;
+    if (rot && !cJSON_IsArray(rot))
+        return bad(e, path, "rotations", "expected an array");
+    cJSON_ArrayForEach(it, rot)
+    {
+        uint64_t t = 0;
+        pc_rotation x = {0};
+        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(it, "reset_serial");
+        if (!cJSON_IsObject(it) || get_u64(cJSON_GetObjectItemCaseSensitive(it, "time"), &t) ||
+            get_u64(cJSON_GetObjectItemCaseSensitive(it, "from"), &x.from) ||
+            get_u64(cJSON_GetObjectItemCaseSensitive(it, "to"), &x.to) ||
+            (rs && !cJSON_IsBool(rs)))
+            return bad(e, path, "rotations", "expected {time, from, to, reset_serial}");
+        x.time = (int64_t)t;
+        x.reset_serial = cJSON_IsTrue(rs);
+        if ((s = add_rotation(st, &x, e)))
+            return s;
+    }
+    return PC_OK;
+}
+
 static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err *e)
 {
     if (!cJSON_IsObject(root))
@@ -155,6 +217,8 @@ static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err
                 return s;
         }
     }
+    if ((s = parse_root(st, root, path, e)))
+        return s;
     v = cJSON_GetObjectItemCaseSensitive(root, "history");
     if (v) {
         if (!cJSON_IsArray(v))
@@ -229,6 +293,23 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
               (hist = cJSON_AddArrayToObject(root, "history")) != NULL;
     for (size_t i = 0; ok && i < st->ninstalled; i++)
         ok = cJSON_AddItemToArray(inst, cJSON_CreateString(st->installed[i]));
+    cJSON *r = NULL, *rot = NULL;
+    if (ok && st->root_version)
+        ok = (r = cJSON_AddObjectToObject(root, "root")) &&
+             cJSON_AddNumberToObject(r, "version", (double)st->root_version) &&
+             cJSON_AddItemToObject(r, "json", str_or_null(st->root_json)) &&
+             cJSON_AddItemToObject(r, "signatures", str_or_null(st->root_sig));
+    if (ok && st->nrotations)
+        ok = (rot = cJSON_AddArrayToObject(root, "rotations")) != NULL;
+    for (size_t i = 0; ok && i < st->nrotations; i++) {
+        const pc_rotation *x = &st->rotations[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(rot, o) &&
+             cJSON_AddNumberToObject(o, "time", (double)x->time) &&
+             cJSON_AddNumberToObject(o, "from", (double)x->from) &&
+             cJSON_AddNumberToObject(o, "to", (double)x->to) &&
+             cJSON_AddBoolToObject(o, "reset_serial", x->reset_serial);
+    }
     for (size_t i = 0; ok && i < st->nhistory; i++) {
         const pc_history_entry *h = &st->history[i];
         cJSON *o = cJSON_CreateObject();

@@ -18,6 +18,15 @@ typedef struct pc_history_entry {
     uint64_t downloaded;  /* bytes over the network */
 } pc_history_entry;
 
+#define PC_STATE_ROTATIONS_MAX 100
+
+/* A move of the root of trust to a newer root version. */
+typedef struct pc_rotation {
+    int64_t time;         /* unix seconds */
+    uint64_t from, to;    /* root versions (from 0: the first root accepted) */
+    int reset_serial;     /* the serial ratchet was reset */
+} pc_rotation;
+
 typedef struct pc_state {
     uint64_t last_serial;   /* 0: never saw a repo.json */
     char *product;          /* the product of the first repo.json accepted:
@@ -28,6 +37,11 @@ typedef struct pc_state {
     size_t ninstalled;
     pc_history_entry *history; /* oldest first, at most PC_STATE_HISTORY_MAX */
     size_t nhistory;
+    uint64_t root_version;  /* the newest root of trust accepted (0: none) */
+    char *root_json;        /* its text and signature file, kept so that the */
+    char *root_sig;         /* next walk starts there (checked again on use) */
+    pc_rotation *rotations; /* oldest first, at most PC_STATE_ROTATIONS_MAX */
+    size_t nrotations;
 } pc_state;
 
 /* Load path into st; a missing file gives an empty state (PC_OK). Malformed
@@ -47,6 +61,11 @@ void pc_state_remove_installed(pc_state *st, const char *v);
 /* Append a history entry, dropping the oldest beyond the maximum. */
 pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
                        uint64_t downloaded, pc_err *e);
+
+/* Record that root version `to` is now trusted (its text and signatures),
+ * with a rotation entry. */
+pc_status pc_state_set_root(pc_state *st, uint64_t to, const char *json, const char *sig,
+                            int reset_serial, pc_err *e);
 
 void pc_state_free(pc_state *st);
 

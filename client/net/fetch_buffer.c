@@ -39,8 +39,10 @@ static size_t mem_write(char *p, size_t sz, size_t n, void *ud)
     return add;
 }
 
-pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
-                          size_t *len, size_t *mirror_used, pc_err *e)
+/* missing (may be NULL): set when every mirror that answered said the file
+ * is not there (and at least one did). */
+static pc_status fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                              size_t *len, size_t *mirror_used, bool *missing, pc_err *e)
 {
     *buf = NULL;
     *len = 0;
@@ -50,7 +52,9 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
     if (o->nmirrors == 0)
         return pc_fail(e, PC_ERR_INVALID, "no repository URL configured");
     char why[CURL_ERROR_SIZE + 256] = "";
-    bool too_large = false, reached = false;
+    bool too_large = false, reached = false, all_missing = true;
+    if (missing)
+        *missing = false;
     for (size_t mi = 0; mi < o->nmirrors; mi++) {
         if (o->demoted && o->demoted[mi] && mi + 1 < o->nmirrors)
             continue;
@@ -114,10 +118,30 @@ pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, c
         }
         if (!permanent && o->demoted)
             o->demoted[mi] = true;
+        if (!permanent)
+            all_missing = false;
         free(url);
     }
+    if (missing)
+        *missing = all_missing && reached && !too_large;
     return pc_fail(e, too_large ? PC_ERR_TOO_LARGE : reached ? PC_ERR_NETWORK : PC_ERR_OFFLINE,
                    "%s%s", reached || too_large ? "" : "offline: no mirror could be reached: ", why);
+}
+
+pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                          size_t *len, size_t *mirror_used, pc_err *e)
+{
+    return fetch_buffer(o, rel, cap, buf, len, mirror_used, NULL, e);
+}
+
+pc_status pc_fetch_buffer_if_any(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                                 size_t *len, pc_err *e)
+{
+    bool missing = false;
+    pc_status st = fetch_buffer(o, rel, cap, buf, len, NULL, &missing, e);
+    if (st != PC_OK && missing)
+        st = e ? (e->code = PC_ERR_NOT_FOUND) : PC_ERR_NOT_FOUND;
+    return st;
 }
 
 pc_status pc_fetch_buffer_sha(const pc_fetch_opts *o, const char *rel, uint64_t size,

@@ -61,6 +61,12 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
 pc_status pc_fetch_buffer(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
                           size_t *len, size_t *mirror_used, pc_err *e);
 
+/* Like pc_fetch_buffer, but PC_ERR_NOT_FOUND when every mirror that
+ * answered said rel is not there (HTTP 401/403/404/410, no such file):
+ * for files a site may not have, such as the next root version. */
+pc_status pc_fetch_buffer_if_any(const pc_fetch_opts *o, const char *rel, size_t cap, char **buf,
+                                 size_t *len, pc_err *e);
+
 /* Download rel, of known size and SHA-256, into memory (for a reader that
  * may not write the root): a mirror serving other bytes is passed over for
  * the next. *buf is NUL-terminated, caller frees. */

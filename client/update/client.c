@@ -29,6 +29,8 @@ void pc_client_free(pc_client *c)
         free(c->repos[i]);
     free(c->channel);
     free(c->ca_file);
+    free(c->trust_json);
+    free(c->trust_sig);
     free(c);
 }
 
@@ -252,22 +254,23 @@ pc_status pc_client_add_pubkey_file(pc_client *c, const char *path)
     return st != PC_OK ? st : add_key(c, &k);
 }
 
-/* A signature file holds one signature, or two while a site is being
- * published (docs/format.md §2); the content verifies if either does, and
- * the trusted comment is that signature's. */
+/* A signature file holds one signature per signing key, and twice as many
+ * while a site is being published (docs/format.md §2); the content
+ * verifies if any block does by a pinned key, and the trusted comment is
+ * that block's. */
 static pc_status verify(pc_client *c, const char *file, const void *data, size_t len,
                         const char *sig_text, size_t sig_len, const char *sig_what,
                         unsigned flags, char **tc)
 {
     if (c->nkeys == 0)
         return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
-    pc_sig s[2];
+    pc_sig *s = calloc(PC_SIG_MAX_BLOCKS, sizeof *s);
+    if (s == NULL)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
     size_t n;
-    pc_status st = pc_sig_parse_set(sig_text, sig_len, sig_what, s, &n, &c->err);
-    if (st != PC_OK)
-        return st;
+    pc_status st = pc_sig_parse_blocks(sig_text, sig_len, sig_what, s, &n, &c->err);
     pc_err first = {0};
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; st == PC_OK && i < n; i++) {
         st = pc_sig_verify(&s[i], c->keys, c->nkeys, file, data, len,
                            (flags & PC_VERIFY_ALLOW_LEGACY) != 0, i == 0 ? &first : &c->err);
         if (st == PC_OK) {
@@ -277,13 +280,15 @@ static pc_status verify(pc_client *c, const char *file, const void *data, size_t
             }
             break;
         }
+        if (i + 1 < n)
+            st = PC_OK;
     }
-    if (st != PC_OK) { /* the first signature's reason: it is the newest document's */
+    if (st != PC_OK && n > 0) { /* the first signature's reason: it is the newest document's */
         c->err = first;
         st = first.code;
     }
-    pc_sig_free(&s[0]);
-    pc_sig_free(&s[1]);
+    pc_sig_free_all(s, n);
+    free(s);
     return st;
 }
 
@@ -328,4 +333,52 @@ pc_status pc_client_verify_buffer(pc_client *c, const void *data, size_t len,
         *trusted_comment = NULL;
     return verify(c, NULL, data ? data : "", len, sig_text, sig_len, "signature", flags,
                   trusted_comment);
+}
+
+pc_status pc_client_set_trust_root_buffer(pc_client *c, const char *json, size_t len,
+                                          const char *sig, size_t slen)
+{
+    if (c == NULL || json == NULL || sig == NULL)
+        return bad_arg(c, "no root metadata or signatures given");
+    pc_err_clear(&c->err);
+    pc_root r;
+    pc_status st = pc_root_accept(NULL, json, len, sig, slen, &r, &c->err);
+    if (st != PC_OK)
+        return st;
+    char *j = strndup(json, len), *s = strndup(sig, slen);
+    if (j == NULL || s == NULL || strlen(j) != len || strlen(s) != slen) {
+        free(j);
+        free(s);
+        return pc_fail(&c->err, j && s ? PC_ERR_FORMAT : PC_ERR_NOMEM,
+                       j && s ? "root metadata: contains a NUL byte" : "out of memory");
+    }
+    free(c->trust_json);
+    free(c->trust_sig);
+    c->trust_json = j;
+    c->trust_sig = s;
+    c->trust = r;
+    return PC_OK;
+}
+
+pc_status pc_client_set_trust_root(pc_client *c, const char *path)
+{
+    if (c == NULL || path == NULL)
+        return bad_arg(c, "no root metadata file given");
+    pc_err_clear(&c->err);
+    char *sp = NULL, *json = NULL, *sig = NULL;
+    size_t len = 0, slen = 0;
+    if (asprintf(&sp, "%s.minisig", path) < 0)
+        return pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    pc_status st = pc_read_file(path, PC_ROOT_MAX_BYTES, &json, &len, &c->err);
+    if (st == PC_OK)
+        st = pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &c->err);
+    if (st == PC_ERR_NOT_FOUND && json)
+        pc_fail(&c->err, st, "%s: not found: root metadata is trusted only with its signatures "
+                "(patchcast-gen root sign)", sp);
+    if (st == PC_OK && (st = pc_client_set_trust_root_buffer(c, json, len, sig, slen)) != PC_OK)
+        pc_fail_prefix(&c->err, "%s: ", path);
+    free(sp);
+    free(json);
+    free(sig);
+    return st;
 }

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "patchcast.h"
 #include "sig.h"
+#include "trust.h"
 
 #define PC_MAX_KEYS 16
 #define PC_MAX_REPOS 8
@@ -23,6 +24,9 @@ struct pc_client {
     int wait_seconds;             /* a change waits this long for the lock; <0: no limit */
     long low_speed_bytes;         /* 0: the transport's default */
     long low_speed_seconds;       /* 0: the transport's default */
+    char *trust_json;             /* the pinned root of trust (pc_client_set_trust_root): */
+    char *trust_sig;              /* its text and signature file, or NULL */
+    pc_root trust;                /* parsed, when trust_json */
     pc_progress_fn progress;
     void *progress_ud;
     volatile int cancel;

@@ -1,7 +1,6 @@
 /* config.c — ROOT/config.json: repositories, pinned keys and channel of an
  * install root, written by `patchcast init`. */
 #include <cJSON.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,7 @@
 #include "fileio.h"
 #include "jsonv.h"
 
-#define CONFIG_MAX (64u << 10)
+#define CONFIG_MAX (256u << 10) /* a pinned root of trust may be 64 KiB */
 
 static char *config_path(const char *root)
 {
@@ -35,13 +34,14 @@ pc_status pc_client_save_config(pc_client *c)
         ok = cJSON_AddItemToArray(repos, cJSON_CreateString(c->repos[i]));
     for (size_t i = 0; ok && i < c->nkeys; i++) {
         char b64[64];
-        uint8_t raw[42];
-        memcpy(raw, "Ed", 2);
-        memcpy(raw + 2, c->keys[i].keynum, 8);
-        memcpy(raw + 10, c->keys[i].pk, 32);
-        sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+        pc_pubkey_base64(&c->keys[i], b64, sizeof b64);
         ok = cJSON_AddItemToArray(keys, cJSON_CreateString(b64));
     }
+    cJSON *trust = NULL;
+    if (ok && c->trust_json)
+        ok = (trust = cJSON_AddObjectToObject(root, "trust")) &&
+             cJSON_AddStringToObject(trust, "root", c->trust_json) &&
+             cJSON_AddStringToObject(trust, "signatures", c->trust_sig);
     if (ok && c->ca_file)
         ok = cJSON_AddStringToObject(root, "ca_file", c->ca_file) != NULL;
     char *text = ok ? cJSON_Print(root) : NULL;
@@ -74,10 +74,12 @@ pc_status pc_client_load_config(pc_client *c, const char *root)
     cJSON *j = NULL;
     if (st == PC_OK)
         st = pc_jparse(text, len, path, &j, &c->err);
-    static const char *const known[] = {"format", "repos", "keys", "channel", "ca_file", NULL};
+    static const char *const known[] = {"format", "repos", "keys", "channel", "ca_file", "trust",
+                                        NULL};
     pc_jpath top = {""};
-    const cJSON *repos = NULL, *keys = NULL, *it;
-    char *channel = NULL, *ca = NULL;
+    const cJSON *repos = NULL, *keys = NULL, *trust = NULL, *it;
+    char *channel = NULL, *ca = NULL, *tjson = NULL, *tsig = NULL;
+    pc_jpath tp = {"trust"};
     if (st == PC_OK && (!cJSON_IsObject(j) ||
                         (st = pc_jcheck_keys(j, known, path, &top, &c->err)) ||
                         (st = pc_jget_array(j, "repos", true, &repos, path, &top, &c->err)) ||
@@ -85,7 +87,13 @@ pc_status pc_client_load_config(pc_client *c, const char *root)
                         (st = pc_jget_string(j, "channel", true, 32, &channel, path, &top,
                                              &c->err)) ||
                         (st = pc_jget_string(j, "ca_file", false, 4096, &ca, path, &top,
-                                             &c->err))))
+                                             &c->err)) ||
+                        (st = pc_jget_object(j, "trust", false, &trust, path, &top, &c->err)) ||
+                        (trust && ((st = pc_jget_string(trust, "root", true, PC_ROOT_MAX_BYTES,
+                                                        &tjson, path, &tp, &c->err)) ||
+                                   (st = pc_jget_string(trust, "signatures", true,
+                                                        PC_SIG_FILE_MAX, &tsig, path, &tp,
+                                                        &c->err))))))
         if (st == PC_OK)
             st = pc_fail(&c->err, PC_ERR_STATE, "%s: expected a JSON object", path);
     if (st == PC_OK)
@@ -112,8 +120,13 @@ pc_status pc_client_load_config(pc_client *c, const char *root)
         st = pc_client_set_channel(c, channel);
     if (st == PC_OK && ca)
         st = pc_client_set_ca_file(c, ca);
+    if (st == PC_OK && tjson &&
+        (st = pc_client_set_trust_root_buffer(c, tjson, strlen(tjson), tsig, strlen(tsig))) != PC_OK)
+        pc_fail_prefix(&c->err, "%s: trust: ", path);
     free(channel);
     free(ca);
+    free(tjson);
+    free(tsig);
     cJSON_Delete(j);
     free(text);
     free(path);

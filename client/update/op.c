@@ -119,6 +119,8 @@ void pc_op_end(pc_op *op)
         __atomic_store_n(&op->c->cancel, 0, __ATOMIC_SEQ_CST);
     pc_repo_free(op->repo);
     pc_state_free(&op->state);
+    free(op->root_json);
+    free(op->root_sig);
     free(op->state_path);
     free(op->current);
     pc_layout_close(&op->lay);
@@ -169,7 +171,11 @@ static pc_status accept_repo(pc_op *op, const char *json, size_t len, const char
                        "repo.json is the site of product '%s', but this install follows '%s' "
                        "(a mirror of another product?)",
                        r->product, op->state.product);
-    if (r->serial < op->state.last_serial)
+    if ((st = pc_op_check_root_ref(op, r)) != PC_OK)
+        return st;
+    /* A root crossed that resets the ratchet: a serial fast-forwarded by
+     * a stolen key is forgotten (docs/format.md §13). */
+    if (r->serial < op->state.last_serial && !op->root_reset)
         return pc_fail(&c->err, PC_ERR_ROLLBACK,
                        "repo.json has serial %llu, older than serial %llu seen before: refusing "
                        "a replayed or rolled-back repository",
@@ -182,13 +188,15 @@ pc_status pc_op_fetch_repo(pc_op *op)
     pc_client *c = op->c;
     if (c->nrepos == 0)
         return pc_fail(&c->err, PC_ERR_INVALID, "no repository configured");
-    if (c->nkeys == 0)
-        return pc_fail(&c->err, PC_ERR_INVALID, "no public key pinned");
+    if (c->nkeys == 0 && c->trust_json == NULL)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no public key or root of trust pinned");
     char *json = NULL, *sig = NULL, *tc = NULL;
     size_t len = 0, slen = 0, mi = 0;
     pc_status st = PC_OK;
     char refused[PC_ERRMSG_MAX] = ""; /* each mirror passed over, and why */
     pc_op_progress(op, "metadata", "repo.json", 0, 0);
+    if ((st = pc_op_walk_roots(op)) != PC_OK)
+        return st;
     /* Try mirrors in order; a mirror whose metadata fails verification, is
      * expired or is older than what was seen is skipped like one that is
      * down, and the error names each mirror's problem. */
@@ -212,7 +220,7 @@ pc_status pc_op_fetch_repo(pc_op *op)
         st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL,
                              &c->err);
         if (st == PC_OK)
-            st = pc_client_verify_buffer(c, json, len, sig, slen, 0, &tc);
+            st = pc_op_verify_repo(op, json, len, sig, slen, &tc);
         if (st == PC_OK)
             st = accept_repo(op, json, len, tc);
         if (st == PC_OK)
@@ -236,7 +244,10 @@ pc_status pc_op_fetch_repo(pc_op *op)
     bool pin = op->state.product == NULL;
     if (pin && (st = pc_state_set(&op->state.product, op->repo->product, &c->err)) != PC_OK)
         goto out;
-    if (pin || op->repo->serial > op->state.last_serial) {
+    uint64_t root_before = op->state.root_version;
+    if ((st = pc_op_record_root(op)) != PC_OK)
+        goto out;
+    if (pin || op->repo->serial > op->state.last_serial || op->state.root_version != root_before) {
         if (op->repo->serial > op->state.last_serial)
             op->state.last_serial = op->repo->serial;
         st = pc_state_save(&op->state, op->state_path, &c->err);

@@ -26,6 +26,12 @@ typedef struct pc_op {
     pc_fetch_opts fo;
     bool demoted[PC_MAX_REPOS]; /* mirrors that failed a transfer in this operation */
     unsigned step, nsteps;
+    /* The root of trust (trustwalk.c), when the client pins one: */
+    bool has_root;          /* the walk ran: root is the site's newest */
+    bool root_reset;        /* it crossed a root that resets the serial ratchet */
+    bool repo_by_root;      /* repo.json verified by root's repository keys */
+    pc_root root;
+    char *root_json, *root_sig; /* its text and signature file */
 } pc_op;
 
 /* Open and lock the root, load the state and reconcile it with the
@@ -38,6 +44,19 @@ void pc_op_end(pc_op *op);
  * check product, serial (no rollback) and expiry (no freeze). A change
  * records the serial and product in the state; a reader does not. */
 pc_status pc_op_fetch_repo(pc_op *op);
+
+/* The root of trust (trustwalk.c): walk from the pinned root (or the
+ * newer one the state keeps) to the site's newest, each step checked and
+ * the newest unexpired; verify repo.json by its repository keys (or by
+ * bare keys, for a site that names no root, until one is accepted); check
+ * that the parsed repo.json names that root; record a newer root in the
+ * state (and reset the serial when a root crossed says so). Without a
+ * pinned root: bare keys, as before. */
+pc_status pc_op_walk_roots(pc_op *op);
+pc_status pc_op_verify_repo(pc_op *op, const char *json, size_t len, const char *sig,
+                            size_t slen, char **tc);
+pc_status pc_op_check_root_ref(pc_op *op, const pc_repo *r);
+pc_status pc_op_record_root(pc_op *op);
 
 /* Download a content-addressed document (manifest or delta) of known hash
  * and size into ROOT/cache/meta/ (a reader: into memory only) and return

@@ -347,6 +347,7 @@ static pc_install_state *install_state_of(const pc_op *op)
         if (pc_hold_is_held(&op->lay, op->state.installed[i]))
             ok = (s->held[s->nheld++] = strdup(op->state.installed[i])) != NULL;
     s->last_serial = op->state.last_serial;
+    s->root_version = op->state.root_version ? op->state.root_version : op->c->trust.version;
     s->busy = op->lay.writer_busy;
     if (!ok) {
         pc_client_status_free(s);

@@ -12,50 +12,53 @@
 #include "seckey.h"
 
 static const char usage[] =
-    "usage: patchcast-gen build RELEASES -o SITE -s SECKEY [--config FILE]\n"
-    "                           [--expires DURATION] [--password-file FILE] [-q]\n"
+    "usage: patchcast-gen build RELEASES -o SITE -s SECKEY [-s SECKEY...] [--config FILE]\n"
+    "                           [--trust ROOT.json] [--expires DURATION]\n"
+    "                           [--password-file FILE] [-q]\n"
     "\n"
     "Build (or update) a static update site from RELEASES/<version>/ folders.\n"
     "Existing objects and patches in SITE are verified and reused; only new\n"
     "edges are computed; repo.json and its signature are written last.\n"
     "  -o SITE               output folder (created if missing)\n"
-    "  -s SECKEY             minisign secret key that signs repo.json\n"
+    "  -s SECKEY             minisign secret key that signs repo.json; repeat it when\n"
+    "                        the root of trust asks for several signatures\n"
+    "  --trust ROOT.json     publish this root of trust (signed with patchcast-gen root\n"
+    "                        sign) and name it in repo.json; without it a site that has\n"
+    "                        roots keeps its newest (docs/format.md section 13)\n"
     "  --config FILE         patchcast.json settings (docs/format.md, README)\n"
     "  --expires DURATION    how long repo.json stays valid, e.g. 30d, 12h (default 30d)\n"
     "  --password-file FILE  the secret key's password (else $PATCHCAST_PASSWORD, or a prompt)\n"
     "  -q, --quiet           no progress lines\n"
     "Release notes: RELEASES/<version>.md, or \"versions\" in the config.\n";
 
-static pc_status load_key(const char *path, const char *pwfile, pc_seckey *sk, pc_err *e)
-{
-    bool enc = false;
-    pc_status st = pc_seckey_load(path, NULL, sk, &enc, e);
-    if (st == PC_ERR_PASSWORD && enc) {
-        char *pw = NULL;
-        st = pc_password_get(pwfile, "Password: ", false, &pw, e);
-        if (st == PC_OK)
-            st = pc_seckey_load(path, pw, sk, &enc, e);
-        pc_password_free(pw);
-    }
-    return st;
-}
+#define MAX_SIGNING_KEYS 16
 
 int gen_cmd_build(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"expires", required_argument, NULL, 'x'},
                                          {"password-file", required_argument, NULL, 'P'},
+                                         {"trust", required_argument, NULL, 'T'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *site = NULL, *key = NULL, *config = NULL, *expires = NULL, *pwfile = NULL;
+    const char *site = NULL, *config = NULL, *expires = NULL, *pwfile = NULL, *trust = NULL;
+    const char *keyfiles[MAX_SIGNING_KEYS];
+    size_t nkeyfiles = 0;
     bool quiet = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:s:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': site = optarg; break;
-        case 's': key = optarg; break;
+        case 's':
+            if (nkeyfiles == MAX_SIGNING_KEYS) {
+                fprintf(stderr, "patchcast-gen build: more than %d -s keys\n", MAX_SIGNING_KEYS);
+                return 2;
+            }
+            keyfiles[nkeyfiles++] = optarg;
+            break;
+        case 'T': trust = optarg; break;
         case 'c': config = optarg; break;
         case 'x': expires = optarg; break;
         case 'P': pwfile = optarg; break;
@@ -64,7 +67,7 @@ int gen_cmd_build(int argc, char **argv)
         default: fputs(usage, stderr); return 2;
         }
     }
-    if (argc - optind != 1 || !site || !key) {
+    if (argc - optind != 1 || !site || nkeyfiles == 0) {
         fprintf(stderr, "patchcast-gen build: %s\n%s",
                 argc - optind != 1 ? "expected one RELEASES folder" : "-o SITE and -s SECKEY are required",
                 usage);
@@ -86,18 +89,22 @@ int gen_cmd_build(int argc, char **argv)
         if (cfg.product == NULL)
             st = pc_fail(&e, PC_ERR_NOMEM, "out of memory");
     }
-    pc_seckey sk;
-    if (st == PC_OK)
-        st = load_key(key, pwfile, &sk, &e);
+    pc_seckey sk[MAX_SIGNING_KEYS];
+    for (size_t i = 0; st == PC_OK && i < nkeyfiles; i++)
+        st = pc_seckey_load_asking(keyfiles[i], pwfile, &sk[i], &e);
     if (st != PC_OK) {
+        for (size_t i = 0; i < nkeyfiles; i++)
+            pc_seckey_wipe(&sk[i]);
         fprintf(stderr, "patchcast-gen build: %s\n", e.msg);
         pc_config_free(&cfg);
         return gen_exit_for(st);
     }
-    pc_build_opts o = {.releases = releases, .site = site, .cfg = &cfg, .key = &sk, .quiet = quiet};
+    pc_build_opts o = {.releases = releases, .site = site, .cfg = &cfg, .keys = sk,
+                       .nkeys = nkeyfiles, .trust = trust, .quiet = quiet};
     pc_build_result r;
     st = pc_build(&o, &r, &e);
-    pc_seckey_wipe(&sk);
+    for (size_t i = 0; i < nkeyfiles; i++)
+        pc_seckey_wipe(&sk[i]);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen build: %s\n(the site's previous repo.json, if any, is untouched)\n",
                 e.msg);

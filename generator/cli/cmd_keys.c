@@ -129,15 +129,7 @@ int gen_cmd_sign(int argc, char **argv)
     }
     pc_err e = {0};
     pc_seckey sk;
-    bool encrypted = false;
-    char *password = NULL;
-    pc_status st = pc_seckey_load(sec, NULL, &sk, &encrypted, &e);
-    if (st == PC_ERR_PASSWORD && encrypted) {
-        st = pc_password_get(pwfile, "Password: ", false, &password, &e);
-        if (st == PC_OK)
-            st = pc_seckey_load(sec, password, &sk, &encrypted, &e);
-    }
-    pc_password_free(password);
+    pc_status st = pc_seckey_load_asking(sec, pwfile, &sk, &e);
     if (st != PC_OK) {
         fprintf(stderr, "patchcast-gen sign: %s\n", e.msg);
         return gen_exit_for(st);

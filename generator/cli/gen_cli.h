@@ -24,5 +24,6 @@ int gen_cmd_diff(int argc, char **argv);
 int gen_cmd_build(int argc, char **argv);
 int gen_cmd_verify(int argc, char **argv);
 int gen_cmd_gc(int argc, char **argv);
+int gen_cmd_root(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@ static const gen_cmd commands[] = {
     {"build", "build or update a signed static update site from release folders", gen_cmd_build},
     {"verify", "check a built site: signature, hashes, every patch applied once", gen_cmd_verify},
     {"gc", "remove site files no longer referenced (after the retention period)", gen_cmd_gc},
+    {"root", "root of trust: init, sign and verify root metadata (key rotation)", gen_cmd_root},
     {"keygen", "create a signing key pair (minisign format)", gen_cmd_keygen},
     {"sign", "sign files (prehashed minisign signatures)", gen_cmd_sign},
     {"diff", "write a binary patch (BSDIFF40) from OLD to NEW", gen_cmd_diff},

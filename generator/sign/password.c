@@ -102,3 +102,18 @@ pc_status pc_password_get(const char *password_file, const char *prompt, bool co
     *out = p;
     return PC_OK;
 }
+
+pc_status pc_seckey_load_asking(const char *path, const char *password_file, pc_seckey *sk,
+                                pc_err *e)
+{
+    bool enc = false;
+    pc_status st = pc_seckey_load(path, NULL, sk, &enc, e);
+    if (st == PC_ERR_PASSWORD && enc) {
+        char *pw = NULL;
+        st = pc_password_get(password_file, "Password: ", false, &pw, e);
+        if (st == PC_OK)
+            st = pc_seckey_load(path, pw, sk, &enc, e);
+        pc_password_free(pw);
+    }
+    return st;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "seckey.h"
 
 /* Get a password into a new string (caller frees with pc_password_free).
  * confirm: ask twice on a terminal and require both to match. Errors name
@@ -14,5 +15,10 @@ pc_status pc_password_get(const char *password_file, const char *prompt, bool co
                           char **out, pc_err *e);
 
 void pc_password_free(char *p);
+
+/* Load a secret key file, asking for its password (as above) only when it
+ * is encrypted. */
+pc_status pc_seckey_load_asking(const char *path, const char *password_file, pc_seckey *sk,
+                                pc_err *e);
 
 #endif

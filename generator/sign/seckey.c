@@ -118,15 +118,6 @@ pc_status pc_seckey_write(const pc_seckey *sk, const char *path, const char *pas
     return st;
 }
 
-void pc_pubkey_base64(const pc_pubkey *pk, char *out, size_t outlen)
-{
-    uint8_t raw[2 + PC_KEYNUM_LEN + PC_PK_LEN];
-    memcpy(raw, "Ed", 2);
-    memcpy(raw + 2, pk->keynum, PC_KEYNUM_LEN);
-    memcpy(raw + 2 + PC_KEYNUM_LEN, pk->pk, PC_PK_LEN);
-    sodium_bin2base64(out, outlen, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
-}
-
 pc_status pc_pubkey_write(const pc_pubkey *pk, const char *path, bool force, pc_err *e)
 {
     char b64[64], id[17], text[200];

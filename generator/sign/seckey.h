@@ -30,8 +30,6 @@ pc_status pc_seckey_write(const pc_seckey *sk, const char *path, const char *pas
  * file unless force). */
 pc_status pc_pubkey_write(const pc_pubkey *pk, const char *path, bool force, pc_err *e);
 
-/* The base64 line of a public key (out holds at least 57 chars). */
-void pc_pubkey_base64(const pc_pubkey *pk, char *out, size_t outlen);
 
 /* Read a secret key file. *encrypted tells whether it needs a password; if
  * it does and password is NULL, PC_ERR_PASSWORD is returned with the key

@@ -65,7 +65,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
     if ((st = build_find_versions(&b)) != PC_OK ||
         (st = pc_site_open(&b.site, o->site, e)) != PC_OK)
         goto out;
-    if ((st = build_load_previous(&b, &prev)) != PC_OK)
+    if ((st = build_load_previous(&b, &prev)) != PC_OK || (st = build_check_trust(&b)) != PC_OK)
         goto out;
     for (size_t i = 0; i < b.nv; i++) {
         rel *r = &b.v[i];
@@ -151,6 +151,7 @@ out:
     }
     free(b.v);
     pc_repo_free(prev);
+    build_free_trust(&b);
     pc_site_close(&b.site);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -16,7 +16,11 @@ typedef struct pc_build_opts {
     const char *releases;   /* RELEASES/<version>/ trees, optional <version>.md notes */
     const char *site;       /* output folder */
     const pc_config *cfg;
-    const pc_seckey *key;
+    const pc_seckey *keys;  /* sign repo.json: one block each */
+    size_t nkeys;
+    const char *trust;      /* root metadata to publish (its signatures at
+                               trust + ".minisig"), or NULL: the site's
+                               newest root if it has one (docs/format.md §13) */
     bool quiet;             /* no progress lines */
     int64_t now;            /* 0: the current time (tests pin it) */
 } pc_build_opts;

@@ -153,6 +153,11 @@ pc_status build_write_repo(builder *b, edge_plan *eps, size_t neps, const pc_rep
         ed->bytes = eps[i].bytes;
         ed->delta = eps[i].ref;
     }
+    if (b->root_json) {
+        r.root_version = b->root.version;
+        r.root.size = strlen(b->root_json);
+        pc_sha256(b->root_json, r.root.size, r.root.sha256);
+    }
     char *text = NULL, *sig = NULL;
     size_t len;
     if ((st = pc_repo_write(&r, &text, &len, b->e)) != PC_OK)
@@ -161,27 +166,51 @@ pc_status build_write_repo(builder *b, edge_plan *eps, size_t neps, const pc_rep
     pc_format_time(r.expires, exp);
     snprintf(tc, sizeof tc, "patchcast-repo serial:%llu product:%s expires:%s",
              (unsigned long long)r.serial, r.product, exp);
-    if ((st = pc_sign_buffer(b->o->key, text, len, tc, "signature from patchcast-gen", &sig,
-                             b->e)) != PC_OK)
+    /* One signature block per key (docs/format.md §2). */
+    pc_pubkey pks[PC_ROOT_MAX_KEYS];
+    size_t npk = 0, slen = 0;
+    for (size_t i = 0; st == PC_OK && i < b->o->nkeys; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < npk; j++)
+            dup |= !memcmp(pks[j].keynum, b->o->keys[i].keynum, PC_KEYNUM_LEN);
+        if (dup)
+            continue;
+        if (npk == PC_ROOT_MAX_KEYS) {
+            st = pc_fail(b->e, PC_ERR_INVALID, "more than %d signing keys", PC_ROOT_MAX_KEYS);
+            break;
+        }
+        memcpy(pks[npk].keynum, b->o->keys[i].keynum, PC_KEYNUM_LEN);
+        memcpy(pks[npk].pk, b->o->keys[i].sk + 32, PC_PK_LEN);
+        npk++;
+        char *one = NULL;
+        if ((st = pc_sign_buffer(&b->o->keys[i], text, len, tc, "signature from patchcast-gen",
+                                 &one, b->e)) != PC_OK)
+            break;
+        size_t ol = strlen(one);
+        char *grown = realloc(sig, slen + ol + 1);
+        if (grown == NULL)
+            st = pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+        else {
+            memcpy(grown + slen, one, ol + 1);
+            sig = grown;
+            slen += ol;
+        }
+        free(one);
+    }
+    if (st != PC_OK)
         goto out_text;
-    char *rp = pc_site_file(&b->site, "repo.json");
-    char *sp = pc_site_file(&b->site, "repo.json.minisig");
-    if (!rp || !sp)
-        st = pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-    /* In three atomic steps (format.md §2), so that the pair verifies at
-     * every instant: a kill or a full disk leaves the old site or the new.
-     * The old repo.json's signature is recognised by this key (after a key
-     * rotation it is not, and the old pair is then not carried). */
-    pc_pubkey pk;
-    memcpy(pk.keynum, b->o->key->keynum, PC_KEYNUM_LEN);
-    memcpy(pk.pk, b->o->key->sk + 32, PC_PK_LEN);
+    /* The root first (the upload order, format.md §8), then repo.json and
+     * its signature in three atomic steps (format.md §2), so that the pair
+     * verifies at every instant: a kill or a full disk leaves the old site
+     * or the new. The old repo.json's signatures are recognised by these
+     * keys (after a key rotation they are not, and the old pair is then
+     * not carried). */
+    st = build_write_root(b);
     if (st == PC_OK)
-        st = pc_publish_repo(b->site.root, text, len, sig, strlen(sig), &pk, 1, b->e);
-    free(rp);
-    free(sp);
+        st = pc_publish_repo(b->site.root, text, len, sig, slen, pks, npk, b->e);
     b->res->serial = r.serial;
     if (st == PC_OK)
-        st = pc_page_write(b->site.root, &r, b->o->key, tc, b->e);
+        st = pc_page_write(b->site.root, &r, &b->o->keys[0], tc, b->e);
 out_text:
     free(text);
     free(sig);

@@ -14,6 +14,7 @@
 #include "meta.h"
 #include "site.h"
 #include "tree.h"
+#include "trust.h"
 
 typedef struct rel {
     char *name;
@@ -47,6 +48,10 @@ typedef struct builder {
     job *jobs;
     size_t njobs, capjobs;
     pc_build_result *res;
+    /* The root of trust repo.json names (build_root.c), when root_json: */
+    pc_root root;
+    char *root_json, *root_sig;
+    bool root_publish;     /* not yet in the site (or other signatures) */
 } builder;
 
 typedef struct edge_plan {
@@ -81,6 +86,16 @@ bool build_in_channel(const builder *b, const rel *r, const pc_channel_cfg *c);
 pc_status build_plan_edge(builder *b, edge_plan *ep);
 /* Compute or reuse every job's patch, in parallel under the memory budget. */
 pc_status build_run_jobs(builder *b);
+
+/* build_root.c: the root of trust. */
+
+/* Choose the root repo.json will name (the --trust one, checked against
+ * the site's newest, or that newest) and check that the signing keys are
+ * enough of its repository keys. Early: before any work is done. */
+pc_status build_check_trust(builder *b);
+/* Write the chosen root into SITE/roots/ if it is new (before repo.json). */
+pc_status build_write_root(builder *b);
+void build_free_trust(builder *b);
 
 /* build_docs.c: the documents. */
 

@@ -1,5 +1,5 @@
 /* fuzz_sig.c — libFuzzer harness for the .minisig and public-key parsers,
- * the two-signature form (pc_sig_parse_set), and verification of a fixed
+ * the many-signature form (pc_sig_parse_blocks), and verification of a fixed
  * message with whatever parses. */
 #include <stdint.h>
 #include <string.h>
@@ -17,9 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)pc_sig_verify(&s, &k, 1, NULL, "message", 7, true, &e);
         pc_sig_free(&s);
     }
-    pc_sig set[2];
+    static pc_sig set[PC_SIG_MAX_BLOCKS];
     size_t n;
-    if (pc_sig_parse_set((const char *)data, size, "fuzz", set, &n, &e) == PC_OK) {
+    if (pc_sig_parse_blocks((const char *)data, size, "fuzz", set, &n, &e) == PC_OK) {
         for (size_t i = 0; i < n; i++) {
             pc_pubkey k;
             memset(&k, 0, sizeof k);

@@ -55,10 +55,12 @@ static void two_signature_file(void)
     CHECK(pc_sign_buffer(&sk1, old, strlen(old), "serial:1", NULL, &s_old, NULL) == PC_OK);
     CHECK(pc_sign_buffer(&sk1, new, strlen(new), "serial:2", NULL, &s_new, NULL) == PC_OK);
     CHECK(pc_sign_buffer(&sk2, new, strlen(new), "serial:2", NULL, &s_other, NULL) == PC_OK);
-    char pair[4096], wrong[4096], three[8192];
+    char pair[4096], wrong[4096], three[8192], many[16384] = "";
     snprintf(pair, sizeof pair, "%s%s", s_new, s_old);
     snprintf(wrong, sizeof wrong, "%s%s", s_other, s_old);
-    snprintf(three, sizeof three, "%s%s%s", s_new, s_old, s_old);
+    snprintf(three, sizeof three, "%s%s%s", s_old, s_other, s_new);
+    for (int i = 0; i <= PC_SIG_MAX_BLOCKS; i++)
+        strcat(many, s_old);
     pc_client *c;
     CHECK(pc_client_new(&c) == PC_OK);
     CHECK(pc_client_add_pubkey(c, pub1) == PC_OK);
@@ -79,9 +81,17 @@ static void two_signature_file(void)
     CHECK(tc == NULL);
     CHECK(pc_client_verify_buffer(c, new, strlen(new), wrong, strlen(wrong), 0, NULL) == PC_ERR_KEY);
     CHECKF(strstr(pc_client_errmsg(c), "key id") != NULL, "%s", pc_client_errmsg(c));
-    /* Three blocks are not a signature file; nor are two for pc_sig_parse. */
-    CHECK(pc_client_verify_buffer(c, new, strlen(new), three, strlen(three), 0, NULL) == PC_ERR_FORMAT);
-    CHECKF(strstr(pc_client_errmsg(c), "expected 4 lines (8 for two signatures), found more"),
+    /* A block per signing key: the third of three verifies (the others are
+     * another document's and another key's); more than PC_SIG_MAX_BLOCKS
+     * are not a signature file; nor are two for pc_sig_parse. */
+    tc = NULL;
+    st = pc_client_verify_buffer(c, new, strlen(new), three, strlen(three), 0, &tc);
+    CHECKF(st == PC_OK, "%s", pc_client_errmsg(c));
+    CHECK_STR(tc, "serial:2");
+    free(tc);
+    CHECK(strlen(many) < PC_SIG_FILE_MAX);
+    CHECK(pc_client_verify_buffer(c, old, strlen(old), many, strlen(many), 0, NULL) == PC_ERR_FORMAT);
+    CHECKF(strstr(pc_client_errmsg(c), "expected 4 lines per signature, found more"),
            "%s", pc_client_errmsg(c));
     pc_sig sg;
     pc_err e = {0};
