@@ -57,17 +57,18 @@ CPPFLAGS  += $(LIB_CFLAGS)
 # (docs/architecture.md). Each folder's sources get only these -I paths, so
 # an include the wrong way fails to compile.
 USES.client/common    :=
+USES.client/trust     := client/common
 USES.client/apply     := client/common
 USES.client/net       := client/common
 USES.client/install   := client/common
 USES.client/host      := client/common
-USES.client/update    := client/common client/apply client/net client/install
+USES.client/update    := client/common client/trust client/apply client/net client/install
 USES.client/cli       := client/common client/apply
 USES.generator/diff   := client/common client/apply
-USES.generator/sign   := client/common
-USES.generator/site   := client/common client/apply generator/diff generator/sign
-USES.generator/cli    := client/common client/apply client/update generator/diff generator/sign generator/site
-LIB_DIRS := client/common client/apply client/net client/install client/host client/update
+USES.generator/sign   := client/common client/trust
+USES.generator/site   := client/common client/trust client/apply generator/diff generator/sign
+USES.generator/cli    := client/common client/trust client/apply client/update generator/diff generator/sign generator/site
+LIB_DIRS := client/common client/trust client/apply client/net client/install client/host client/update
 GEN_DIRS := generator/diff generator/sign generator/site
 ALL_DIRS := $(LIB_DIRS) client/cli $(GEN_DIRS) generator/cli
 # Tests see everything (tests/unit/<area>/ mirrors the folders).

@@ -393,9 +393,12 @@ int pc_cmd_repair(int argc, char **argv)
 int pc_cmd_mirror(int argc, char **argv)
 {
     static const char musage[] =
-        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY) [--ca-file PEM] [--force] [--json]\n"
+        "usage: patchcast mirror URL DIR (-p PUBKEY | -P KEY | --trust ROOT.json)\n"
+        "                        [--ca-file PEM] [--force] [--json]\n"
         "Copy the site at URL into DIR and verify every file, for an offline mirror\n"
         "(a USB stick). Clients then use DIR as a repository: patchcast init --repo DIR.\n"
+        "--trust: the root of trust the clients pin; the site's roots are walked from\n"
+        "it and copied, and repo.json is checked by the newest root's repository keys.\n"
         "DIR's repo.json is replaced only once the copy verifies. --force replaces a\n"
         "newer site in DIR, or copies an expired one.\n"
         "--json: print one JSON document on stdout, on success and on failure.\n"
@@ -403,9 +406,10 @@ int pc_cmd_mirror(int argc, char **argv)
     static const struct option lo[] = {{"ca-file", required_argument, NULL, 'C'},
                                        {"force", no_argument, NULL, 'f'},
                                        {"json", no_argument, NULL, 'j'},
+                                       {"trust", required_argument, NULL, 'T'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    const char *pub = NULL, *key = NULL, *ca = NULL;
+    const char *pub = NULL, *key = NULL, *ca = NULL, *trust = NULL;
     unsigned flags = 0;
     bool json = false;
     int ch;
@@ -417,22 +421,25 @@ int pc_cmd_mirror(int argc, char **argv)
         case 'p': pub = optarg; break;
         case 'P': key = optarg; break;
         case 'C': ca = optarg; break;
+        case 'T': trust = optarg; break;
         case 'f': flags |= PC_MIRROR_FORCE; break;
         case 'j': json = true; break;
         case 'h': return pc_cli_help(musage);
         default: return pc_cli_bad_option("mirror", ch, argv, musage);
         }
     }
-    if (argc - optind != 2 || (!pub && !key)) {
+    if (argc - optind != 2 || (!pub && !key && !trust)) {
         fputs(musage, stderr);
-        return pc_cli_usage("mirror: expected URL DIR and a public key");
+        return pc_cli_usage("mirror: expected URL DIR and a public key or --trust ROOT.json");
     }
     const char *url = argv[optind], *dir = argv[optind + 1];
     pc_client *c;
     pc_status st = pc_client_new(&c);
     if (st != PC_OK)
         return pc_cli_fail(st, "out of memory");
-    st = pub ? pc_client_add_pubkey_file(c, pub) : pc_client_add_pubkey(c, key);
+    st = pub ? pc_client_add_pubkey_file(c, pub) : key ? pc_client_add_pubkey(c, key) : PC_OK;
+    if (st == PC_OK && trust)
+        st = pc_client_set_trust_root(c, trust);
     if (st == PC_OK && ca)
         st = pc_client_set_ca_file(c, ca);
     if (st != PC_OK)

@@ -18,6 +18,7 @@
 #include "jsonv.h"
 #include "path.h"
 #include "meta.h"
+#include "op.h"
 #include "publish.h"
 #include "seen.h"
 #include "siteverify.h"
@@ -80,9 +81,20 @@ static void mlist_free(mlist *l)
     pc_seen_free(&l->rels);
 }
 
-/* The serial of the site already in dir, if its pair verifies; 0 if none. */
-static uint64_t serial_in(pc_client *c, const char *dir)
+/* repo.json verified by what this mirror trusts: a threshold of the
+ * walked root's repository keys when a root is pinned, else the bare keys. */
+static pc_status verify_repo(pc_op *op, const char *json, size_t len, const char *sig,
+                             size_t slen)
 {
+    if (op->has_root)
+        return pc_op_verify_repo(op, json, len, sig, slen, NULL);
+    return pc_client_verify_buffer(op->c, json, len, sig, slen, 0, NULL);
+}
+
+/* The serial of the site already in dir, if its pair verifies; 0 if none. */
+static uint64_t serial_in(pc_op *op, const char *dir)
+{
+    pc_client *c = op->c;
     char *rp = pc_path_join(dir, "repo.json"), *sp = pc_path_join(dir, "repo.json.minisig");
     char *json = NULL, *sig = NULL;
     size_t len, slen;
@@ -91,8 +103,7 @@ static uint64_t serial_in(pc_client *c, const char *dir)
     uint64_t serial = 0;
     if (rp && sp && pc_read_file(rp, PC_REPO_MAX_BYTES, &json, &len, &e) == PC_OK &&
         pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e) == PC_OK &&
-        pc_client_verify_buffer(c, json, len, sig, slen, 0, NULL) == PC_OK &&
-        pc_repo_parse(json, len, &r, &e) == PC_OK)
+        verify_repo(op, json, len, sig, slen) == PC_OK && pc_repo_parse(json, len, &r, &e) == PC_OK)
         serial = r->serial;
     c->err = saved; /* an unreadable old copy is not this operation's failure */
     pc_repo_free(r);
@@ -101,6 +112,46 @@ static uint64_t serial_in(pc_client *c, const char *dir)
     free(rp);
     free(sp);
     return serial;
+}
+
+/* Copy the source's roots/1 .. roots/<newest> (and signatures) into dir:
+ * clients pinned to any of them walk the chain from there. A root version
+ * is written once: one the folder already holds with other content is
+ * refused (a legitimate site never changes a root), unless forced. The
+ * chain is then checked with the rest of the copy (siteverify.c). */
+static pc_status copy_roots(pc_fetch_opts *fo, const char *dir, uint64_t newest, bool force,
+                            pc_err *e)
+{
+    pc_status st = PC_OK;
+    for (uint64_t v = 1; v <= newest && st == PC_OK; v++) {
+        char rel[64], srel[80];
+        pc_root_site_path(v, rel);
+        snprintf(srel, sizeof srel, "%s.minisig", rel);
+        for (int k = 0; k < 2 && st == PC_OK; k++) {
+            const char *name = k ? srel : rel;
+            char *text = NULL, *old = NULL, *path = pc_path_join(dir, name);
+            size_t len = 0, olen = 0;
+            pc_err ignored = {0};
+            if (path == NULL)
+                st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            if (st == PC_OK)
+                st = pc_fetch_buffer(fo, name, k ? PC_SIG_FILE_MAX : PC_ROOT_MAX_BYTES, &text,
+                                     &len, NULL, e);
+            bool have = st == PC_OK &&
+                        pc_read_file(path, PC_ROOT_MAX_BYTES, &old, &olen, &ignored) == PC_OK;
+            if (have && (olen != len || memcmp(old, text, len) != 0) && !k && !force)
+                st = pc_fail(e, PC_ERR_SIGNATURE,
+                             "%s: the source's root version %llu differs from the one this folder "
+                             "holds; a root version never changes (force to replace it)",
+                             name, (unsigned long long)v);
+            else if (st == PC_OK && (!have || olen != len || memcmp(old, text, len) != 0))
+                st = pc_mkdirs(path, true, e) ? e->code : pc_write_file_atomic(path, text, len, 0644, e);
+            free(text);
+            free(old);
+            free(path);
+        }
+    }
+    return st;
 }
 
 pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsigned flags,
@@ -112,8 +163,8 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
     pc_err_clear(e);
     if (problems)
         *problems = 0;
-    if (c->nkeys == 0)
-        return pc_fail(e, PC_ERR_INVALID, "no public key pinned");
+    if (c->nkeys == 0 && c->trust_json == NULL)
+        return pc_fail(e, PC_ERR_INVALID, "no public key or root of trust pinned");
     if (pc_mkdirs(dir, false, e) != PC_OK)
         return e->code;
     const char *mirrors[1] = {url};
@@ -125,14 +176,18 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
     size_t len, slen;
     pc_repo *r = NULL;
     mlist docs = {0}, files = {0};
+    pc_keyset known = {0}; /* every key that may have signed a repo.json here */
+    /* No install root: the walk starts at the pinned root (an empty state). */
+    pc_op op = {.c = c, .fo = fo};
     pc_status st;
-    if ((st = pc_fetch_buffer(&fo, "repo.json", PC_REPO_MAX_BYTES, &json, &len, NULL, e)) ||
-        (st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL, e)) ||
-        (st = pc_client_verify_buffer(c, json, len, sig, slen, 0, NULL)) ||
-        (st = pc_repo_parse(json, len, &r, e)))
-        goto out;
     bool force = (flags & PC_MIRROR_FORCE) != 0;
-    uint64_t have = serial_in(c, dir);
+    if ((st = pc_op_walk_roots(&op)) ||
+        (st = pc_fetch_buffer(&fo, "repo.json", PC_REPO_MAX_BYTES, &json, &len, NULL, e)) ||
+        (st = pc_fetch_buffer(&fo, "repo.json.minisig", PC_SIG_FILE_MAX, &sig, &slen, NULL, e)) ||
+        (st = verify_repo(&op, json, len, sig, slen)) ||
+        (st = pc_repo_parse(json, len, &r, e)) || (st = pc_op_check_root_ref(&op, r)))
+        goto out;
+    uint64_t have = serial_in(&op, dir);
     if (have > r->serial && !force) {
         st = pc_fail(e, PC_ERR_ROLLBACK,
                      "%s holds serial %llu, newer than the source's %llu: not replaced "
@@ -147,6 +202,8 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
                      url, exp);
         goto out;
     }
+    if (r->root_version > 0 && (st = copy_roots(&fo, dir, r->root_version, force, e)))
+        goto out;
     char rel[PC_SITE_PATH_MAX];
     for (size_t i = 0; i < r->nversions && st == PC_OK; i++) {
         pc_site_manifest_path(r->versions[i].manifest.sha256, rel);
@@ -199,13 +256,20 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
     /* The source may be in the middle of its own publish (a signature file
      * of two blocks): the copy gets the one block that signs its repo.json. */
     char *one = NULL;
+    for (size_t i = 0; i < c->nkeys && known.nkeys < PC_ROOT_MAX_KEYS; i++)
+        known.keys[known.nkeys++] = c->keys[i];
+    for (size_t i = 0; op.has_root && i < op.root.repo.nkeys && known.nkeys < PC_ROOT_MAX_KEYS; i++)
+        if (pc_keyset_find(&known, &op.root.repo.keys[i]) < 0)
+            known.keys[known.nkeys++] = op.root.repo.keys[i];
     if (st == PC_OK)
-        st = pc_sig_block_for(sig, slen, json, len, c->keys, c->nkeys,
+        st = pc_sig_block_for(sig, slen, json, len, known.keys, known.nkeys,
                               "signature of repo.json, copied by patchcast mirror", &one, e);
     if (st == PC_OK)
-        st = pc_publish_repo(dir, json, len, one, strlen(one), c->keys, c->nkeys, e);
+        st = pc_publish_repo(dir, json, len, one, strlen(one), known.keys, known.nkeys, e);
     free(one);
 out:
+    free(op.root_json);
+    free(op.root_sig);
     mlist_free(&docs);
     mlist_free(&files);
     pc_repo_free(r);

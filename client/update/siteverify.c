@@ -1,6 +1,7 @@
 /* siteverify.c — check a whole site folder: the signature of repo.json, the
  * hash and size of every manifest, delta, object and patch, and that every
- * patch applied to its source produces its target. Shared by
+ * patch applied to its source produces its target, and the chain of root
+ * metadata (roots/) repo.json names. Shared by
  * `patchcast-gen verify` (before uploading) and `patchcast mirror`. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "fileio.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -19,6 +21,7 @@
 #include "sig.h"
 #include "sha256.h"
 #include "siteverify.h"
+#include "trust.h"
 
 typedef struct vctx {
     const char *site;
@@ -181,6 +184,54 @@ pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn 
     return rc;
 }
 
+/* The site's roots/1.root.json, 2, ... up to the first missing: each
+ * signed by a threshold of its own root keys and of the previous one's
+ * (docs/format.md §13). *newest receives the last that passed (version 0:
+ * none), *newest_json its text (caller frees). Problems are reported; the
+ * walk stops at the first. */
+static void check_roots(vctx *v, pc_root *newest, char **newest_json, size_t *newest_len)
+{
+    memset(newest, 0, sizeof *newest);
+    *newest_json = NULL;
+    *newest_len = 0;
+    for (uint64_t ver = 1; ver <= PC_ROOT_MAX_STEPS; ver++) {
+        char rel[64], srel[80];
+        pc_root_site_path(ver, rel);
+        snprintf(srel, sizeof srel, "%s.minisig", rel);
+        char *p = site_file(v, rel), *sp = site_file(v, srel), *json = NULL, *sig = NULL;
+        size_t len = 0, slen = 0;
+        pc_err e = {0};
+        pc_root next = {0};
+        bool ok = false;
+        pc_status st = p && sp ? pc_read_file(p, PC_ROOT_MAX_BYTES, &json, &len, &e) : PC_ERR_NOMEM;
+        if (st == PC_OK && pc_read_file(sp, PC_SIG_FILE_MAX, &sig, &slen, &e) != PC_OK)
+            problem(v, srel, e.msg);
+        else if (st == PC_OK && pc_root_accept(newest->version ? newest : NULL, json, len, sig,
+                                               slen, &next, &e) != PC_OK)
+            problem(v, rel, e.msg);
+        else if (st == PC_OK && next.version != ver)
+            problem(v, rel, "its version differs from its file name");
+        else if (st == PC_OK)
+            ok = true;
+        else if (st != PC_ERR_NOT_FOUND)
+            problem(v, rel, e.msg);
+        if (ok) {
+            *newest = next;
+            free(*newest_json);
+            *newest_json = json;
+            *newest_len = len;
+            json = NULL;
+            v->docs++;
+        }
+        free(p);
+        free(sp);
+        free(json);
+        free(sig);
+        if (!ok)
+            return;
+    }
+}
+
 pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, size_t len,
                               const char *sig, size_t slen, pc_site_problem_fn fn, void *ud,
                               pc_site_verify_stats *stats)
@@ -193,13 +244,47 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
     char *tc = NULL;
     pc_err e = {0};
     pc_status rc = PC_OK;
-    if (pc_client_verify_buffer(cl, json, len, sig, slen, 0, &tc) != PC_OK) {
-        problem(&v, "repo.json.minisig", pc_client_errmsg(cl));
+    /* The roots first: repo.json is then checked by the newest one's
+     * repository keys, and by the pinned bare keys if any, before it is
+     * parsed. */
+    pc_root root;
+    char *root_json = NULL;
+    size_t root_len = 0;
+    check_roots(&v, &root, &root_json, &root_len);
+    if (root.version > 0 &&
+        pc_keyset_check(&root.repo, "repository", sig, slen, "repo.json", json, len, &tc, &e)) {
+        problem(&v, "repo.json.minisig", e.msg);
+        goto report;
+    }
+    /* A mirror pinning a root trusts the root's keys alone (a bare key
+     * pinned besides it may have been rotated out). */
+    if (cl->nkeys > 0 && !(root.version > 0 && cl->trust_json)) {
+        free(tc);
+        tc = NULL;
+        if (pc_client_verify_buffer(cl, json, len, sig, slen, 0, &tc) != PC_OK) {
+            problem(&v, "repo.json.minisig", pc_client_errmsg(cl));
+            goto report;
+        }
+    } else if (root.version == 0) {
+        problem(&v, "repo.json.minisig", v.problems ? "no valid root of trust to check it with"
+                                                    : "no public key to check it with");
         goto report;
     }
     if (pc_repo_parse(json, len, &r, &e) != PC_OK) {
         problem(&v, "repo.json", e.msg);
         goto report;
+    }
+    if (root.version != r->root_version) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "names root version %llu, but the newest valid root in roots/ "
+                 "is version %llu", (unsigned long long)r->root_version,
+                 (unsigned long long)root.version);
+        problem(&v, "repo.json", msg);
+    } else if (root.version > 0) {
+        uint8_t sha[32];
+        pc_sha256(root_json, root_len, sha);
+        if (r->root.size != root_len || memcmp(sha, r->root.sha256, 32) != 0)
+            problem(&v, "repo.json", "names other content for its root than roots/ holds");
     }
     char want[300], exp[21];
     pc_format_time(r->expires, exp);
@@ -301,11 +386,14 @@ report:
         stats->objects = v.objects;
         stats->patches = v.patches;
         stats->problems = v.problems;
+        stats->root_version = root.version;
+        stats->root_expires = root.version ? root.expires : 0;
     }
     if (v.problems)
         rc = PC_ERR_HASH;
     pc_repo_free(r);
     free(tc);
+    free(root_json);
     pc_seen_free(&v.seen);
     return rc;
 }

@@ -13,9 +13,12 @@ typedef struct pc_site_verify_stats {
     int64_t expires; /* repo.json's expiry (Unix time); 0 if it did not verify or parse */
     size_t versions, edges;
     unsigned documents, objects, patches, problems;
+    uint64_t root_version; /* the newest valid root in roots/ (0: none) */
+    int64_t root_expires;  /* its expiry (Unix time), when root_version */
 } pc_site_verify_stats;
 
-/* Verify the site in dir against c's pinned keys. Each problem is reported
+/* Verify the site in dir against c's pinned keys (or, when c pins none,
+ * the site's own chain of roots, from roots/1.root.json). Each problem is reported
  * through fn (file relative to dir, reason). Returns PC_OK if there is none,
  * PC_ERR_HASH if any problem was found. The check does not read the clock:
  * whether repo.json has expired is the caller's judgement, from

@@ -78,7 +78,7 @@ pc_status pc_op_walk_roots(pc_op *op)
                 pc_fail_prefix(&c->err, "root version %" PRIu64 " has no signatures: ",
                                op->root.version + 1);
         }
-        pc_root next;
+        pc_root next = {0};
         if (st == PC_OK)
             st = pc_root_accept(&op->root, json, len, sig, slen, &next, &c->err);
         if (st == PC_OK && next.reset_serial && next.version > op->state.root_version)

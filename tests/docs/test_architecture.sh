@@ -113,7 +113,7 @@ try_include() { # folder header: 0 if a file of that folder can include it
 }
 ok=1 why=""
 # Against the arrows: each must fail.
-for pair in client/common:patch.h client/common:net.h client/common:layout.h \
+for pair in client/common:patch.h client/common:net.h client/common:layout.h client/common:trust.h client/apply:sig.h \
             client/apply:net.h client/apply:op.h client/net:patch.h client/install:net.h \
             client/host:op.h client/update:seckey.h client/update:sufsort.h \
             generator/diff:site.h generator/sign:patch.h generator/site:siteverify.h; do
