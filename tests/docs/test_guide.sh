@@ -110,6 +110,12 @@ upd=$(out_of 'pc_client_new')
     pass c_example_updates || fail c_example_updates "$(echo "$upd" | tail -3 | tr '\n' ' ')"
 out_of 'repo-2.key --config' | grep -q 'is up to date' && pass rotation_keeps_clients_updating ||
     fail rotation_keeps_clients_updating "$(out_of 'repo-2.key --config' | tail -2 | tr '\n' ' ')"
+# Root of trust: the client walked to root 2 and is up to date with the
+# site signed by the new key (test_root.sh mounts the attacks).
+rot=$(out_of 'root-2.json --config')
+[[ $rot == *"is up to date"* && $rot == *"root of trust: version 2"* ]] && pass root_rotation_keeps_clients_updating ||
+    fail root_rotation_keeps_clients_updating "$(echo "$rot" | tail -4 | tr '\n' ' ')"
+[ -f media/usb/site/roots/2.root.json ] && pass usb_mirror_has_roots || fail usb_mirror_has_roots "$(ls media/usb/site)"
 [ -f media/usb/site/repo.json ] && out_of 'patchcast mirror' | grep -q 'mirrored and verified' &&
     pass usb_mirror_made || fail usb_mirror_made "$(out_of 'patchcast mirror' | tail -2)"
 grep -q "\"$TMP/media/usb/site\"" opt/myapp/config.json && [ "$(opt/myapp/current/bin/myapp)" = "myapp 1.1.0" ] &&
