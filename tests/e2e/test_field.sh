@@ -120,4 +120,26 @@ out=$(nobody "$PC" update --root r5 --json 2>/dev/null); rc=$?
     fail update_by_non_owner_says_permission "exit $rc: $out"
 after=$(cd r5 && find . -printf '%p %s %T@\n' | sort)
 [ "$before" = "$after" ] && pass non_owner_wrote_nothing || fail non_owner_wrote_nothing "$(diff <(echo "$before") <(echo "$after") | head -5)"
+
+# --- a read-only root (a system image, a read-only bind mount) ------------
+# In a private mount namespace, r5 bind-mounted on itself read-only: status
+# and check read it; update says "permission" (exit 7) and changes nothing.
+ro() { # CMD...: run with r5 read-only
+    unshare -m --propagation private sh -c 'mount --bind r5 r5 && mount -o remount,bind,ro r5 && "$@"' ro "$@"
+}
+if ro true 2>/dev/null && ! ro touch r5/probe 2>/dev/null; then
+    out=$(ro "$PC" status --root r5 --json 2>&1); rc=$?
+    [ $rc = 0 ] && [ "$(echo "$out" | json '["current"]')" = 1.1.0 ] && pass status_on_read_only_root ||
+        fail status_on_read_only_root "exit $rc: $out"
+    out=$(ro "$PC" check --root r5 --json 2>&1); rc=$?
+    [ $rc = 0 ] && [ "$(echo "$out" | json '["to"]')" = 1.5.0 ] && pass check_on_read_only_root ||
+        fail check_on_read_only_root "exit $rc: $out"
+    out=$(ro "$PC" update --root r5 --json 2>/dev/null); rc=$?
+    [ $rc = 7 ] && [ "$(echo "$out" | json '["error"]["code"]')" = permission ] && pass update_on_read_only_root_says_permission ||
+        fail update_on_read_only_root_says_permission "exit $rc: $out"
+    after=$(cd r5 && find . -printf '%p %s %T@\n' | sort)
+    [ "$before" = "$after" ] && pass read_only_root_unchanged || fail read_only_root_unchanged "$(diff <(echo "$before") <(echo "$after") | head -5)"
+else
+    fail status_on_read_only_root "cannot make a read-only bind mount here (unshare -m, mount --bind): $(ro true 2>&1 | tail -1)"
+fi
 finish
