@@ -131,6 +131,9 @@ if ro true 2>/dev/null && ! ro touch r5/probe 2>/dev/null; then
     out=$(ro "$PC" status --root r5 --json 2>&1); rc=$?
     [ $rc = 0 ] && [ "$(echo "$out" | json '["current"]')" = 1.1.0 ] && pass status_on_read_only_root ||
         fail status_on_read_only_root "exit $rc: $out"
+    out=$(ro setpriv --reuid=65534 --regid=65534 --clear-groups "$PC" status --root r5 --json 2>&1); rc=$?
+    [ $rc = 0 ] && [ "$(echo "$out" | json '["current"]')" = 1.1.0 ] && pass status_by_non_owner_on_read_only_root ||
+        fail status_by_non_owner_on_read_only_root "exit $rc: $out"
     out=$(ro "$PC" check --root r5 --json 2>&1); rc=$?
     [ $rc = 0 ] && [ "$(echo "$out" | json '["to"]')" = 1.5.0 ] && pass check_on_read_only_root ||
         fail check_on_read_only_root "exit $rc: $out"
