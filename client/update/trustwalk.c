@@ -47,6 +47,59 @@ static pc_status start(pc_op *op)
     return st != PC_OK ? st : keep_text(&op->root_sig, sig, strlen(sig), &c->err);
 }
 
+/* One step of the walk: roots/<v+1> from each mirror in turn until one
+ * serves a version the current root accepts. A mirror that serves a root
+ * that is refused is passed over like one that is down (a hostile mirror
+ * cannot stop the walk while another serves the real root); when none
+ * serves one and some say it does not exist, the current root is the
+ * newest (PC_ERR_NOT_FOUND). Else the first refusal, or the network error. */
+static pc_status step(pc_op *op, const pc_fetch_opts *fo, pc_root *next, char **json,
+                      size_t *len, char **sig, size_t *slen)
+{
+    pc_client *c = op->c;
+    uint64_t v = op->root.version + 1;
+    char rel[64], srel[80];
+    pc_root_site_path(v, rel);
+    snprintf(srel, sizeof srel, "%s.minisig", rel);
+    bool missing = false;
+    pc_err refused = {0}, other = {0};
+    for (size_t m = 0; m < fo->nmirrors; m++) {
+        pc_fetch_opts one = *fo;
+        one.mirrors = fo->mirrors + m;
+        one.nmirrors = 1;
+        one.demoted = fo->demoted ? fo->demoted + m : NULL;
+        pc_err e = {0};
+        pc_status st = pc_fetch_buffer_if_any(&one, rel, PC_ROOT_MAX_BYTES, json, len, &e);
+        if (st == PC_ERR_NOT_FOUND) {
+            missing = true;
+            continue;
+        }
+        if (st == PC_OK) {
+            st = pc_fetch_buffer(&one, srel, PC_SIG_FILE_MAX, sig, slen, NULL, &e);
+            if (st != PC_OK)
+                pc_fail_prefix(&e, "root version %" PRIu64 " has no signatures: ", v);
+        }
+        if (st == PC_OK && (st = pc_root_accept(&op->root, *json, *len, *sig, *slen, next, &e)) ==
+                               PC_OK)
+            return PC_OK;
+        free(*json);
+        free(*sig);
+        *json = *sig = NULL;
+        pc_fail_prefix(&e, "%s on %s: ", rel, fo->mirrors[m]);
+        pc_err *keep = st == PC_ERR_NETWORK ? &other : &refused;
+        if (keep->code == PC_OK)
+            *keep = e;
+    }
+    /* Missing on a mirror (refused on another, maybe): nothing newer is
+     * trusted, and repo.json must then be one the current root accepts. */
+    if (missing)
+        return PC_ERR_NOT_FOUND;
+    c->err = refused.code != PC_OK ? refused : other;
+    if (c->err.code == PC_OK)
+        return pc_fail(&c->err, PC_ERR_NETWORK, "%s: no mirror to fetch it from", rel);
+    return c->err.code;
+}
+
 pc_status pc_op_walk_roots(pc_op *op)
 {
     pc_client *c = op->c;
@@ -59,28 +112,19 @@ pc_status pc_op_walk_roots(pc_op *op)
     pc_fetch_opts fo = op->fo;
     fo.progress = NULL;
     for (unsigned steps = 0;; steps++) {
-        char rel[64], srel[80];
-        pc_root_site_path(op->root.version + 1, rel);
-        snprintf(srel, sizeof srel, "%s.minisig", rel);
-        if (steps == PC_ROOT_MAX_STEPS)
-            return pc_fail(&c->err, PC_ERR_TOO_LARGE,
-                           "%s: more than %d root versions in one update", rel, PC_ROOT_MAX_STEPS);
         char *json = NULL, *sig = NULL;
         size_t len = 0, slen = 0;
-        st = pc_fetch_buffer_if_any(&fo, rel, PC_ROOT_MAX_BYTES, &json, &len, &c->err);
+        pc_root next = {0};
+        if (steps == PC_ROOT_MAX_STEPS)
+            return pc_fail(&c->err, PC_ERR_TOO_LARGE,
+                           "more than %d root versions in one update (the site's newest root "
+                           "is above version %" PRIu64 ")",
+                           PC_ROOT_MAX_STEPS, op->root.version);
+        st = step(op, &fo, &next, &json, &len, &sig, &slen);
         if (st == PC_ERR_NOT_FOUND) {
             pc_err_clear(&c->err);
             break; /* the newest root */
         }
-        if (st == PC_OK) {
-            st = pc_fetch_buffer(&fo, srel, PC_SIG_FILE_MAX, &sig, &slen, NULL, &c->err);
-            if (st == PC_ERR_NETWORK)
-                pc_fail_prefix(&c->err, "root version %" PRIu64 " has no signatures: ",
-                               op->root.version + 1);
-        }
-        pc_root next = {0};
-        if (st == PC_OK)
-            st = pc_root_accept(&op->root, json, len, sig, slen, &next, &c->err);
         if (st == PC_OK && next.reset_serial && next.version > op->state.root_version)
             op->root_reset = true;
         if (st == PC_OK && (st = keep_text(&op->root_json, json, len, &c->err)) == PC_OK &&
@@ -88,10 +132,8 @@ pc_status pc_op_walk_roots(pc_op *op)
             op->root = next;
         free(json);
         free(sig);
-        if (st != PC_OK) {
-            pc_fail_prefix(&c->err, "%s: ", rel);
+        if (st != PC_OK)
             return st;
-        }
     }
     if (op->root.version < op->state.root_version)
         return pc_fail(&c->err, PC_ERR_ROLLBACK,
