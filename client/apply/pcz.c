@@ -119,8 +119,12 @@ static pc_status read_header(int fd, uint64_t old_size, const pc_patch_expect *e
                        (unsigned long long)l->nsz, (unsigned long long)expect->new_size);
     memcpy(l->old_sha, h + 24, 32);
     memcpy(l->new_sha, h + 56, 32);
-    if (expect && expect->has_sha && memcmp(expect->new_sha256, l->new_sha, 32) != 0)
-        return pc_fail(e, PC_ERR_PATCH, "patch: produces another file than the metadata expects");
+    if (expect && expect->has_sha && memcmp(expect->new_sha256, l->new_sha, 32) != 0) {
+        char got[65], want[65];
+        pc_hex_encode(l->new_sha, 32, got);
+        pc_hex_encode(expect->new_sha256, 32, want);
+        return pc_fail(e, PC_ERR_HASH, "patch: produces SHA-256 %s, expected %s", got, want);
+    }
     uint64_t off = hsize;
     for (int i = 0; i < l->nstreams; i++) {
         const uint8_t *d = h + 88 + 24 * i;

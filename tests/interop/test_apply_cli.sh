@@ -35,6 +35,12 @@ fi
 "$PC" apply --sha256 "$(printf '0%.0s' $(seq 64))" "$TMP/old" "$TMP/p.bsdiff" "$TMP/out3" 2>/dev/null
 rc=$?
 [ "$rc" = 3 ] && pass wrong_sha256_exits_3 || fail wrong_sha256_exits_3 "exit $rc"
+# pcz carries its result's hash in its header: refused before decoding, as
+# a hash mismatch (exit 3) naming both hashes, not as a corrupt patch.
+out=$("$PC" apply --sha256 "$(printf '0%.0s' $(seq 64))" "$TMP/old" "$TMP/p.pcz" "$TMP/out3" 2>&1)
+rc=$?
+[ "$rc" = 3 ] && echo "$out" | grep -q "expected 0000" && [ ! -e "$TMP/out3" ] && pass wrong_sha256_on_pcz_exits_3 ||
+    fail wrong_sha256_on_pcz_exits_3 "exit $rc: $out"
 check_fails missing_argument_is_usage "expected OLD PATCH NEW" "$PC" apply "$TMP/old" "$TMP/p.pcz"
 if "$PC" apply --help | grep -q -- --no-sync; then pass help_names_no_sync; else fail help_names_no_sync "--help does not name --no-sync"; fi
 finish
