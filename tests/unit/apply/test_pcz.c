@@ -72,7 +72,7 @@ static const struct {
     {"pcz_new_size_wrong", 0, 16, 0x77, PC_ERR_PATCH, "metadata expects"},
     {"pcz_wrong_old_file", 0, 100, -2, PC_ERR_PATCH, "made for another old file"},
     {"pcz_old_sha_wrong", 0, 40, 0x00, PC_ERR_PATCH, "made for another old file"},
-    {"pcz_new_sha_wrong", 0, 56, 0x00, PC_ERR_PATCH, "another file than the metadata expects"},
+    {"pcz_new_sha_wrong", 0, 56, 0x00, PC_ERR_HASH, "produces SHA-256 "},
     {"pcz_unknown_codec", 0, 88, 9, PC_ERR_PATCH, "unknown codec"},
     {"pcz_old_codec_in_mode0", 0, 88, 3, PC_ERR_PATCH, "unknown codec"},
     {"pcz_reserved_pad", 0, 89, 1, PC_ERR_PATCH, "reserved header bytes"},
