@@ -41,8 +41,8 @@ Faster **startup** and a *new* greeting.
 
 
 def make_releases(rel: Path) -> None:
-    """Three releases: a critical executable, a big data file (a few MB, so
-    a download reports progress many times), hot Python modules and notes."""
+    """Three releases: a critical executable, a big data file (3 MB, so a
+    full download reports progress many times), hot Python modules, notes."""
     rnd = random.Random(18)
     big = bytearray(rnd.randbytes(3_000_000))
     for i, v in enumerate(VERSIONS):
@@ -53,12 +53,14 @@ def make_releases(rel: Path) -> None:
         exe = d / "bin" / "app"
         exe.write_text(f"#!/bin/sh\necho app {v if i != 1 else VERSIONS[0]}\n")
         exe.chmod(0o755)
-        # 1.1.0 changes the data file (a patch); 1.2.0 replaces it whole and
-        # changes the executable (a restart).
-        if i == 2:
-            big = bytearray(rnd.randbytes(3_000_000))
-        elif i == 1:
+        # 1.1.0 changes a few bytes of the data file; 1.2.0 a few more and
+        # appends 200 kB (patches both), and changes the executable (a
+        # restart).
+        if i == 1:
             big[1000:1010] = b"0123456789"
+        elif i == 2:
+            big[2_000_000:2_000_100] = bytes(100)
+            big += rnd.randbytes(200_000)
         (d / "data" / "big.bin").write_bytes(bytes(big))
         (d / "data" / "greeting.txt").write_text(f"hello from {v}\n")
         (d / "app" / "greeting.py").write_text(f'VERSION = "{v}"\n\ndef greet():\n    return "hello {v}"\n')
