@@ -4,6 +4,7 @@
 #   make asan       the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       the end-to-end story on file://, no server
+#   make demo-qt    the PyQt5 example updated while it runs, under Xvfb (screenshots in build/screenshots)
 #   make deps       apt-get what building, testing and the demo need
 #   make deps-build apt-get only what building and installing need
 #   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
@@ -36,7 +37,7 @@ LDFLAGS  += $(SAN)
 # Targets that install their packages first, then build in a sub-make (so
 # the flags below are read once the packages are there); every other target
 # that builds stops at once, naming what is missing.
-DEPS_FIRST := deps deps-build check demo bench bench-diff bench-gen bench-client bench-big clean uninstall
+DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-big clean uninstall
 ifneq ($(filter-out $(DEPS_FIRST),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell scripts/deps.sh --missing build)
   ifneq ($(MISSING),)
@@ -94,7 +95,7 @@ SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 MAN_SRC    := $(wildcard docs/*.1.md)
 MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
 
-.PHONY: print-incs demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
+.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
@@ -207,6 +208,12 @@ demo: deps
 
 demo-run: all
 	@PC_LIBS="$(LIB_LIBS)" BUILD=$(BUILD) scripts/demo.sh
+
+demo-qt: deps
+	@$(MAKE) --no-print-directory demo-qt-run
+
+demo-qt-run: all
+	@BUILD=$(BUILD) scripts/demo-qt.sh
 
 # Benchmarks on the real release series; figures side by side with the peers.
 bench-diff: deps

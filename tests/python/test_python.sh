@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_python.sh — the Python binding's pytest suites (tests/python/test_*.py:
 # the binding against a real site over nginx and file://, the PyQt5 updater
-# and widgets under Xvfb, the live reload of modules), with Debian's Python
+# and widgets under Xvfb, the live reload of modules) and the Qt example's
+# story (scripts/demo-qt.sh, make demo-qt), with Debian's Python
 # (python3-pytest, python3-pytestqt, python3-pyqt5), under xvfb-run. Each
 # pytest test becomes a "PASS test_python/<file>.<test>" or "FAIL …: reason"
 # line for tests/run; a skipped test counts as failed.
@@ -52,6 +53,12 @@ if n == 0:
 sys.exit(1 if failed or n == 0 else 0)
 EOF
 [ $? -eq 0 ] || T_FAILED=1
+# The example app's story (make demo-qt): updated while it runs.
+if out=$(BUILD="$BUILD" bash "$TOP/scripts/demo-qt.sh" 2>&1); then
+    pass demo_qt_story
+else
+    fail demo_qt_story "$(echo "$out" | grep 'demo-qt:' | tail -n 3 | tr '\n' ' ')"
+fi
 # Failures pytest reports outside a test case (collection, a crash).
 if [ "$rc" -ne 0 ] && ! grep -q '<failure\|<error' "$TMP/junit.xml" 2>/dev/null; then
     fail pytest_exit "pytest exited $rc: $(tail -n 3 "$TMP/pytest.out" | tr '\n' ' ')"

@@ -243,6 +243,9 @@ class UpdateProgressDialog(QDialog):
         self.bar.setRange(0, 100)
         if ok:
             self.bar.setValue(100)
+            for i, mark in enumerate(self.step_marks, 1):
+                mark.setText(f"✓ {i}")
+                mark.setStyleSheet("color: #1f7a3a;")
         self.step_label.setText(message)
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Close")
