@@ -7,7 +7,7 @@
 #   make demo-qt    the PyQt5 example updated while it runs, under Xvfb (screenshots in build/screenshots)
 #   make deps       apt-get what building, testing and the demo need
 #   make deps-build apt-get only what building and installing need
-#   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
+#   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR, PYTHONDIR… too); make uninstall
 #   make deb        build/patchcast_<version>_<arch>.deb (dpkg-deb)
 #   make lint       cppcheck over client/, generator/, include/ (fails on a finding)
 
@@ -247,6 +247,11 @@ MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/patchcast
 PCDIR      ?= $(LIBDIR)/pkgconfig
 CI_SCRIPTS := ci/publish-rsync ci/publish-s3
+# The Python package, where Debian's python3 looks: /usr/lib/python3/dist-packages
+# for PREFIX=/usr (the .deb), PREFIX/lib/python3.X/dist-packages otherwise.
+PY_MINOR   := $(shell /usr/bin/python3 -c 'import sys; print(sys.version_info[1])' 2>/dev/null || echo 11)
+PYTHONDIR  ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python3.$(PY_MINOR)/dist-packages)
+PY_FILES   := $(sort $(wildcard python/patchcast/*.py python/patchcast/*/*.py))
 HEADERS    := $(wildcard include/*.h)
 
 install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
@@ -265,6 +270,7 @@ install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(B
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 755 $(CI_SCRIPTS) $(DESTDIR)$(DATADIR)/ci/
 	install -m 644 ci/site-refs.sh ci/github-actions.yml ci/gitlab-ci.yml $(DESTDIR)$(DATADIR)/ci/
+	for f in $(PY_FILES:python/%=%); do install -D -m 644 python/$$f $(DESTDIR)$(PYTHONDIR)/$$f || exit 1; done
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
@@ -274,6 +280,7 @@ uninstall:
 	rm -f $(HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(PCDIR)/patchcast.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(PYTHONDIR)/patchcast
 	-rmdir $(DESTDIR)$(PCDIR) 2>/dev/null || true
 
 # A Debian package of everything `install` installs, into /usr.

@@ -17,6 +17,8 @@ STEPS = {"metadata", "download", "apply", "verify", "switch"}
 
 def test_library_version_is_the_builds():
     assert patchcast.version() == run(PC, "--version").split()[1]
+    # One version: the package's (and pyproject.toml's, test_python.sh) is the library's.
+    assert patchcast.__version__ == patchcast.version()
 
 
 def test_check_on_a_fresh_root(make_root, transport):

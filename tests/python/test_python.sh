@@ -59,6 +59,19 @@ if out=$(BUILD="$BUILD" bash "$TOP/scripts/demo-qt.sh" 2>&1); then
 else
     fail demo_qt_story "$(echo "$out" | grep 'demo-qt:' | tail -n 3 | tr '\n' ' ')"
 fi
+# python/pyproject.toml builds a pure-Python wheel holding every module, at
+# the library's version (built from a copy: nothing written into the tree).
+cp -r "$TOP/python" "$TMP/pysrc"
+VERSION=$("$BUILD/patchcast" --version | cut -d' ' -f2)
+if (cd "$TMP/pysrc" && "$PY" -m pip wheel -q --no-deps --no-build-isolation --no-index . -w "$TMP/wheel") >"$TMP/wheel.out" 2>&1; then
+    whl=$TMP/wheel/patchcast-$VERSION-py3-none-any.whl
+    want=$(cd "$TOP/python" && find patchcast -name '*.py' | sort)
+    got=$(unzip -Z1 "$whl" 2>/dev/null | grep '\.py$' | sort)
+    [ -n "$want" ] && [ "$want" = "$got" ] && pass wheel_is_pure_python_with_every_module ||
+        fail wheel_is_pure_python_with_every_module "$(ls "$TMP/wheel") :: $(diff <(echo "$want") <(echo "$got") | tr '\n' ' ')"
+else
+    fail wheel_is_pure_python_with_every_module "pip wheel: $(tail -n 3 "$TMP/wheel.out" | tr '\n' ' ')"
+fi
 # Failures pytest reports outside a test case (collection, a crash).
 if [ "$rc" -ne 0 ] && ! grep -q '<failure\|<error' "$TMP/junit.xml" 2>/dev/null; then
     fail pytest_exit "pytest exited $rc: $(tail -n 3 "$TMP/pytest.out" | tr '\n' ' ')"
