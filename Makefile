@@ -4,9 +4,10 @@
 #   make asan       the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       the end-to-end story on file://, no server
+#   make demo-qt    the PyQt5 example updated while it runs, under Xvfb (screenshots in build/screenshots)
 #   make deps       apt-get what building, testing and the demo need
 #   make deps-build apt-get only what building and installing need
-#   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR… too); make uninstall
+#   make install    PREFIX=/usr/local DESTDIR= (LIBDIR, MANDIR, PYTHONDIR… too); make uninstall
 #   make deb        build/patchcast_<version>_<arch>.deb (dpkg-deb)
 #   make lint       cppcheck over client/, generator/, include/ (fails on a finding)
 
@@ -36,7 +37,7 @@ LDFLAGS  += $(SAN)
 # Targets that install their packages first, then build in a sub-make (so
 # the flags below are read once the packages are there); every other target
 # that builds stops at once, naming what is missing.
-DEPS_FIRST := deps deps-build check demo bench bench-diff bench-gen bench-client bench-big clean uninstall
+DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-big clean uninstall
 ifneq ($(filter-out $(DEPS_FIRST),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell scripts/deps.sh --missing build)
   ifneq ($(MISSING),)
@@ -94,7 +95,7 @@ SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 MAN_SRC    := $(wildcard docs/*.1.md)
 MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
 
-.PHONY: print-incs demo-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
+.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
@@ -208,6 +209,12 @@ demo: deps
 demo-run: all
 	@PC_LIBS="$(LIB_LIBS)" BUILD=$(BUILD) scripts/demo.sh
 
+demo-qt: deps
+	@$(MAKE) --no-print-directory demo-qt-run
+
+demo-qt-run: all
+	@BUILD=$(BUILD) scripts/demo-qt.sh
+
 # Benchmarks on the real release series; figures side by side with the peers.
 bench-diff: deps
 	@$(MAKE) --no-print-directory all
@@ -240,6 +247,11 @@ MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/patchcast
 PCDIR      ?= $(LIBDIR)/pkgconfig
 CI_SCRIPTS := ci/publish-rsync ci/publish-s3
+# The Python package, where Debian's python3 looks: /usr/lib/python3/dist-packages
+# for PREFIX=/usr (the .deb), PREFIX/lib/python3.X/dist-packages otherwise.
+PY_MINOR   := $(shell /usr/bin/python3 -c 'import sys; print(sys.version_info[1])' 2>/dev/null || echo 11)
+PYTHONDIR  ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python3.$(PY_MINOR)/dist-packages)
+PY_FILES   := $(sort $(wildcard python/patchcast/*.py python/patchcast/*/*.py))
 HEADERS    := $(wildcard include/*.h)
 
 install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(MANPAGES)
@@ -258,6 +270,7 @@ install: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(B
 	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 755 $(CI_SCRIPTS) $(DESTDIR)$(DATADIR)/ci/
 	install -m 644 ci/site-refs.sh ci/github-actions.yml ci/gitlab-ci.yml $(DESTDIR)$(DATADIR)/ci/
+	for f in $(PY_FILES:python/%=%); do install -D -m 644 python/$$f $(DESTDIR)$(PYTHONDIR)/$$f || exit 1; done
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
@@ -267,6 +280,7 @@ uninstall:
 	rm -f $(HEADERS:include/%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(PCDIR)/patchcast.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
 	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(PYTHONDIR)/patchcast
 	-rmdir $(DESTDIR)$(PCDIR) 2>/dev/null || true
 
 # A Debian package of everything `install` installs, into /usr.

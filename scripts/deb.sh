@@ -48,7 +48,7 @@ Architecture: $ARCH
 Maintainer: patchcast developers <patchcast@localhost>
 Installed-Size: $size
 Depends: $depends
-Suggests: libsodium-dev, libcjson-dev, libcurl4-openssl-dev, libzstd-dev, liblzma-dev, libmbedtls-dev, libbz2-dev, rsync
+Suggests: libsodium-dev, libcjson-dev, libcurl4-openssl-dev, libzstd-dev, liblzma-dev, libmbedtls-dev, libbz2-dev, rsync, python3, python3-pyqt5
 Section: utils
 Priority: optional
 Description: server-less incremental software updates
@@ -61,8 +61,9 @@ Description: server-less incremental software updates
  .
  This package holds both commands, the library (shared and static), its
  header and pkg-config file (building against it also needs the -dev
- packages listed in Suggests), man pages, and the publishing scripts in
- /usr/share/patchcast/ci.
+ packages listed in Suggests), man pages, the publishing scripts in
+ /usr/share/patchcast/ci, and the Python package patchcast (a ctypes
+ binding; patchcast.qt needs python3-pyqt5).
 EOF
 echo "activate-noawait ldconfig" >"$ROOT/DEBIAN/triggers"
 (cd "$ROOT" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |

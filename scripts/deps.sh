@@ -21,6 +21,7 @@ clang libclang-rt-14-dev valgrind strace
 ca-certificates openssl curl python3
 chromium
 rsync python3-yaml man-db groff-base dpkg-dev cppcheck
+python3-pyqt5 python3-pytest python3-pytestqt xvfb xauth python3-pip python3-setuptools python3-wheel
 libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap-dev
 "
 

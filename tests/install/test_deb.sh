@@ -45,7 +45,8 @@ for f in ./usr/bin/patchcast ./usr/bin/patchcast-gen ./usr/include/patchcast.h \
     "./usr/lib/$MA/libpatchcast.so -> libpatchcast.so.0" "./usr/lib/$MA/pkgconfig/patchcast.pc" \
     ./usr/share/man/man1/patchcast.1.gz ./usr/share/man/man1/patchcast-gen.1.gz \
     ./usr/share/patchcast/ci/publish-rsync ./usr/share/patchcast/ci/publish-s3 \
-    ./usr/share/doc/patchcast/guide.md; do
+    ./usr/share/doc/patchcast/guide.md ./usr/lib/python3/dist-packages/patchcast/__init__.py \
+    ./usr/lib/python3/dist-packages/patchcast/qt/updater.py ./usr/lib/python3/dist-packages/patchcast/reload.py; do
     echo "$list" | grep -qF " $f" || missing="$missing $f"
 done
 [ -z "$missing" ] && pass package_contents || fail package_contents "missing:$missing"
@@ -111,6 +112,12 @@ cc -std=c11 $SAN t.c -o t $(pkg-config --cflags --libs patchcast) >cc.out 2>&1 &
     ldd t | grep -qE "libpatchcast.so.0 => (/usr)?/lib/$MA/libpatchcast.so.0" &&
     pass program_links_installed_library || fail program_links_installed_library "$(cat cc.out) $out"
 
+# The Python package from Debian's python3, with the library ldconfig knows.
+out=$(cd / && env -u PATCHCAST_LIBRARY -u PYTHONPATH -u LD_LIBRARY_PATH /usr/bin/python3 -c \
+    'import patchcast; print(patchcast.__file__, patchcast.version())' 2>&1)
+[ "$out" = "/usr/lib/python3/dist-packages/patchcast/__init__.py $VERSION" ] &&
+    pass python_package_installed || fail python_package_installed "$out"
+
 if out=$(dpkg_locked -r patchcast); then
     pass dpkg_remove
 else
@@ -118,7 +125,8 @@ else
 fi
 left=""
 for f in /usr/bin/patchcast /usr/bin/patchcast-gen "/usr/lib/$MA/libpatchcast.so.0" /usr/include/patchcast.h \
-    "/usr/lib/$MA/pkgconfig/patchcast.pc" /usr/share/man/man1/patchcast.1.gz /usr/share/patchcast; do
+    "/usr/lib/$MA/pkgconfig/patchcast.pc" /usr/share/man/man1/patchcast.1.gz /usr/share/patchcast \
+    /usr/lib/python3/dist-packages/patchcast; do
     [ -e "$f" ] && left="$left $f"
 done
 [ -z "$left" ] && pass dpkg_remove_removes_files || fail dpkg_remove_removes_files "left:$left"

@@ -2,7 +2,8 @@
 # test_install.sh — `make install PREFIX=/usr DESTDIR=…` from the existing
 # build: every file in place; a C program built with pkg-config against the
 # installed header and library (shared, then static with --static) runs and
-# hashes correctly; both man pages render; the installed publish scripts
+# hashes correctly; the Python package imports and loads the installed
+# library; both man pages render; the installed publish scripts
 # work from there; `make uninstall` removes everything.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/e2e/fixtures.sh"
@@ -27,6 +28,15 @@ usr/lib/libpatchcast.so -> libpatchcast.so.0
 usr/lib/libpatchcast.so.0 -> libpatchcast.so.$VERSION
 usr/lib/libpatchcast.so.$VERSION
 usr/lib/pkgconfig/patchcast.pc
+usr/lib/python3/dist-packages/patchcast/__init__.py
+usr/lib/python3/dist-packages/patchcast/_lib.py
+usr/lib/python3/dist-packages/patchcast/client.py
+usr/lib/python3/dist-packages/patchcast/errors.py
+usr/lib/python3/dist-packages/patchcast/qt/__init__.py
+usr/lib/python3/dist-packages/patchcast/qt/text.py
+usr/lib/python3/dist-packages/patchcast/qt/updater.py
+usr/lib/python3/dist-packages/patchcast/qt/widgets.py
+usr/lib/python3/dist-packages/patchcast/reload.py
 usr/share/man/man1/patchcast-gen.1
 usr/share/man/man1/patchcast.1
 usr/share/patchcast/ci/github-actions.yml
@@ -110,6 +120,19 @@ out=$(./t_static 2>&1)
 [ "$out" = "$VERSION ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ] &&
     pass static_program_hashes_abc || fail static_program_hashes_abc "$out"
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+
+# The Python package: Debian's python3 imports it from the installed
+# dist-packages and finds the installed library by its soname, without
+# PATCHCAST_LIBRARY.
+out=$(cd / && env -u PATCHCAST_LIBRARY PYTHONPATH=$R/usr/lib/python3/dist-packages LD_LIBRARY_PATH=$R/usr/lib \
+    /usr/bin/python3 -c 'import patchcast, patchcast.reload, sys
+print(patchcast.__file__, patchcast.version())
+try:
+    patchcast.Client("/nonexistent/root")
+except patchcast.Error as e:
+    print(e.status, e.code)' 2>&1)
+[ "$out" = "$R/usr/lib/python3/dist-packages/patchcast/__init__.py $VERSION
+24 not_initialised" ] && pass python_package_uses_installed_library || fail python_package_uses_installed_library "$out"
 
 # Man pages: the generated ones (docs/*.1.md is the source), rendered by man
 # from the file and found by name.

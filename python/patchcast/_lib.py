@@ -1,0 +1,179 @@
+"""_lib — load libpatchcast.so and declare the C functions the binding calls.
+
+The library is found through $PATCHCAST_LIBRARY (a path), then the installed
+one by its soname (libpatchcast.so.0: the ABI this binding was written for),
+then whatever ctypes.util.find_library("patchcast") names. Only ctypes: no
+compiler is needed at install time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char_p,
+    c_int,
+    c_long,
+    c_size_t,
+    c_uint,
+    c_uint64,
+    c_void_p,
+)
+
+SONAME = "libpatchcast.so.0"
+
+
+class pc_progress(Structure):
+    _fields_ = [
+        ("done", c_uint64),
+        ("total", c_uint64),
+        ("step", c_uint),
+        ("nsteps", c_uint),
+        ("step_name", c_char_p),
+        ("detail", c_char_p),
+    ]
+
+
+PROGRESS_FN = CFUNCTYPE(None, c_void_p, POINTER(pc_progress))
+
+
+class pc_update_info(Structure):
+    _fields_ = [
+        ("from_", c_char_p),
+        ("to", c_char_p),
+        ("up_to_date", c_int),
+        ("download_bytes", c_uint64),
+        ("full_bytes", c_uint64),
+        ("hops", c_uint),
+        ("restart_required", c_int),
+        ("notes", c_char_p),
+        ("hot_modules", POINTER(c_char_p)),
+        ("nhot", c_size_t),
+        ("changed_files", POINTER(c_char_p)),
+        ("nchanged", c_size_t),
+        ("refetched", POINTER(c_char_p)),
+        ("nrefetched", c_size_t),
+    ]
+
+
+class pc_install_state(Structure):
+    _fields_ = [
+        ("current", c_char_p),
+        ("previous", c_char_p),
+        ("installed", POINTER(c_char_p)),
+        ("ninstalled", c_size_t),
+        ("last_serial", c_uint64),
+        ("busy", c_int),
+        ("held", POINTER(c_char_p)),
+        ("nheld", c_size_t),
+        ("root_version", c_uint64),
+    ]
+
+
+# (name, restype, argtypes); pc_status is an int.
+_PROTOTYPES = [
+    ("pc_version", c_char_p, []),
+    ("pc_version_number", c_uint, []),
+    ("pc_strerror", c_char_p, [c_int]),
+    ("pc_status_code", c_char_p, [c_int]),
+    ("pc_client_new", c_int, [POINTER(c_void_p)]),
+    ("pc_client_free", None, [c_void_p]),
+    ("pc_client_errmsg", c_char_p, [c_void_p]),
+    ("pc_client_add_pubkey", c_int, [c_void_p, c_char_p]),
+    ("pc_client_add_pubkey_file", c_int, [c_void_p, c_char_p]),
+    ("pc_client_set_root", c_int, [c_void_p, c_char_p]),
+    ("pc_client_add_repo", c_int, [c_void_p, c_char_p]),
+    ("pc_client_set_channel", c_int, [c_void_p, c_char_p]),
+    ("pc_client_set_ca_file", c_int, [c_void_p, c_char_p]),
+    ("pc_client_set_keep_versions", c_int, [c_void_p, c_uint]),
+    ("pc_client_set_low_speed", c_int, [c_void_p, c_long, c_long]),
+    ("pc_client_set_wait", c_int, [c_void_p, c_int]),
+    ("pc_client_set_trust_root", c_int, [c_void_p, c_char_p]),
+    ("pc_client_save_config", c_int, [c_void_p]),
+    ("pc_client_load_config", c_int, [c_void_p, c_char_p]),
+    ("pc_client_set_progress", None, [c_void_p, PROGRESS_FN, c_void_p]),
+    ("pc_client_cancel", None, [c_void_p]),
+    ("pc_update_info_free", None, [POINTER(pc_update_info)]),
+    ("pc_client_check", c_int, [c_void_p, c_char_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_update", c_int, [c_void_p, c_char_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_rollback", c_int, [c_void_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_repair", c_int, [c_void_p, POINTER(c_uint)]),
+    ("pc_client_mirror", c_int, [c_void_p, c_char_p, c_char_p, c_uint, POINTER(c_uint)]),
+    ("pc_client_hold_version", c_int, [c_void_p, c_char_p, c_uint, POINTER(c_void_p)]),
+    ("pc_hold_version", c_char_p, [c_void_p]),
+    ("pc_hold_dir", c_char_p, [c_void_p]),
+    ("pc_hold_release", None, [c_void_p]),
+    ("pc_client_status", c_int, [c_void_p, POINTER(POINTER(pc_install_state))]),
+    ("pc_client_status_free", None, [POINTER(pc_install_state)]),
+]
+
+PC_MIRROR_FORCE = 1
+PC_HOLD_INHERIT = 1
+
+_lib: ctypes.CDLL | None = None
+_lock = threading.Lock()
+
+
+def _candidates() -> list[str]:
+    env = os.environ.get("PATCHCAST_LIBRARY")
+    if env:
+        # An explicit choice is the only one: a wrong path is an error, not
+        # a reason to pick up some other copy of the library.
+        return [env]
+    found = ctypes.util.find_library("patchcast")
+    return [SONAME] + ([found] if found and found != SONAME else [])
+
+
+def load() -> ctypes.CDLL:
+    """The loaded library, with every prototype declared (loaded once).
+
+    Raises OSError naming every place tried when it cannot be found."""
+    global _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        tried = []
+        for name in _candidates():
+            try:
+                lib = ctypes.CDLL(name)
+                break
+            except OSError as e:
+                tried.append(f"{name}: {e}")
+        else:
+            raise OSError(
+                "libpatchcast not found (set PATCHCAST_LIBRARY to its path, or install it): "
+                + "; ".join(tried)
+            )
+        for fname, restype, argtypes in _PROTOTYPES:
+            f = getattr(lib, fname)
+            f.restype = restype
+            f.argtypes = argtypes
+        _lib = lib
+        return lib
+
+
+def decode(b: bytes | None) -> str | None:
+    """UTF-8 text from the library; undecodable bytes (a file name in
+    another encoding) survive as surrogates, as os.fsdecode keeps them."""
+    if b is None:
+        return None
+    return b.decode("utf-8", "surrogateescape")
+
+
+def encode(s: str | os.PathLike[str] | None) -> bytes | None:
+    """A str or path for the library (UTF-8, surrogates back to bytes)."""
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        return s
+    return os.fsencode(s) if isinstance(s, os.PathLike) else s.encode("utf-8", "surrogateescape")
+
+
+def strings(arr, n: int) -> tuple[str, ...]:
+    """A C array of n strings as a tuple of str (copied)."""
+    return tuple(decode(arr[i]) for i in range(n))  # type: ignore[misc]

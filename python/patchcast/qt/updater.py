@@ -1,0 +1,212 @@
+"""updater — patchcast.qt.Updater: checks and updates on a QThread, reported
+through Qt signals in the GUI thread.
+
+Signals, in the order an update emits them:
+    update_progress(str, int)    "Step 2 of 4: Downloading", overall percent
+    download_progress(int, str)  percent of the download, "1.2 MB of 3.0 MB"
+                                 (once per percent)
+    progress(object)             every patchcast.Progress, for a dialog
+    modules_changed(list)        hot modules the update changed (if any)
+    restart_required(str)        the version that needs a restart (if any)
+    update_completed(bool, str)  always last: success and a message
+A check emits update_available(dict) (UpdateInfo.as_dict()), up_to_date(str),
+update_skipped(str) for a version skip_version() named, or check_failed(str).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PyQt5.QtCore import QCoreApplication, QObject, QThread, QTimer, pyqtSignal, pyqtSlot
+
+from ..client import Client, Progress, UpdateInfo
+from ..errors import CancelledError, Error
+from .text import format_bytes, step_title
+
+
+class _Worker(QObject):
+    """Lives on the updater's thread; runs the blocking calls."""
+
+    checked = pyqtSignal(object)  # UpdateInfo
+    check_failed = pyqtSignal(str)
+    progress = pyqtSignal(object)  # Progress
+    finished = pyqtSignal(bool, str, object)  # ok, message, UpdateInfo or None
+
+    def __init__(self, client: Client) -> None:
+        super().__init__()
+        self.client = client
+
+    @pyqtSlot(object)
+    def check(self, version: Optional[str]) -> None:
+        try:
+            self.checked.emit(self.client.check(version))
+        except Error as e:
+            self.check_failed.emit(str(e))
+
+    @pyqtSlot(object)
+    def update(self, version: Optional[str]) -> None:
+        try:
+            info = self.client.update(version, progress=self.progress.emit)
+        except CancelledError:
+            self.finished.emit(False, "Update cancelled", None)
+            return
+        except Error as e:
+            self.finished.emit(False, f"Update failed: {e}", None)
+            return
+        self.finished.emit(True, f"Updated to {info.to_version}", info)
+
+
+class Updater(QObject):
+    """Checks for and installs updates of one install root without blocking
+    the GUI: the calls run on a QThread of their own, results come back as
+    signals (see the module's docstring for their order).
+
+    Updater(root) uses ROOT/config.json (made by `patchcast init`); or give
+    a configured patchcast.Client as client=. Raises patchcast.Error when
+    the root cannot be used.
+    """
+
+    update_available = pyqtSignal(dict)
+    up_to_date = pyqtSignal(str)
+    update_skipped = pyqtSignal(str)
+    check_failed = pyqtSignal(str)
+    download_progress = pyqtSignal(int, str)
+    update_progress = pyqtSignal(str, int)
+    progress = pyqtSignal(object)
+    modules_changed = pyqtSignal(list)
+    restart_required = pyqtSignal(str)
+    update_completed = pyqtSignal(bool, str)
+
+    _run_check = pyqtSignal(object)
+    _run_update = pyqtSignal(object)
+
+    def __init__(
+        self,
+        root: Optional[str] = None,
+        *,
+        client: Optional[Client] = None,
+        parent: Optional[QObject] = None,
+        **client_kwargs: Any,
+    ) -> None:
+        super().__init__(parent)
+        if client is None:
+            if root is None:
+                raise TypeError("Updater needs a root or a client")
+            client = Client(root, **client_kwargs)
+        self.client = client
+        self.skipped: set[str] = set()
+        self.last_info: Optional[UpdateInfo] = None
+        self.busy = False
+        self._download_pct = -1
+        self._thread = QThread()
+        self._thread.setObjectName("patchcast-updater")
+        self._worker = _Worker(client)
+        self._worker.moveToThread(self._thread)
+        self._run_check.connect(self._worker.check)
+        self._run_update.connect(self._worker.update)
+        self._worker.checked.connect(self._on_checked)
+        self._worker.check_failed.connect(self._on_check_failed)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._thread.start()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check_now)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ---- requests -------------------------------------------------------------
+
+    def check_now(self, version: Optional[str] = None) -> bool:
+        """Start a check (on the updater's thread). False when a check or an
+        update is already running."""
+        if self.busy:
+            return False
+        self.busy = True
+        self._run_check.emit(version)
+        return True
+
+    def update_now(self, version: Optional[str] = None) -> bool:
+        """Start an update to version (None: the newest). False when busy."""
+        if self.busy:
+            return False
+        self.busy = True
+        self._download_pct = -1
+        self._run_update.emit(version)
+        return True
+
+    def cancel(self) -> None:
+        """Cancel the running operation (it ends with update_completed(False,
+        …) and the installed version intact); from any thread."""
+        self.client.cancel()
+
+    def skip_version(self, version: str) -> None:
+        """Do not offer version again (a check then emits update_skipped)."""
+        self.skipped.add(version)
+
+    def start_periodic(self, hours: float, *, check_now: bool = True) -> None:
+        """Check every `hours` hours (and now, unless check_now=False)."""
+        if hours <= 0:
+            raise ValueError("hours must be positive")
+        self._timer.start(max(1, int(hours * 3600 * 1000)))
+        if check_now:
+            self.check_now()
+
+    def stop_periodic(self) -> None:
+        self._timer.stop()
+
+    @property
+    def periodic_interval_ms(self) -> int:
+        """The periodic check's interval in ms (0 when stopped)."""
+        return self._timer.interval() if self._timer.isActive() else 0
+
+    def shutdown(self) -> None:
+        """Cancel what runs, stop the thread and wait for it. Idempotent."""
+        self._timer.stop()
+        if self._thread.isRunning():
+            self.client.cancel()
+            self._thread.quit()
+            self._thread.wait()
+
+    # ---- results (GUI thread) -----------------------------------------------
+
+    @pyqtSlot(object)
+    def _on_checked(self, info: UpdateInfo) -> None:
+        self.busy = False
+        self.last_info = info
+        if info.up_to_date:
+            self.up_to_date.emit(info.to_version)
+        elif info.to_version in self.skipped:
+            self.update_skipped.emit(info.to_version)
+        else:
+            self.update_available.emit(info.as_dict())
+
+    @pyqtSlot(str)
+    def _on_check_failed(self, message: str) -> None:
+        self.busy = False
+        self.check_failed.emit(message)
+
+    @pyqtSlot(object)
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.emit(p)
+        frac = p.fraction if p.fraction is not None else 0.0
+        overall = int(100 * ((p.step - 1) + frac) / p.steps) if p.steps else 0
+        self.update_progress.emit(step_title(p), max(0, min(100, overall)))
+        if p.name == "download" and p.total:
+            pct = int(100 * p.done / p.total)
+            if pct != self._download_pct:
+                self._download_pct = pct
+                self.download_progress.emit(
+                    pct, f"{format_bytes(p.done)} of {format_bytes(p.total)}"
+                )
+
+    @pyqtSlot(bool, str, object)
+    def _on_finished(self, ok: bool, message: str, info: Optional[UpdateInfo]) -> None:
+        self.busy = False
+        if ok and info is not None:
+            self.last_info = info
+            if info.hot_modules:
+                self.modules_changed.emit(list(info.hot_modules))
+            if info.restart_required:
+                self.restart_required.emit(info.to_version)
+        self.update_completed.emit(ok, message)
