@@ -18,8 +18,9 @@ trap '"$TOP/tests/nginx.sh" stop "$TMP/state"; rm -rf "$TMP"' EXIT
 # The library installed as the guide's embedding section assumes.
 make -s -C "$TOP" install BUILD="$BUILD" PREFIX=/usr DESTDIR="$TMP/inst" >install.out 2>&1 ||
     { fail setup "make install: $(tail -2 install.out)"; finish; }
-SAN=""
-nm "$BUILD/libpatchcast.a" 2>/dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
+SAN="" PYRUN=""
+nm "$BUILD/libpatchcast.a" 2>/dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined" &&
+    PYRUN="env LD_PRELOAD='$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)' ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0"
 
 # The application being published: its build installs into DESTDIR, and
 # what it installs depends on the version (the folder's name).
@@ -69,6 +70,14 @@ subst() {
             json_done=1
             echo "cp $TMP/$b patchcast.json; echo BLOCK $n ok"
             ;;
+        *.python)
+            # With the installed package and library; a Qt block runs on the
+            # offscreen platform and quits once its first check has answered.
+            subst "$b" | sed 's/^sys.exit(app.exec_())$/for s in (updater.up_to_date, updater.update_available, updater.check_failed): s.connect(lambda *a: app.quit())\nsys.exit(app.exec_())/' >"$TMP/block$n.py"
+            echo "PYTHONPATH=$TMP/inst/usr/lib/python3/dist-packages LD_LIBRARY_PATH=$TMP/inst/usr/lib QT_QPA_PLATFORM=offscreen \\"
+            echo "  $PYRUN timeout 60 /usr/bin/python3 $TMP/block$n.py >$TMP/out/$n 2>&1"
+            echo "echo BLOCK $n ok"
+            ;;
         *.c)
             subst "$b" >updater.c
             echo "sed -i \"s|RWQ-the-second-line-of-repo.pub|\$(tail -n 1 repo.pub)|\" $TMP/updater.c"
@@ -84,7 +93,7 @@ subst() {
 bash guide-run.sh >guide-run.out 2>&1
 rc=$?
 nblocks=0
-for b in blocks/*.sh blocks/*.json blocks/*.c; do
+for b in blocks/*.sh blocks/*.json blocks/*.c blocks/*.python; do
     n=$(basename "$b"); n=${n%%.*}
     case $b in *.json) [ "$n" = "$(ls blocks/*.json | head -1 | xargs basename | cut -d. -f1)" ] || continue ;; esac
     nblocks=$((nblocks + 1))
@@ -99,7 +108,7 @@ done
 [ "$rc" -eq 0 ] && [ "$nblocks" -ge 8 ] && pass all_blocks_ran || fail all_blocks_ran "exit $rc, $nblocks blocks"
 
 # What the commands did, block by block (found by their text).
-out_of() { local b; b=$(grep -l -- "$1" blocks/*.sh blocks/*.c | head -1); b=$(basename "$b"); cat "out/${b%%.*}" 2>/dev/null; }
+out_of() { local b; b=$(grep -l -- "$1" blocks/*.sh blocks/*.c blocks/*.python | head -1); b=$(basename "$b"); cat "out/${b%%.*}" 2>/dev/null; }
 out_of 'patchcast check --root' | grep -q '1.0.0 -> 1.1.0: .* 1 hop' && pass check_plans_one_patch_hop ||
     fail check_plans_one_patch_hop "$(out_of 'patchcast check --root' | head -2)"
 status=$(out_of 'patchcast rollback --root' | grep '^{')
@@ -115,6 +124,11 @@ out_of 'repo-2.key --config' | grep -q 'is up to date' && pass rotation_keeps_cl
 rot=$(out_of 'root-2.json --config')
 [[ $rot == *"is up to date"* && $rot == *"root of trust: version 2"* ]] && pass root_rotation_keeps_clients_updating ||
     fail root_rotation_keeps_clients_updating "$(echo "$rot" | tail -4 | tr '\n' ' ')"
+py=$(out_of 'patchcast.Client("')
+[[ $py == *"is up to date"* && $py == *"current: 1.1.0"* ]] && pass python_example_checks ||
+    fail python_example_checks "$(echo "$py" | tail -3 | tr '\n' ' ')"
+qt=$(out_of 'Updater("')
+[[ $qt == *"is up to date"* ]] && pass qt_example_checks || fail qt_example_checks "$(echo "$qt" | tail -3 | tr '\n' ' ')"
 [ -f media/usb/site/roots/2.root.json ] && pass usb_mirror_has_roots || fail usb_mirror_has_roots "$(ls media/usb/site)"
 [ -f media/usb/site/repo.json ] && out_of 'patchcast mirror' | grep -q 'mirrored and verified' &&
     pass usb_mirror_made || fail usb_mirror_made "$(out_of 'patchcast mirror' | tail -2)"
