@@ -27,7 +27,7 @@ pc_status pc_hold_create(const pc_layout *l, const char *version, pc_err *e)
     } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         st = pc_fail(e, pc_errno_status(errno), "%s: %s", dir, strerror(errno));
     } else {
-        int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
         if (fd < 0)
             st = pc_fail(e, pc_errno_status(errno), "%s: %s", p, strerror(errno));
         else
@@ -60,7 +60,7 @@ pc_status pc_hold_take(const pc_layout *l, const char *version, bool inherit, in
     char *p = hold_path(l, version);
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    int flags = O_RDONLY | O_NOFOLLOW | (inherit ? 0 : O_CLOEXEC);
+    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (inherit ? 0 : O_CLOEXEC); /* (a FIFO: no hang) */
     pc_status st = PC_OK;
     /* A prune may remove the file between our open and our lock: the lock
      * then sits on a file no longer at that name, so try again. */
@@ -102,7 +102,7 @@ bool pc_hold_claim(const pc_layout *l, const char *version, int *fd)
     char *p = hold_path(l, version);
     if (p == NULL)
         return false;
-    int h = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int h = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     int err = errno;
     free(p);
     if (h < 0)
@@ -128,7 +128,7 @@ void pc_hold_drop(const pc_layout *l, const char *version, int fd)
 bool pc_hold_is_held(const pc_layout *l, const char *version)
 {
     char *p = hold_path(l, version);
-    int h = p ? open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    int h = p ? open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
     free(p);
     if (h < 0)
         return false;

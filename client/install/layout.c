@@ -107,7 +107,8 @@ pc_status pc_layout_lock(pc_layout *l, int wait_s, pc_err *e)
     char *p = pc_layout_path(l, ".lock", NULL, NULL);
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    /* O_NONBLOCK: a FIFO planted at the name must not hang the open. */
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
     if (fd < 0) {
         int err = errno;
         pc_status st = pc_errno_status(err);
@@ -152,7 +153,7 @@ pc_status pc_layout_lock_shared(pc_layout *l, pc_err *e)
     char *p = pc_layout_path(l, ".lock", NULL, NULL);
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* (a FIFO: no hang) */
     free(p);
     if (fd < 0)
         return PC_OK; /* never changed yet, or not ours to open: read as is */

@@ -112,6 +112,16 @@ static pc_status check_repo(pc_client *c, const char *url)
                        "repository '%s' names the site's %.*s: give the site's folder%s%.*s%s", url,
                        (int)len, url + start, folder ? " (" : " instead", (int)folder, url,
                        folder ? ")" : "");
+    /* Every file's path is appended to the URL: after a fragment, which
+     * is never sent, every file would be fetched from the same address. */
+    if (n && strchr(url, '#'))
+        return pc_fail(&c->err, PC_ERR_INVALID,
+                       "repository '%s': a fragment (#) cannot be part of a repository URL "
+                       "(the site's files are fetched below it)",
+                       url);
+    if (n >= 4 && strncasecmp(url, "file", 4) && (url[n + 3] == '\0' || url[n + 3] == '/'))
+        return pc_fail(&c->err, PC_ERR_INVALID, "repository '%s': no host after %.*s://", url,
+                       (int)n, url);
     return PC_OK;
 }
 

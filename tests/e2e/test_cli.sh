@@ -197,6 +197,9 @@ expect init_repo_json_url_refused 2 usage "$PC" init --root ri --repo "file://$T
 grep -q "give the site's folder (file://$TMP/site)" err.txt && pass init_repo_json_says_give_folder ||
     fail init_repo_json_says_give_folder "$(cat err.txt)"
 expect init_repo_json_path_refused 2 usage "$PC" init --root ri --repo site/repo.json.minisig -p k.pub --json
+# A fragment would swallow every file's path (it is never sent); no host.
+expect init_url_fragment_refused 2 usage "$PC" init --root ri --repo "https://example.com/site#top" -p k.pub --json
+expect init_url_without_host_refused 2 usage "$PC" init --root ri --repo "http://" -p k.pub --json
 [ ! -e ri ] && pass init_refusals_save_nothing || fail init_refusals_save_nothing "$(ls -la ri)"
 
 # Relative folders are stored absolute: the root works from anywhere.

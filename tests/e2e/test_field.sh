@@ -98,6 +98,18 @@ out=$("$PC" update --root r4 --json 2>/dev/null); rc=$?
     pass update_while_busy_says_busy || fail update_while_busy_says_busy "exit $rc: $out"
 kill "$holder"; wait "$holder" 2>/dev/null
 
+# --- a FIFO planted at ROOT/.lock or at a hold file: a reading command
+# opens it without blocking (no writer will ever come), never hangs ------
+newroot r6
+"$PC" update --root r6 --to 1.1.0 >/dev/null 2>&1
+rm -f r6/.lock r6/holds/1.1.0; mkfifo r6/.lock r6/holds/1.1.0
+out=$(timeout -s KILL 20 "$PC" status --root r6 --json 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | json '["current"]')" = 1.1.0 ] && pass status_with_fifo_lock ||
+    fail status_with_fifo_lock "exit $rc: $out"
+out=$(timeout -s KILL 20 "$PC" check --root r6 --json 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | json '["to"]')" = 1.5.0 ] && pass check_with_fifo_lock ||
+    fail check_with_fifo_lock "exit $rc: $out"
+
 # --- a root of another user (here: root's, read by nobody) -----------------
 chmod 755 "$TMP"
 newroot r5

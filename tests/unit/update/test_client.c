@@ -101,6 +101,9 @@ static void repository_urls_checked(void)
         {"site/repo.json/", "give the site's folder (site)"},
         {"repo.json", "give the site's folder instead"},
         {"../a://b", "not a URL"},
+        {"https://example.com/site#top", "a fragment (#) cannot be part"},
+        {"http://", "no host after http://"},
+        {"https:///srv/site", "no host after https://"},
     };
     static const char *const good[] = {"HTTPS://example.com/site",
                                        "http://127.0.0.1:8765/x",
