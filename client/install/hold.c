@@ -103,10 +103,24 @@ bool pc_hold_claim(const pc_layout *l, const char *version, int *fd)
     if (p == NULL)
         return false;
     int h = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    int err = errno;
+    /* No hold file (a version installed before holds, holds/ deleted): the
+     * claim makes one and locks it, so that a program starting meanwhile
+     * waits for the removal and then finds the version gone, instead of
+     * making its own file and running from a folder being deleted. */
+    for (int tries = 0; h < 0 && errno == ENOENT && tries < 4; tries++) {
+        char *dir = pc_layout_path(l, "holds", NULL, NULL);
+        if (dir && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            free(dir);
+            break;
+        }
+        free(dir);
+        h = open(p, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+        if (h < 0 && errno == EEXIST)
+            h = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    }
     free(p);
     if (h < 0)
-        return err == ENOENT;
+        return false;
     if (flock(h, LOCK_EX | LOCK_NB) != 0) {
         close(h);
         return false;

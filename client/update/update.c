@@ -59,7 +59,7 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     pc_status st = pc_write_file_atomic(man, p->target_text, p->target_len, 0644, e);
     free(man);
-    if (st == PC_OK)
+    if (st == PC_OK && stage)
         st = pc_layout_commit_version(&op->lay, stage, p->to, e);
     /* Its hold file, for programs of any user that will run from it. */
     if (st == PC_OK)
@@ -98,6 +98,37 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
 
 /* ---- public operations ------------------------------------------------------ */
 
+static pc_status check_and_fix(pc_op *op, const char *v, const pc_manifest *m, unsigned *nbad,
+                               unsigned *fixed);
+
+/* Target version still installed with the planned manifest (an update back
+ * to a version kept by --keep, or held by a running program): its folder
+ * is checked and put right in place, never replaced, so a program running
+ * from it keeps its files. */
+static bool installed_as_planned(pc_op *op, const pc_plan *p)
+{
+    bool listed = false;
+    for (size_t i = 0; i < op->state.ninstalled && !listed; i++)
+        listed = !strcmp(op->state.installed[i], p->to);
+    if (!listed)
+        return false;
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", p->to);
+    char *man = pc_layout_path(&op->lay, "manifests", name, NULL);
+    char *dir = pc_layout_path(&op->lay, "versions", p->to, NULL);
+    char *text = NULL;
+    size_t len = 0;
+    pc_err ignored = {0};
+    struct stat sb;
+    bool same = man && dir && lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+                pc_read_file(man, p->target_len + 1, &text, &len, &ignored) == PC_OK &&
+                len == p->target_len && memcmp(text, p->target_text, len) == 0;
+    free(text);
+    free(man);
+    free(dir);
+    return same;
+}
+
 /* The damaged local files an update downloaded whole, into info (as many
  * as memory allows: the update itself has happened). */
 static void list_refetched(const pc_plan *p, const bool *refetched, pc_update_info *info)
@@ -129,7 +160,18 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
     if (st == PC_OK)
         st = pc_plan_make(&op, version, &p);
     bool *refetched = NULL;
-    if (st == PC_OK && apply && !(p.from && !strcmp(p.from, p.to))) {
+    bool moving = st == PC_OK && apply && !(p.from && !strcmp(p.from, p.to));
+    if (moving && installed_as_planned(&op, &p)) {
+        unsigned nbad = 0, fixed = 0;
+        op.step = 3;
+        st = check_and_fix(&op, p.to, p.target, &nbad, &fixed);
+        op.step = 4;
+        if (st == PC_OK)
+            st = commit(&op, &p, NULL, 0, p.from ? "update" : "install");
+        p.download = 0;
+        moving = false;
+    }
+    if (moving) {
         uint64_t transferred = 0;
         char *stage = pc_layout_path(&op.lay, "staging", p.to, NULL);
         refetched = calloc(p.target->nfiles ? p.target->nfiles : 1, sizeof *refetched);

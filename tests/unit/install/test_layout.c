@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hold.h"
 #include "layout.h"
 #include "test.h"
 
@@ -150,6 +151,50 @@ static void rmtree_does_not_follow_links(void)
     CHECK(pc_rmtree(tree, &e) == PC_OK); /* missing is fine */
 }
 
+/* A prune's claim on a version whose hold file is missing makes the file
+ * and locks it: a program starting meanwhile waits for the removal, then
+ * finds the version gone (it never runs from a folder being deleted). */
+static void claim_without_hold_file_blocks_a_start(void)
+{
+    pc_layout l;
+    pc_err e = {0};
+    CHECK(pc_layout_open(&l, root, true, &e) == PC_OK);
+    char *vdir = pc_layout_path(&l, "versions", "3.0.0", NULL);
+    char *holds = pc_layout_path(&l, "holds", NULL, NULL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && rm -rf %s", vdir, holds);
+    CHECK(system(cmd) == 0);
+    int claim = -1;
+    CHECK(pc_hold_claim(&l, "3.0.0", &claim));
+    CHECKF(claim >= 0, "the claim took no lock (fd %d)", claim);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    pid_t pid = fork();
+    if (pid == 0) { /* a program starting: blocks on the claim's lock */
+        close(claim); /* (the parent's, inherited: it holds the lock too) */
+        pc_err ce = {0};
+        int fd = -1;
+        pc_status st = pc_hold_take(&l, "3.0.0", false, &fd, &ce);
+        char r = st == PC_ERR_NOT_FOUND ? 'n' : st == PC_OK ? 'y' : '?';
+        _exit(write(pipefd[1], &r, 1) == 1 ? 0 : 1);
+    }
+    close(pipefd[1]);
+    usleep(200 * 1000);
+    /* The removal, as prune does it: the folder, then the hold. */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", vdir);
+    CHECK(system(cmd) == 0);
+    pc_hold_drop(&l, "3.0.0", claim);
+    char r = 0;
+    CHECK(read(pipefd[0], &r, 1) == 1);
+    CHECKF(r == 'n', "the starting program got '%c' (y: it holds a removed version)", r);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    close(pipefd[0]);
+    free(vdir);
+    free(holds);
+    pc_layout_close(&l);
+}
+
 int main(void)
 {
     t_suite = "layout";
@@ -162,6 +207,7 @@ int main(void)
     RUN(writer_waits_for_the_lock);
     RUN(switch_and_commit);
     RUN(rmtree_does_not_follow_links);
+    RUN(claim_without_hold_file_blocks_a_start);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
