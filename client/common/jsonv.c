@@ -1,6 +1,7 @@
 /* jsonv.c — strict, path-naming JSON field readers and exact writers. */
 #include "jsonv.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -278,8 +279,15 @@ bool pc_jadd_sha256(cJSON *obj, const char *key, const uint8_t sha[32])
 
 bool pc_jadd_u64(cJSON *obj, const char *key, uint64_t v)
 {
-    /* Integers up to 2^53 are exact doubles; cJSON prints them exactly. */
-    return v <= PC_JSON_MAX_INT && cJSON_AddNumberToObject(obj, key, (double)v) != NULL;
+    /* Integers up to 2^53 are exact doubles, but cJSON does not print them
+     * exactly: it keeps "%1.15g" whenever that reads back within a relative
+     * DBL_EPSILON, so 9007199254740989 became 9.00719925474099e+15 (…990).
+     * The digits are written as they are. */
+    char digits[24];
+    if (v > PC_JSON_MAX_INT)
+        return false;
+    snprintf(digits, sizeof digits, "%" PRIu64, v);
+    return cJSON_AddRawToObject(obj, key, digits) != NULL;
 }
 
 bool pc_jadd_time(cJSON *obj, const char *key, int64_t t)

@@ -285,7 +285,7 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     pc_status s = PC_OK;
     bool ok = cJSON_AddNumberToObject(root, "format", 1) &&
-              cJSON_AddNumberToObject(root, "last_serial", (double)st->last_serial) &&
+              pc_jadd_u64(root, "last_serial", st->last_serial) &&
               cJSON_AddItemToObject(root, "product", str_or_null(st->product)) &&
               cJSON_AddItemToObject(root, "current", str_or_null(st->current)) &&
               cJSON_AddItemToObject(root, "previous", str_or_null(st->previous)) &&
@@ -296,7 +296,7 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
     cJSON *r = NULL, *rot = NULL;
     if (ok && st->root_version)
         ok = (r = cJSON_AddObjectToObject(root, "root")) &&
-             cJSON_AddNumberToObject(r, "version", (double)st->root_version) &&
+             pc_jadd_u64(r, "version", st->root_version) &&
              cJSON_AddItemToObject(r, "json", str_or_null(st->root_json)) &&
              cJSON_AddItemToObject(r, "signatures", str_or_null(st->root_sig));
     if (ok && st->nrotations)
@@ -306,8 +306,8 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(rot, o) &&
              cJSON_AddNumberToObject(o, "time", (double)x->time) &&
-             cJSON_AddNumberToObject(o, "from", (double)x->from) &&
-             cJSON_AddNumberToObject(o, "to", (double)x->to) &&
+             pc_jadd_u64(o, "from", x->from) &&
+             pc_jadd_u64(o, "to", x->to) &&
              cJSON_AddBoolToObject(o, "reset_serial", x->reset_serial);
     }
     for (size_t i = 0; ok && i < st->nhistory; i++) {

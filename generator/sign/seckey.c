@@ -174,7 +174,17 @@ pc_status pc_seckey_load(const char *path, const char *password, pc_seckey *sk,
     }
     uint8_t chk[32];
     checksum(knsk, knsk + PC_KEYNUM_LEN, chk);
-    if (sodium_memcmp(chk, knsk + PC_KEYNUM_LEN + 64, 32) != 0) {
+    bool whole = sodium_memcmp(chk, knsk + PC_KEYNUM_LEN + 64, 32) == 0;
+    /* minisign -G -W writes an unencrypted key without its checksum (32
+     * zero bytes; minisign checks it only when decrypting): such a key is
+     * taken when it is whole, its public half the one its seed gives. */
+    if (!whole && !enc && sodium_is_zero(knsk + PC_KEYNUM_LEN + 64, 32)) {
+        uint8_t pk[32], again[64];
+        crypto_sign_seed_keypair(pk, again, knsk + PC_KEYNUM_LEN);
+        whole = sodium_memcmp(again, knsk + PC_KEYNUM_LEN, 64) == 0;
+        sodium_memzero(again, sizeof again);
+    }
+    if (!whole) {
         st = enc ? pc_fail(e, PC_ERR_PASSWORD, "wrong password for secret key %s", path)
                  : pc_fail(e, PC_ERR_FORMAT, "%s: corrupt secret key (checksum mismatch)", path);
         goto out;

@@ -31,6 +31,11 @@ check patchcast_sig_verifies_in_patchcast "$PC" verify -p p.pub -m data.bin -x d
 minisign -S -W -s p.key -m small.txt >/dev/null 2>&1 &&
     pass minisign_signs_with_patchcast_key || fail minisign_signs_with_patchcast_key "minisign -S -W -s p.key failed"
 check minisign_sig_from_pc_key_verifies "$PC" verify -p p.pub -m small.txt
+# patchcast-gen signs with a key made by minisign -G -W (unencrypted; it
+# carries no checksum).
+minisign -G -W -p mw.pub -s mw.key >/dev/null 2>&1 || fail setup "minisign -G -W"
+check patchcast_signs_with_minisign_unencrypted_key "$PCGEN" sign -s mw.key -m small.txt -x small.mw.minisig
+check minisign_unencrypted_key_sig_verifies minisign -V -p mw.pub -m small.txt -x small.mw.minisig
 # Default trusted comment, as minisign writes it.
 "$PCGEN" sign -s p.key -m small.txt
 tc=$(sed -n 3p small.txt.minisig)

@@ -38,6 +38,30 @@ static void roundtrip_repo(void)
     pc_repo_free(r2);
 }
 
+/* A serial near 2^53 is written as its digits (cJSON alone printed
+ * 9007199254740989 as 9.00719925474099e+15: the trusted comment, made from
+ * the number, no longer matched the document). */
+static void large_serial_exact(void)
+{
+    static const uint64_t vals[] = {9007199254740991ull, 9007199254740989ull, 4503599627370497ull};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        pc_repo *r = NULL, *r2 = NULL;
+        pc_err e = {0};
+        CHECKF(pc_repo_parse(repo_doc, repo_len, &r, &e) == PC_OK, "%s", e.msg);
+        r->serial = vals[i];
+        char *text;
+        size_t len;
+        CHECKF(pc_repo_write(r, &text, &len, &e) == PC_OK, "%s", e.msg);
+        char want[40];
+        snprintf(want, sizeof want, "\"serial\":\t%llu,", (unsigned long long)vals[i]);
+        CHECKF(strstr(text, want) != NULL, "no '%s' in:\n%.300s", want, text);
+        CHECK(pc_repo_parse(text, len, &r2, &e) == PC_OK && r2->serial == vals[i]);
+        free(text);
+        pc_repo_free(r);
+        pc_repo_free(r2);
+    }
+}
+
 static void roundtrip_manifest(void)
 {
     pc_manifest *m = NULL;
@@ -464,6 +488,7 @@ int main(void)
         return 1;
     }
     RUN(roundtrip_repo);
+    RUN(large_serial_exact);
     RUN(roundtrip_manifest);
     RUN(roundtrip_delta);
     RUN(site_paths);

@@ -1,6 +1,7 @@
 /* test_state.c — ROOT/state.json: round trip, history cap, malformed files. */
 #include <unistd.h>
 
+#include "fileio.h"
 #include "state.h"
 #include "test.h"
 
@@ -41,6 +42,39 @@ static void roundtrip(void)
     CHECK(t.ninstalled == 1 && !strcmp(t.installed[0], "1.2.0"));
     pc_state_free(&s);
     pc_state_free(&t);
+}
+
+/* Serials and root versions up to 2^53-1 are written digit for digit: cJSON
+ * printed 9007199254740989 as 9.00719925474099e+15, which reads back as
+ * ...990, so a client refused the very repo.json it had just taken (a
+ * "rollback" from ...989 to ...990). */
+static void large_integers_exact(void)
+{
+    static const uint64_t vals[] = {9007199254740991ull, 9007199254740989ull,
+                                    4503599627370497ull, 1000000000000006ull};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        pc_state s = {0}, t;
+        pc_err e = {0};
+        s.last_serial = vals[i];
+        CHECK(pc_state_set_root(&s, 7, "{}", "sig", false, &e) == PC_OK);
+        CHECK(pc_state_set_root(&s, vals[i], "{}", "sig", true, &e) == PC_OK);
+        CHECK(pc_state_save(&s, path, &e) == PC_OK);
+        CHECKF(pc_state_load(&t, path, &e) == PC_OK, "%s", e.msg);
+        CHECKF(t.last_serial == vals[i], "last_serial %llu written, %llu read",
+               (unsigned long long)vals[i], (unsigned long long)t.last_serial);
+        CHECK(t.root_version == vals[i]);
+        CHECK(t.nrotations == 2 && t.rotations[1].from == 7 && t.rotations[1].to == vals[i]);
+        CHECK(t.rotations[1].reset_serial);
+        char *text;
+        size_t len;
+        CHECK(pc_read_file(path, 1 << 20, &text, &len, &e) == PC_OK);
+        char want[40];
+        snprintf(want, sizeof want, "\"last_serial\":\t%llu,", (unsigned long long)vals[i]);
+        CHECKF(strstr(text, want) != NULL, "state.json lacks '%s':\n%s", want, text);
+        free(text);
+        pc_state_free(&s);
+        pc_state_free(&t);
+    }
 }
 
 static void history_capped(void)
@@ -88,6 +122,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/state.json", dir);
     RUN(missing_is_empty);
     RUN(roundtrip);
+    RUN(large_integers_exact);
     RUN(history_capped);
     RUN(malformed);
     unlink(path);

@@ -260,6 +260,53 @@ static void seckey_roundtrip(void)
     rmdir(dir);
 }
 
+/* The unencrypted key minisign -G -W writes carries no checksum (32 zero
+ * bytes): read when the key is whole, refused when its public half is not
+ * its seed's. */
+static void seckey_without_checksum(void)
+{
+    char dir[] = "/tmp/pc-sig-XXXXXX";
+    CHECK(mkdtemp(dir));
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.key", dir);
+    pc_err e = {0};
+    CHECK(pc_seckey_write(&sk2, path, NULL, false, &e) == PC_OK);
+    char text[1024];
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *b = strchr(text, '\n') + 1;
+    uint8_t raw[158];
+    size_t got = 0;
+    CHECK(sodium_base642bin(raw, sizeof raw, b, strcspn(b, "\n"), NULL, &got, NULL,
+                            sodium_base64_VARIANT_ORIGINAL) == 0 && got == sizeof raw);
+    for (int variant = 0; variant < 2; variant++) {
+        memset(raw + 126, 0, 32); /* the checksum, as minisign -G -W leaves it */
+        if (variant == 1)
+            raw[100] ^= 1;        /* the public half of the secret key */
+        char b64[256];
+        sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+        f = fopen(path, "w");
+        CHECK(f);
+        fprintf(f, "untrusted comment: minisign encrypted secret key\n%s", b64);
+        fclose(f);
+        pc_seckey back;
+        bool enc = true;
+        pc_status st = pc_seckey_load(path, NULL, &back, &enc, &e);
+        if (variant == 0) {
+            CHECKF(st == PC_OK, "%s", e.msg);
+            CHECK(!enc && memcmp(&back, &sk2, sizeof back) == 0);
+        } else {
+            CHECK(st == PC_ERR_FORMAT);
+            CHECKF(strstr(e.msg, "corrupt secret key"), "%s", e.msg);
+        }
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     t_suite = "sig";
@@ -274,5 +321,6 @@ int main(void)
     for (size_t i = 0; i < sizeof sig_cases / sizeof sig_cases[0]; i++)
         RUN_CASE(sig_case, i, sig_cases[i].name);
     RUN(seckey_roundtrip);
+    RUN(seckey_without_checksum);
     TEST_MAIN_END();
 }
