@@ -258,7 +258,9 @@ pc_status pc_sig_signers(const char *sig_text, size_t sig_len, const char *what,
         size_t k = 0;
         while (k < nkeys && memcmp(keys[k].keynum, s[i].keynum, PC_KEYNUM_LEN) != 0)
             k++;
-        if (comment && strcmp(comment, s[i].trusted_comment) != 0) {
+        /* The comment matters only to a caller that reads it (repo.json's
+         * serial, product and expiry); root blocks may carry any. */
+        if (tc && comment && strcmp(comment, s[i].trusted_comment) != 0) {
             st = pc_fail(e, PC_ERR_SIGNATURE,
                          "%s: two signatures of the same content carry different trusted "
                          "comments ('%.100s', '%.100s')",

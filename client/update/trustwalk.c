@@ -75,7 +75,9 @@ static pc_status step(pc_op *op, const pc_fetch_opts *fo, pc_root *next, char **
             continue;
         }
         if (st == PC_OK) {
-            st = pc_fetch_buffer(&one, srel, PC_SIG_FILE_MAX, sig, slen, NULL, &e);
+            st = pc_fetch_buffer_if_any(&one, srel, PC_SIG_FILE_MAX, sig, slen, &e);
+            if (st == PC_ERR_NOT_FOUND) /* a root no one signed is not trusted */
+                st = e.code = PC_ERR_SIGNATURE;
             if (st != PC_OK)
                 pc_fail_prefix(&e, "root version %" PRIu64 " has no signatures: ", v);
         }

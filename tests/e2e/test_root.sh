@@ -311,7 +311,7 @@ mkroot evil2.json 2 "r1 r2 r3" 2 kx && signroot evil2.json r1
 rm -rf sb && cp -a site1 sb && put_root sb evil2.json && craft sb 'name_root("evil2.json"); r["serial"] += 10' kx
 clone base sb1 "$TMP/sb"
 refused root_below_old_threshold w/sb1 3 \
-    "roots/2.root.json: root version 2: signed by 1 of the 3 root \(of root version 1\) keys, but 2 must sign"
+    "roots/2.root.json on .*: root version 2: signed by 1 of the 3 root \(of root version 1\) keys, but 2 must sign"
 # r1's block twice counts once.
 sed -n 1,4p evil2.json.minisig >r1.blk && cat r1.blk r1.blk >sb/roots/2.root.json.minisig
 clone base sb3 "$TMP/sb"
@@ -322,7 +322,7 @@ put_root sb evil2.json
 mkroot evil3.json 2 "r1 r2 r3 r4" 3 kx && signroot evil3.json r1 r2
 rm -rf sn && cp -a site1 sn && put_root sn evil3.json && craft sn 'name_root("evil3.json"); r["serial"] += 10' kx
 clone base sn1 "$TMP/sn"
-refused root_below_new_threshold w/sn1 3 "roots/2.root.json: root version 2: signed by 2 of the 4 root keys, but 3 must sign"
+refused root_below_new_threshold w/sn1 3 "roots/2.root.json on .*: root version 2: signed by 2 of the 4 root keys, but 3 must sign"
 # The controls: one signature more and the same sites are taken (so it was
 # the count that refused them).
 signroot evil2.json r2 && put_root sb evil2.json && clone base sb2 "$TMP/sb"
@@ -341,11 +341,16 @@ refused skipped_root_version w/sk1 3 \
 rm -rf sk2 && cp -a sk sk2 && rm sk2/roots/3.root.json* &&
     cp root3.json sk2/roots/2.root.json && cp root3.json.minisig sk2/roots/2.root.json.minisig
 clone base sk21 "$TMP/sk2"
-refused skipped_version_in_file w/sk21 3 "roots/2.root.json: root version 2: the file says version 3: versions may not be skipped"
+refused skipped_version_in_file w/sk21 3 "roots/2.root.json on .*: root version 2: the file says version 3: versions may not be skipped"
 # A root file without its signatures.
 rm -rf sk3 && cp -a site2 sk3 && rm sk3/roots/2.root.json.minisig
 clone base sk31 "$TMP/sk3"
-refused root_without_signatures w/sk31 1 "roots/2.root.json: root version 2 has no signatures"
+refused root_without_signatures w/sk31 3 "roots/2.root.json on .*: root version 2 has no signatures"
+# A hostile first mirror serving a tampered roots/2 does not stop the walk:
+# the next mirror serves the real one, and the client moves to root 2.
+rm -rf sk4 && cp -a site2 sk4 && sed -i 's/"threshold":\t2/"threshold":\t1/' sk4/roots/2.root.json
+clone base sk41 "$TMP/sk4" && sed -i "s|\"repos\": \[\"$TMP/sk4\"\]|\"repos\": [\"$TMP/sk4\", \"$TMP/site2\"]|" w/sk41/config.json
+accepted tampered_root_on_first_mirror_fails_over w/sk41 1.1.0 2
 
 # --- attack: an expired root -------------------------------------------------
 # Root 5, valid in December 2019 only (init makes roots valid from now:
@@ -379,10 +384,10 @@ refused old_site_replayed w/rb 4 "repo.json has serial 1, older than serial 2 se
 # An older root served as the next version.
 rm -rf rp && cp -a site2 rp && cp root2.json rp/roots/3.root.json && cp root2.json.minisig rp/roots/3.root.json.minisig
 clone at2 rp2 "$TMP/rp"
-refused older_root_replayed_as_next w/rp2 4 "roots/3.root.json: root version 3: the file says version 2: an older root replayed"
+refused older_root_replayed_as_next w/rp2 4 "roots/3.root.json on .*: root version 3: the file says version 2: an older root replayed"
 rm -rf rp1 && cp -a site1 rp1 && cp root1.json rp1/roots/2.root.json && cp root1.json.minisig rp1/roots/2.root.json.minisig
 clone base rp11 "$TMP/rp1"
-refused same_root_replayed_as_next w/rp11 4 "roots/2.root.json: root version 2: the file says version 1: an older root replayed"
+refused same_root_replayed_as_next w/rp11 4 "roots/2.root.json on .*: root version 2: the file says version 1: an older root replayed"
 
 # --- attack: new metadata with another root ----------------------------------
 # Root 2b: version 2 too, as validly signed (r1 r2), other content (it
@@ -426,7 +431,7 @@ gen_refused split_signers_build_refused 3 "--trust root2x.json: root version 2: 
 unchanged sp site1 && pass split_signers_build_writes_nothing || fail split_signers_build_writes_nothing "$(diff -r sp site1 | head -3)"
 put_root sp root2x.json && craft sp 'name_root("root2x.json"); r["serial"] += 10' k3
 clone base sp1 "$TMP/sp"
-refused split_signers_client_refused w/sp1 3 "roots/2.root.json: root version 2: signed by 1 of the 3 root \(of root version 1\) keys, but 2 must sign"
+refused split_signers_client_refused w/sp1 3 "roots/2.root.json on .*: root version 2: signed by 1 of the 3 root \(of root version 1\) keys, but 2 must sign"
 
 # --- attack: a fast-forwarded serial, and the recovery -----------------------
 # k2 stolen: its thief publishes serial 2^53-1, which a client at root 4
@@ -489,6 +494,11 @@ if command -v minisign >/dev/null; then
     # Only minisign's block, with its default trusted comment.
     mkroot m1.json 1 "m r1" 1 k1 && minisign -S -s m.key -m m1.json >/dev/null 2>&1 &&
         exit_is root_verify_minisign_default_comment 0 "$PCGEN" root verify m1.json
+    # A holder signing with plain minisign -S (its default trusted comment)
+    # beside a block of root sign: the comment is not read, both count.
+    mkroot mix.json 1 "r1 m" 2 k1 && signroot mix.json r1 && minisign -S -s m.key -m mix.json -x mm.minisig >/dev/null 2>&1 &&
+        cat mm.minisig >>mix.json.minisig && ! grep -q "patchcast-root" mm.minisig &&
+        exit_is root_threshold_met_with_mixed_comments 0 "$PCGEN" root verify mix.json
 else
     fail minisign_interop "minisign is not installed (make deps)"
 fi
@@ -509,7 +519,7 @@ out=$("$PC" mirror "file://$TMP/vt" usb2 --trust root1.json 2>&1); rc=$?
 [ $rc = 3 ] && echo "$out" | grep -q "roots/2.root.json" && [ ! -e usb2/repo.json ] && pass mirror_refuses_tampered_root ||
     fail mirror_refuses_tampered_root "exit $rc: $out"
 clone base vtc "$TMP/vt"
-refused tampered_root_refused w/vtc 3 "roots/2.root.json: root version 2: signed by 0 of the 3 root \(of root version 1\) keys"
+refused tampered_root_refused w/vtc 3 "roots/2.root.json on .*: root version 2: signed by 0 of the 3 root \(of root version 1\) keys"
 
 # --- from bare keys to a root of trust ---------------------------------------
 # A site built before it had root metadata: an install pinning the root and
