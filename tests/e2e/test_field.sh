@@ -136,17 +136,17 @@ after=$(cd r5 && find . -printf '%p %s %T@\n' | sort)
 # --- an update back to a version still installed (kept, or held by a
 # running program) checks and repairs that folder in place: the folder a
 # program runs from is never deleted and made again -------------------------
-newroot r6
-"$PC" update --root r6 --to 1.3.0 --keep 3 >/dev/null 2>&1
-ino=$(stat -c %i r6/versions/1.3.0)
-"$PC" update --root r6 --to 1.4.0 --keep 3 >/dev/null 2>&1
-"$PC" update --root r6 --to 1.5.0 --keep 3 >/dev/null 2>&1
-printf 'ZZ' | dd of=r6/versions/1.3.0/bin/app bs=1 seek=10 conv=notrunc status=none
-out=$("$PC" update --root r6 --to 1.3.0 --keep 3 --json 2>&1); rc=$?
-if [ $rc = 0 ] && [ "$(readlink r6/current)" = versions/1.3.0 ] && [ "$(stat -c %i r6/versions/1.3.0)" = "$ino" ] &&
-    tree_is r6 1.3.0; then
+newroot r7
+"$PC" update --root r7 --to 1.3.0 --keep 3 >/dev/null 2>&1
+ino=$(stat -c %i r7/versions/1.3.0)
+"$PC" update --root r7 --to 1.4.0 --keep 3 >/dev/null 2>&1
+"$PC" update --root r7 --to 1.5.0 --keep 3 >/dev/null 2>&1
+printf 'ZZ' | dd of=r7/versions/1.3.0/bin/app bs=1 seek=10 conv=notrunc status=none
+out=$("$PC" update --root r7 --to 1.3.0 --keep 3 --json 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(readlink r7/current)" = versions/1.3.0 ] && [ "$(stat -c %i r7/versions/1.3.0)" = "$ino" ] &&
+    tree_is r7 1.3.0; then
     pass update_to_installed_version_keeps_its_folder
-else fail update_to_installed_version_keeps_its_folder "exit $rc, inode $ino -> $(stat -c %i r6/versions/1.3.0): $out"; fi
+else fail update_to_installed_version_keeps_its_folder "exit $rc, inode $ino -> $(stat -c %i r7/versions/1.3.0): $out"; fi
 
 # --- a read-only root (a system image, a read-only bind mount) ------------
 # In a private mount namespace, r5 bind-mounted on itself read-only: status
