@@ -50,6 +50,8 @@ pc_status pc_root_validate(const pc_root *r, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": version: 1 to 2^53-1");
     if (r->expires <= r->created)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": expires: must be later than created");
+    if (r->expires > 253402300799) /* what a reader parses (§11) */
+        return pc_fail(e, PC_ERR_FORMAT, WHAT ": expires: after 9999-12-31T23:59:59Z");
     if ((st = validate_set(&r->root, "root_keys", e)) || (st = validate_set(&r->repo, "repo_keys", e)))
         return st;
     return PC_OK;

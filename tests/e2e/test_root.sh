@@ -252,6 +252,12 @@ gen_refused init_bad_key 1 "nokey.pub: neither a public key file nor a base64 ke
     "$PCGEN" root init -o bad.json --root-key nokey.pub --threshold 1 --repo-key k1.pub
 gen_refused init_bad_expires 2 "--expires: expected a duration" \
     "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires soon
+# An expiry no reader parses (after the year 9999): refused, not written
+# for root sign and every client to refuse later.
+gen_refused init_expires_past_9999 1 "expires: after 9999-12-31T23:59:59Z" \
+    "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires 3000000d
+gen_refused init_expires_overflow 1 "expires: after 9999-12-31T23:59:59Z" \
+    "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires 106751991167300d
 [ ! -e bad.json ] && pass init_refused_writes_nothing || fail init_refused_writes_nothing "bad.json written"
 gen_refused init_keeps_existing_file 1 "root1.json exists \(--force to replace it\)" \
     "$PCGEN" root init -o root1.json --root-key r1.pub --threshold 1 --repo-key k1.pub
