@@ -39,6 +39,14 @@ static pc_status validate_set(const pc_keyset *s, const char *name, pc_err *e)
                 char id[17];
                 pc_keyid_hex(s->keys[i].keynum, id);
                 return pc_fail(e, PC_ERR_FORMAT, WHAT ": %s.keys: key id %s listed twice", name, id);
+            } else if (!memcmp(s->keys[i].pk, s->keys[j].pk, PC_PK_LEN)) {
+                /* One holder, two votes: the same key under another id. */
+                char a[17], b[17];
+                pc_keyid_hex(s->keys[j].keynum, a);
+                pc_keyid_hex(s->keys[i].keynum, b);
+                return pc_fail(e, PC_ERR_FORMAT,
+                               WHAT ": %s.keys: one public key listed twice (key ids %s and %s)",
+                               name, a, b);
             }
     return PC_OK;
 }
