@@ -39,6 +39,14 @@ static pc_status validate_set(const pc_keyset *s, const char *name, pc_err *e)
                 char id[17];
                 pc_keyid_hex(s->keys[i].keynum, id);
                 return pc_fail(e, PC_ERR_FORMAT, WHAT ": %s.keys: key id %s listed twice", name, id);
+            } else if (!memcmp(s->keys[i].pk, s->keys[j].pk, PC_PK_LEN)) {
+                /* One holder, two votes: the same key under another id. */
+                char a[17], b[17];
+                pc_keyid_hex(s->keys[j].keynum, a);
+                pc_keyid_hex(s->keys[i].keynum, b);
+                return pc_fail(e, PC_ERR_FORMAT,
+                               WHAT ": %s.keys: one public key listed twice (key ids %s and %s)",
+                               name, a, b);
             }
     return PC_OK;
 }
@@ -50,6 +58,8 @@ pc_status pc_root_validate(const pc_root *r, pc_err *e)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": version: 1 to 2^53-1");
     if (r->expires <= r->created)
         return pc_fail(e, PC_ERR_FORMAT, WHAT ": expires: must be later than created");
+    if (r->expires > 253402300799) /* what a reader parses (§11) */
+        return pc_fail(e, PC_ERR_FORMAT, WHAT ": expires: after 9999-12-31T23:59:59Z");
     if ((st = validate_set(&r->root, "root_keys", e)) || (st = validate_set(&r->repo, "repo_keys", e)))
         return st;
     return PC_OK;

@@ -174,8 +174,10 @@ static pc_status accept_repo(pc_op *op, const char *json, size_t len, const char
     if ((st = pc_op_check_root_ref(op, r)) != PC_OK)
         return st;
     /* A root crossed that resets the ratchet: a serial fast-forwarded by
-     * a stolen key is forgotten (docs/format.md §13). */
-    if (r->serial < op->state.last_serial && !op->root_reset)
+     * a stolen key is forgotten (docs/format.md §13), for a repo.json
+     * published under that root (or a later one) only. */
+    bool reset = op->root_reset && r->root_version >= op->root_reset_at;
+    if (r->serial < op->state.last_serial && !reset)
         return pc_fail(&c->err, PC_ERR_ROLLBACK,
                        "repo.json has serial %llu, older than serial %llu seen before: refusing "
                        "a replayed or rolled-back repository",

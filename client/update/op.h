@@ -29,6 +29,8 @@ typedef struct pc_op {
     /* The root of trust (trustwalk.c), when the client pins one: */
     bool has_root;          /* the walk ran: root is the site's newest */
     bool root_reset;        /* it crossed a root that resets the serial ratchet */
+    uint64_t root_reset_at; /* the newest such root: the reset holds for a
+                               repo.json published under it or later only */
     bool repo_by_root;      /* repo.json verified by root's repository keys */
     pc_root root;
     char *root_json, *root_sig; /* its text and signature file */

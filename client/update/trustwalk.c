@@ -127,8 +127,10 @@ pc_status pc_op_walk_roots(pc_op *op)
             pc_err_clear(&c->err);
             break; /* the newest root */
         }
-        if (st == PC_OK && next.reset_serial && next.version > op->state.root_version)
+        if (st == PC_OK && next.reset_serial && next.version > op->state.root_version) {
             op->root_reset = true;
+            op->root_reset_at = next.version;
+        }
         if (st == PC_OK && (st = keep_text(&op->root_json, json, len, &c->err)) == PC_OK &&
             (st = keep_text(&op->root_sig, sig, slen, &c->err)) == PC_OK)
             op->root = next;
@@ -221,6 +223,11 @@ pc_status pc_op_record_root(pc_op *op)
 {
     if (!op->has_root || op->repo == NULL || op->repo->root_version == 0 ||
         op->root.version <= op->state.root_version)
+        return PC_OK;
+    /* A repo.json published before the resetting root (a publish under
+     * way, or a mirror replaying an old one): judged by the ratchet, and
+     * the root not recorded, so that the reset is not spent on it. */
+    if (op->root_reset && op->repo->root_version < op->root_reset_at)
         return PC_OK;
     pc_state *s = &op->state;
     if (op->root_reset)

@@ -145,7 +145,7 @@ static int cmd_init(int argc, char **argv)
     r.root.threshold = (unsigned)t;
     r.repo.threshold = (unsigned)rt;
     r.created = (int64_t)time(NULL);
-    r.expires = r.created + (int64_t)secs;
+    r.expires = secs > (uint64_t)(INT64_MAX - r.created) ? INT64_MAX : r.created + (int64_t)secs;
     char *text = NULL;
     size_t len;
     if ((st = pc_root_write(&r, &text, &len, &e)) != PC_OK)

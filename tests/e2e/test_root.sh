@@ -252,6 +252,12 @@ gen_refused init_bad_key 1 "nokey.pub: neither a public key file nor a base64 ke
     "$PCGEN" root init -o bad.json --root-key nokey.pub --threshold 1 --repo-key k1.pub
 gen_refused init_bad_expires 2 "--expires: expected a duration" \
     "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires soon
+# An expiry no reader parses (after the year 9999): refused, not written
+# for root sign and every client to refuse later.
+gen_refused init_expires_past_9999 1 "expires: after 9999-12-31T23:59:59Z" \
+    "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires 3000000d
+gen_refused init_expires_overflow 1 "expires: after 9999-12-31T23:59:59Z" \
+    "$PCGEN" root init -o bad.json --root-key r1.pub --threshold 1 --repo-key k1.pub --expires 106751991167300d
 [ ! -e bad.json ] && pass init_refused_writes_nothing || fail init_refused_writes_nothing "bad.json written"
 gen_refused init_keeps_existing_file 1 "root1.json exists \(--force to replace it\)" \
     "$PCGEN" root init -o root1.json --root-key r1.pub --threshold 1 --repo-key k1.pub
@@ -468,6 +474,26 @@ refused after_reset_ratchet_holds w/ffc 4 "repo.json has serial 6, older than se
 clone base ffo "$TMP/site"
 accepted offline_through_recovery w/ffo 1.4.0 5
 [ "$(serial w/ffo)" = 7 ] && pass offline_through_recovery_serial || fail offline_through_recovery_serial "serial $(serial w/ffo)"
+# A reset root that keeps the repository key (root 2r: k1 stays), served
+# while the mirror still has repo.json of root 1 (a publish under way, or a
+# mirror replaying it on purpose): the reset holds for a repo.json
+# published under root 2r only, so it is not spent on the old document, nor
+# does it let an older serial in.
+mkroot root2r.json 2 "r1 r2 r3" 2 k1 --reset-serial && signroot root2r.json r1 r2 &&
+    rm -rf rw && cp -a site1 rw && craft rw "r['serial'] = $MAXSER" k1 && clone base rwc "$TMP/rw" &&
+    "$PC" update --root w/rwc >/dev/null 2>&1 && [ "$(serial w/rwc)" = $MAXSER ] || fail reset_window_setup "serial $(serial w/rwc)"
+rm -rf rw0 && cp -a site1 rw0 && put_root rw0 root2r.json
+point w/rwc "$TMP/rw0"
+refused reset_root_with_old_repo_replayed w/rwc 4 "repo.json has serial 1, older than serial $MAXSER seen before"
+put_root rw root2r.json
+point w/rwc "$TMP/rw"
+out=$("$PC" update --root w/rwc 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(rootv w/rwc)" = 1 ] && [ "$(serial w/rwc)" = $MAXSER ] && pass reset_not_spent_on_old_repo ||
+    fail reset_not_spent_on_old_repo "exit $rc, root version $(rootv w/rwc), serial $(serial w/rwc): $out"
+rm -rf rw2 && cp -a site1 rw2 && build rw2 root2r.json k1 >rw.out 2>&1 || fail reset_window_setup "$(tail -n 2 rw.out)"
+point w/rwc "$TMP/rw2"
+accepted reset_taken_once_published w/rwc 1.4.0 2
+[ "$(serial w/rwc)" = 2 ] && pass reset_taken_serial || fail reset_taken_serial "serial $(serial w/rwc)"
 
 # --- minisign interop --------------------------------------------------------
 if command -v minisign >/dev/null; then

@@ -346,6 +346,12 @@ static void validate_models(void)
     BAD(x.root.threshold = 4, "root_keys.threshold: 4, but must be 1 to 3");
     BAD(x.repo.threshold = 3, "repo_keys.threshold: 3, but must be 1 to 2");
     BAD(x.root.keys[2] = x.root.keys[0], "root_keys.keys: key id");
+    /* The same public key under another key id: one holder's block
+     * relabelled would count twice towards the threshold. */
+    BAD((x.root.keys[2] = x.root.keys[0], x.root.keys[2].keynum[0] ^= 1),
+        "root_keys.keys: one public key listed twice");
+    BAD((x.repo.keys[1] = x.repo.keys[0], x.repo.keys[1].keynum[3] ^= 0x80),
+        "repo_keys.keys: one public key listed twice");
 #undef BAD
 }
 
