@@ -31,6 +31,7 @@ void pc_state_free(pc_state *st)
     free(st->history);
     free(st->root_json);
     free(st->root_sig);
+    free(st->root_pin);
     free(st->rotations);
     memset(st, 0, sizeof *st);
 }
@@ -50,14 +51,24 @@ static pc_status add_rotation(pc_state *st, const pc_rotation *r, pc_err *e)
 }
 
 pc_status pc_state_set_root(pc_state *st, uint64_t to, const char *json, const char *sig,
-                            int reset_serial, pc_err *e)
+                            const char *pin, int reset_serial, pc_err *e)
 {
     pc_status s;
-    if ((s = pc_state_set(&st->root_json, json, e)) || (s = pc_state_set(&st->root_sig, sig, e)))
+    if ((s = pc_state_set(&st->root_json, json, e)) || (s = pc_state_set(&st->root_sig, sig, e)) ||
+        (s = pc_state_set(&st->root_pin, pin, e)))
         return s;
     pc_rotation r = {(int64_t)time(NULL), st->root_version, to, reset_serial};
     st->root_version = to;
     return add_rotation(st, &r, e);
+}
+
+void pc_state_forget_root(pc_state *st)
+{
+    st->root_version = 0;
+    free(st->root_json);
+    free(st->root_sig);
+    free(st->root_pin);
+    st->root_json = st->root_sig = st->root_pin = NULL;
 }
 
 pc_status pc_state_set(char **field, const char *v, pc_err *e)
@@ -155,7 +166,7 @@ static pc_status get_u64(const cJSON *v, uint64_t *out)
     return PC_OK;
 }
 
-/* "root": {"version", "json", "signatures"} and "rotations": [...]. */
+/* "root": {"version", "json", "signatures", "pin"} and "rotations": [...]. */
 static pc_status parse_root(pc_state *st, const cJSON *top, const char *path, pc_err *e)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(top, "root");
@@ -165,7 +176,8 @@ static pc_status parse_root(pc_state *st, const cJSON *top, const char *path, pc
         if (!cJSON_IsObject(r) || get_u64(v, &st->root_version) || st->root_version == 0)
             return bad(e, path, "root", "expected {version, json, signatures}");
         if ((s = opt_string(r, "json", &st->root_json, path, e)) ||
-            (s = opt_string(r, "signatures", &st->root_sig, path, e)))
+            (s = opt_string(r, "signatures", &st->root_sig, path, e)) ||
+            (s = opt_string(r, "pin", &st->root_pin, path, e)))
             return s;
     }
     const cJSON *rot = cJSON_GetObjectItemCaseSensitive(top, "rotations"), *it;
@@ -298,7 +310,8 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
         ok = (r = cJSON_AddObjectToObject(root, "root")) &&
              pc_jadd_u64(r, "version", st->root_version) &&
              cJSON_AddItemToObject(r, "json", str_or_null(st->root_json)) &&
-             cJSON_AddItemToObject(r, "signatures", str_or_null(st->root_sig));
+             cJSON_AddItemToObject(r, "signatures", str_or_null(st->root_sig)) &&
+             cJSON_AddItemToObject(r, "pin", str_or_null(st->root_pin));
     if (ok && st->nrotations)
         ok = (rot = cJSON_AddArrayToObject(root, "rotations")) != NULL;
     for (size_t i = 0; ok && i < st->nrotations; i++) {

@@ -40,6 +40,8 @@ typedef struct pc_state {
     uint64_t root_version;  /* the newest root of trust accepted (0: none) */
     char *root_json;        /* its text and signature file, kept so that the */
     char *root_sig;         /* next walk starts there (checked again on use) */
+    char *root_pin;         /* SHA-256 (hex) of the pinned root it grew from:
+                               a root kept under another pin is not used */
     pc_rotation *rotations; /* oldest first, at most PC_STATE_ROTATIONS_MAX */
     size_t nrotations;
 } pc_state;
@@ -62,10 +64,15 @@ void pc_state_remove_installed(pc_state *st, const char *v);
 pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
                        uint64_t downloaded, pc_err *e);
 
-/* Record that root version `to` is now trusted (its text and signatures),
- * with a rotation entry. */
+/* Record that root version `to` is now trusted (its text and signatures,
+ * and the hex SHA-256 of the pinned root the walk started from), with a
+ * rotation entry. */
 pc_status pc_state_set_root(pc_state *st, uint64_t to, const char *json, const char *sig,
-                            int reset_serial, pc_err *e);
+                            const char *pin, int reset_serial, pc_err *e);
+
+/* Forget the recorded root (an install re-pinned to another root of trust:
+ * what grew from the old pin no longer counts). The rotations stay. */
+void pc_state_forget_root(pc_state *st);
 
 void pc_state_free(pc_state *st);
 

@@ -23,13 +23,28 @@ static pc_status keep_text(char **field, const char *text, size_t len, pc_err *e
     return PC_OK;
 }
 
-/* Where the walk starts: the root the state keeps when it is newer than
- * the pinned one and still verifies against its own keys; else the pinned
- * root (the walk then checks every step again). */
+/* The pin: the hex SHA-256 of the pinned root's text. */
+static void pin_of(const pc_client *c, char out[65])
+{
+    uint8_t sha[32];
+    pc_sha256(c->trust_json, strlen(c->trust_json), sha);
+    pc_hex_encode(sha, 32, out);
+}
+
+/* Where the walk starts: the root the state keeps when it grew from this
+ * pin, is newer than the pinned one and still verifies against its own
+ * keys; else the pinned root (the walk then checks every step again). A
+ * root kept under another pin (the application re-pinned, e.g. to a new
+ * chain after its root keys were lost) is forgotten: what grew from the
+ * old pin no longer counts, in either direction. */
 static pc_status start(pc_op *op)
 {
     pc_client *c = op->c;
-    const pc_state *s = &op->state;
+    pc_state *s = &op->state;
+    char pin[65];
+    pin_of(c, pin);
+    if (s->root_version && (s->root_pin == NULL || strcmp(s->root_pin, pin) != 0))
+        pc_state_forget_root(s);
     op->root = c->trust;
     const char *json = c->trust_json, *sig = c->trust_sig;
     if (s->root_version > c->trust.version && s->root_json && s->root_sig) {
@@ -232,6 +247,8 @@ pc_status pc_op_record_root(pc_op *op)
     pc_state *s = &op->state;
     if (op->root_reset)
         s->last_serial = op->repo->serial;
-    return pc_state_set_root(s, op->root.version, op->root_json, op->root_sig, op->root_reset,
-                             &op->c->err);
+    char pin[65];
+    pin_of(op->c, pin);
+    return pc_state_set_root(s, op->root.version, op->root_json, op->root_sig, pin,
+                             op->root_reset, &op->c->err);
 }

@@ -592,4 +592,19 @@ out=$("$PCGEN" build rel0 -o soon -s k1.key --trust soon.json --config cfg.json 
 [ $rc = 0 ] && echo "$out" | grep -q "warning: root version 1 expires at .*: sign version 2 before then" &&
     pass build_warns_root_expiring || fail build_warns_root_expiring "exit $rc: $out"
 
+# --- an install re-pinned to another root of trust: the application ships
+# a new chain (root 1 again, new root keys: the old ones were lost or stolen).
+# What grew from the old pin (root 2, kept in state.json) no longer counts.
+for k in q1 q2 kq; do "$PCGEN" keygen -W -p $k.pub -s $k.key >/dev/null; done
+mkroot qroot1.json 1 "q1 q2" 2 kq && signroot qroot1.json q1 q2
+rm -rf qsite && cp -a site2 qsite && rm -rf qsite/roots && build qsite qroot1.json kq >q.out 2>&1 ||
+    fail repin_setup "$(tail -n 2 q.out)"
+qver=$(ls -d rel/*/ | xargs -n1 basename | sort -V | tail -n 1)
+clone at2 q1c "$TMP/qsite"
+refused repin_old_pin_refuses_new_chain w/q1c 3 "repo.json"
+"$PC" init --root w/q1c --repo "$TMP/qsite" --trust qroot1.json >/dev/null 2>&1 || fail repin_init "init --trust"
+accepted repin_new_chain_followed w/q1c "$qver" 1
+grep -q "\"pin\":[[:space:]]*\"$(sha256sum qroot1.json | cut -d' ' -f1)\"" w/q1c/state.json &&
+    pass repin_recorded || fail repin_recorded "$(grep -A3 '"root"' w/q1c/state.json | head -5)"
+
 finish

@@ -56,8 +56,8 @@ static void large_integers_exact(void)
         pc_state s = {0}, t;
         pc_err e = {0};
         s.last_serial = vals[i];
-        CHECK(pc_state_set_root(&s, 7, "{}", "sig", false, &e) == PC_OK);
-        CHECK(pc_state_set_root(&s, vals[i], "{}", "sig", true, &e) == PC_OK);
+        CHECK(pc_state_set_root(&s, 7, "{}", "sig", "aa", false, &e) == PC_OK);
+        CHECK(pc_state_set_root(&s, vals[i], "{}", "sig", "bb", true, &e) == PC_OK);
         CHECK(pc_state_save(&s, path, &e) == PC_OK);
         CHECKF(pc_state_load(&t, path, &e) == PC_OK, "%s", e.msg);
         CHECKF(t.last_serial == vals[i], "last_serial %llu written, %llu read",
@@ -65,6 +65,7 @@ static void large_integers_exact(void)
         CHECK(t.root_version == vals[i]);
         CHECK(t.nrotations == 2 && t.rotations[1].from == 7 && t.rotations[1].to == vals[i]);
         CHECK(t.rotations[1].reset_serial);
+        CHECK(t.root_pin && !strcmp(t.root_pin, "bb")); /* the pin it grew from */
         char *text;
         size_t len;
         CHECK(pc_read_file(path, 1 << 20, &text, &len, &e) == PC_OK);
