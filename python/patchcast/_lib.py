@@ -150,7 +150,12 @@ def load() -> ctypes.CDLL:
                 + "; ".join(tried)
             )
         for fname, restype, argtypes in _PROTOTYPES:
-            f = getattr(lib, fname)
+            try:
+                f = getattr(lib, fname)
+            except AttributeError:
+                # PATCHCAST_LIBRARY naming another library (or an old one).
+                raise OSError(f"{name} is not a libpatchcast this binding can use: "
+                              f"it has no {fname}") from None
             f.restype = restype
             f.argtypes = argtypes
         _lib = lib
@@ -166,12 +171,21 @@ def decode(b: bytes | None) -> str | None:
 
 
 def encode(s: str | os.PathLike[str] | None) -> bytes | None:
-    """A str or path for the library (UTF-8, surrogates back to bytes)."""
+    """A str or path for the library (UTF-8, surrogates back to bytes).
+
+    ValueError for a NUL byte: C would read the string only up to it, i.e.
+    act on another path, URL or version than the one asked."""
     if s is None:
         return None
     if isinstance(s, bytes):
-        return s
-    return os.fsencode(s) if isinstance(s, os.PathLike) else s.encode("utf-8", "surrogateescape")
+        b = s
+    elif isinstance(s, os.PathLike):
+        b = os.fsencode(s)
+    else:
+        b = s.encode("utf-8", "surrogateescape")
+    if b"\0" in b:
+        raise ValueError(f"embedded null byte in {s!r}")
+    return b
 
 
 def strings(arr, n: int) -> tuple[str, ...]:

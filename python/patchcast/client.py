@@ -209,7 +209,21 @@ class Client:
         # _life guards the handle pointer for cancel() against close().
         self._op = threading.Lock()
         self._life = threading.Lock()
+        # The thread inside an operation (holding _op): a call it makes on
+        # this client (its progress callback's) would wait for itself.
+        self._owner: Optional[int] = None
         self.root = os.fspath(root)
+        # One URL or key given bare would otherwise be iterated as characters.
+        if isinstance(repos, (str, bytes, os.PathLike)):
+            repos = [repos]  # type: ignore[list-item]
+        if isinstance(keys, (str, bytes, os.PathLike)):
+            keys = [keys]  # type: ignore[list-item]
+        # Checked here: ctypes would wrap them silently (wait=2**31 into a
+        # wait without limit, keep_versions=-1 into 4294967295).
+        if wait is not None and not -(2**31) <= int(wait) < 2**31:
+            raise error_for(2, "invalid", f"wait={wait} is out of range")
+        if keep_versions is not None and not 1 <= int(keep_versions) < 2**32:
+            raise error_for(2, "invalid", f"keep_versions={keep_versions}: keep 1 to 2**32-1 versions")
         h = ctypes.c_void_p()
         self._raise_if(self._lib.pc_client_new(ctypes.byref(h)), None)
         self._h = h.value
@@ -250,6 +264,22 @@ class Client:
             raise error_for(2, "invalid", "the client is closed")
         return self._h
 
+    def _enter(self) -> None:
+        """Take the operation lock, refusing a call made from inside this
+        client's own operation (its progress callback), which would wait
+        for itself forever."""
+        if self._owner == threading.get_ident():
+            raise error_for(
+                2, "invalid",
+                "a Client cannot be called from its own progress callback "
+                "(only cancel() can)")
+        self._op.acquire()
+        self._owner = threading.get_ident()
+
+    def _leave(self) -> None:
+        self._owner = None
+        self._op.release()
+
     def _call(self, fn: Callable[..., int], *args: Any) -> None:
         h = self._handle()
         self._raise_if(fn(h, *args), h)
@@ -260,46 +290,54 @@ class Client:
         """Run one operation under the lock, with progress reported to the
         callback. An exception the callback raises cancels the operation and
         is raised in its place once the library has returned."""
-        with self._op:
-            h = self._handle()
-            raised: list[BaseException] = []
-            cb = None
-            if progress is not None:
+        self._enter()
+        try:
+            self._run_locked(fn, args, progress)
+        finally:
+            self._leave()
 
-                def trampoline(_ud: Any, p: Any) -> None:
-                    if raised:
-                        return
-                    q = p.contents
-                    try:
-                        progress(
-                            Progress(
-                                step=int(q.step),
-                                steps=int(q.nsteps),
-                                name=_lib.decode(q.step_name) or "",
-                                done=int(q.done),
-                                total=int(q.total),
-                                detail=_lib.decode(q.detail) or "",
-                            )
+    def _run_locked(
+        self, fn: Callable[..., int], args: tuple, progress: Optional[ProgressCallback]
+    ) -> None:
+        h = self._handle()
+        raised: list[BaseException] = []
+        cb = None
+        if progress is not None:
+
+            def trampoline(_ud: Any, p: Any) -> None:
+                if raised:
+                    return
+                q = p.contents
+                try:
+                    progress(
+                        Progress(
+                            step=int(q.step),
+                            steps=int(q.nsteps),
+                            name=_lib.decode(q.step_name) or "",
+                            done=int(q.done),
+                            total=int(q.total),
+                            detail=_lib.decode(q.detail) or "",
                         )
-                    except BaseException as e:  # noqa: BLE001 - handed back below
-                        raised.append(e)
-                        self._lib.pc_client_cancel(h)
+                    )
+                except BaseException as e:  # noqa: BLE001 - handed back below
+                    raised.append(e)
+                    self._lib.pc_client_cancel(h)
 
-                # Kept in a local for the whole call: the C side holds only
-                # the function pointer.
-                cb = _lib.PROGRESS_FN(trampoline)
-                self._lib.pc_client_set_progress(h, cb, None)
-            try:
-                st = fn(h, *args)
-                msg = _lib.decode(self._lib.pc_client_errmsg(h)) if st else ""
-            finally:
-                if cb is not None:
-                    self._lib.pc_client_set_progress(h, _lib.PROGRESS_FN(), None)
-                    del cb
-            if raised:
-                raise raised[0]
-            if st:
-                raise error_for(st, status_code(st), msg or "", strerror(st))
+            # Kept in a local for the whole call: the C side holds only
+            # the function pointer.
+            cb = _lib.PROGRESS_FN(trampoline)
+            self._lib.pc_client_set_progress(h, cb, None)
+        try:
+            st = fn(h, *args)
+            msg = _lib.decode(self._lib.pc_client_errmsg(h)) if st else ""
+        finally:
+            if cb is not None:
+                self._lib.pc_client_set_progress(h, _lib.PROGRESS_FN(), None)
+                del cb
+        if raised:
+            raise raised[0]
+        if st:
+            raise error_for(st, status_code(st), msg or "", strerror(st))
 
     def _info_call(
         self, fn: Callable[..., int], args: tuple, progress: Optional[ProgressCallback]
@@ -389,8 +427,11 @@ class Client:
 
     def save_config(self) -> None:
         """Write the root, repositories, keys and channel to ROOT/config.json."""
-        with self._op:
+        self._enter()
+        try:
             self._call(self._lib.pc_client_save_config)
+        finally:
+            self._leave()
 
     def cancel(self) -> None:
         """Ask the running operation to stop at its next safe point; it then
@@ -405,8 +446,12 @@ class Client:
 
     def close(self) -> None:
         """Free the handle (waits for a running operation). Idempotent."""
-        with self._op, self._life:
-            h, self._h = self._h, None
+        self._enter()
+        try:
+            with self._life:
+                h, self._h = self._h, None
+        finally:
+            self._leave()
         if h is not None:
             self._lib.pc_client_free(h)
 

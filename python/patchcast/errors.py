@@ -29,6 +29,11 @@ class Error(Exception):
         self.text = text
         super().__init__(f"{self.message} [{code}]" if self.message else code)
 
+    def __reduce__(self):  # type: ignore[override]
+        # Exception's default would call cls(str(self)): the arguments
+        # above are needed (pickle, multiprocessing, concurrent.futures).
+        return (self.__class__, (self.status, self.code, self.message, self.text))
+
 
 class OutOfMemoryError(Error):
     """PC_ERR_NOMEM: an allocation failed."""

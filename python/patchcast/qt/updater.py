@@ -137,8 +137,11 @@ class Updater(QObject):
 
     def cancel(self) -> None:
         """Cancel the running operation (it ends with update_completed(False,
-        …) and the installed version intact); from any thread."""
-        self.client.cancel()
+        …) and the installed version intact); from any thread. Nothing when
+        nothing runs: the client would keep the cancel for its next
+        operation (the next check would fail as cancelled)."""
+        if self.busy:
+            self.client.cancel()
 
     def skip_version(self, version: str) -> None:
         """Do not offer version again (a check then emits update_skipped)."""
@@ -162,11 +165,24 @@ class Updater(QObject):
 
     def shutdown(self) -> None:
         """Cancel what runs, stop the thread and wait for it. Idempotent."""
-        self._timer.stop()
+        try:
+            self._timer.stop()
+        except RuntimeError:  # the timer went with a deleted parent
+            pass
         if self._thread.isRunning():
-            self.client.cancel()
+            if self.busy:
+                self.client.cancel()
             self._thread.quit()
             self._thread.wait()
+
+    def __del__(self) -> None:
+        # An Updater dropped without shutdown() would destroy its QThread
+        # while it runs, which aborts the process ("QThread: Destroyed while
+        # thread is still running").
+        try:
+            self.shutdown()
+        except Exception:  # interpreter shutdown
+            pass
 
     # ---- results (GUI thread) -----------------------------------------------
 
