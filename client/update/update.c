@@ -52,6 +52,12 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
                         const char *action)
 {
     pc_err *e = &op->c->err;
+    /* The last moment a cancel (from the progress callback of this step,
+     * or another thread) is honoured: after it, the switch happens. */
+    pc_op_progress(op, "switch", p->to, 0, 0);
+    if (__atomic_load_n(&op->c->cancel, __ATOMIC_SEQ_CST))
+        return pc_fail(e, PC_ERR_CANCELLED, "update cancelled before the switch: %s is still "
+                       "current", op->current ? op->current : "nothing");
     char name[80];
     snprintf(name, sizeof name, "%s.json", p->to);
     char *man = pc_layout_path(&op->lay, "manifests", name, NULL);
@@ -64,7 +70,6 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
     /* Its hold file, for programs of any user that will run from it. */
     if (st == PC_OK)
         st = pc_hold_create(&op->lay, p->to, e);
-    pc_op_progress(op, "switch", p->to, 0, 0);
     if (st == PC_OK)
         st = pc_layout_switch(&op->lay, p->to, e);
     if (st != PC_OK)

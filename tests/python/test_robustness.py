@@ -1,4 +1,4 @@
-"""Hostile use of the binding (review of issue 18): a progress callback
+"""Hostile use of the binding: a progress callback
 calling back into its Client, NUL bytes, out-of-range settings, a bare
 string for repos, a wrong PATCHCAST_LIBRARY, pickled errors, and a Qt
 Updater dropped or cancelled while idle."""
@@ -43,6 +43,27 @@ def test_call_from_own_progress_callback_raises_instead_of_deadlock(make_root, c
     # The update was cancelled, the client still works, cancel() is allowed.
     assert c.status().current is None
     assert c.update("1.0.0", progress=lambda p: c.cancel() if p.name == "never" else None).to_version == "1.0.0"
+    c.close()
+
+
+@pytest.mark.parametrize("how", ["raise", "cancel"])
+def test_cancel_at_the_switch_step_leaves_installed_version(make_root, how):
+    """The switch step is the last a cancel is honoured at: a callback that
+    raises (or cancels) there gets an error and nothing switched."""
+    c = patchcast.Client(make_root("file"))
+    c.update("1.0.0")
+
+    def progress(p):
+        if p.name == "switch":
+            if how == "raise":
+                raise KeyError("no")
+            c.cancel()
+
+    err = KeyError if how == "raise" else patchcast.CancelledError
+    with pytest.raises(err):
+        c.update(progress=progress)
+    assert c.status().current == "1.0.0"
+    assert c.update().to_version != "1.0.0"  # the next update is not cancelled
     c.close()
 
 
