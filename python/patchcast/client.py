@@ -146,12 +146,14 @@ class Hold:
     def __init__(self, lib: ctypes.CDLL, handle: int) -> None:
         self._lib = lib
         self._h: Optional[int] = handle
+        self._release_lock = threading.Lock()
         self.version: str = _lib.decode(lib.pc_hold_version(handle)) or ""
         self.dir: str = _lib.decode(lib.pc_hold_dir(handle)) or ""
 
     def release(self) -> None:
-        """End the hold (again: nothing)."""
-        h, self._h = self._h, None
+        """End the hold (again, or from another thread at once: nothing)."""
+        with self._release_lock:
+            h, self._h = self._h, None
         if h is not None:
             self._lib.pc_hold_release(h)
 

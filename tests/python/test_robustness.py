@@ -145,3 +145,39 @@ def test_updater_cancel_while_idle_does_not_cancel_next_check(make_root, qtbot):
             u2.check_now()
     finally:
         u2.shutdown()
+
+
+def test_updater_reports_an_unexpected_exception(make_root, qtbot):
+    """A bug (any exception, not only patchcast.Error) in a call still ends
+    in check_failed / update_completed, and the updater is not left busy."""
+    from patchcast.qt import Updater
+    u = Updater(str(make_root("file")))
+    try:
+        def boom(*a, **k):
+            raise RuntimeError("boom")
+        u.client.check = boom
+        u.client.update = boom
+        with qtbot.waitSignal(u.check_failed, timeout=10000) as blocker:
+            assert u.check_now()
+        assert "RuntimeError: boom" in blocker.args[0]
+        assert not u.busy
+        with qtbot.waitSignal(u.update_completed, timeout=10000) as blocker:
+            assert u.update_now()
+        assert blocker.args[0] is False and "boom" in blocker.args[1]
+        assert not u.busy
+    finally:
+        u.shutdown()
+
+
+def test_hold_released_twice_at_once(make_root):
+    c = patchcast.Client(make_root("file"))
+    c.update("1.0.0")
+    h = c.hold()
+    threads = [threading.Thread(target=h.release) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    h.release()
+    assert c.update().to_version == "1.2.0"  # the version is no longer held
+    c.close()

@@ -42,6 +42,8 @@ class _Worker(QObject):
             self.checked.emit(self.client.check(version))
         except Error as e:
             self.check_failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - a bug must not leave the updater busy
+            self.check_failed.emit(f"{type(e).__name__}: {e}")
 
     @pyqtSlot(object)
     def update(self, version: Optional[str]) -> None:
@@ -52,6 +54,9 @@ class _Worker(QObject):
             return
         except Error as e:
             self.finished.emit(False, f"Update failed: {e}", None)
+            return
+        except Exception as e:  # noqa: BLE001 - update_completed must always come
+            self.finished.emit(False, f"Update failed: {type(e).__name__}: {e}", None)
             return
         self.finished.emit(True, f"Updated to {info.to_version}", info)
 
