@@ -169,6 +169,11 @@ def _run_one(it: _Item) -> None:
     m.__cached__ = spec.cached
     if spec.submodule_search_locations is not None:
         m.__path__ = list(spec.submodule_search_locations)
+    # The hooks are the new code's alone: the old version's must not run
+    # when the new one has dropped them (other names linger, as with
+    # importlib.reload, until the new code assigns them).
+    m.__dict__.pop("__patchcast_migrate__", None)
+    m.__dict__.pop("self_check", None)
     spec.loader.exec_module(m)
     migrate = m.__dict__.get("__patchcast_migrate__")
     if callable(migrate):

@@ -164,3 +164,17 @@ def test_after_a_real_update(make_root, monkeypatch):
             assert greeting.__file__ == str(root / "versions" / NEWEST / "app" / "greeting.py")
         finally:
             sys.modules.pop("greeting", None)
+
+
+def test_hooks_the_new_version_dropped_do_not_run(app):
+    """The old version's self_check and __patchcast_migrate__ are not
+    called for a new version that no longer has them."""
+    old, new, pkg = app(
+        {"a.py": "def self_check():\n    return False\n"
+                 "def __patchcast_migrate__(old):\n    raise RuntimeError('old hook')\nV = 1\n"},
+        {"a.py": "V = 2\n"},
+    )
+    a = importlib.import_module(f"{pkg}.a")
+    r = reload_modules(new, [f"{pkg}/a.py"], [old])
+    assert r.ok, r.error
+    assert a.V == 2 and "self_check" not in a.__dict__
