@@ -10,6 +10,7 @@
 #include "hex.h"
 #include "jsonv.h"
 #include "path.h"
+#include "sha256.h"
 
 #define WHAT "repo.json"
 
@@ -585,4 +586,13 @@ pc_status pc_repo_write(const pc_repo *r, char **out, size_t *len, pc_err *e)
              add_hashref(o, "delta", &ed->delta);
     }
     return pc_jprint(root, ok, true, out, len, e);
+}
+
+bool pc_hashref_matches(const pc_hashref *ref, const void *data, size_t len)
+{
+    if (len != ref->size)
+        return false;
+    uint8_t got[32];
+    pc_sha256(data, len, got);
+    return memcmp(got, ref->sha256, 32) == 0;
 }

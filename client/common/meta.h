@@ -134,6 +134,9 @@ void pc_file_entry_clear(pc_file_entry *f);
 /* Lookups: O(log n) in a parsed repo.json (by_name) and a manifest (files
  * are sorted); a repo model built in memory is searched in order. */
 const pc_version_info *pc_repo_version(const pc_repo *r, const char *name, size_t *idx);
+
+/* Are these len bytes the ones ref names (its size and SHA-256)? */
+bool pc_hashref_matches(const pc_hashref *ref, const void *data, size_t len);
 const char *pc_repo_channel(const pc_repo *r, const char *channel);
 const pc_file_entry *pc_manifest_file(const pc_manifest *m, const char *path);
 

@@ -289,15 +289,11 @@ pc_status pc_op_fetch_doc(pc_op *op, const char *site_rel, const pc_hashref *ref
         st = pc_read_file(dest, (size_t)ref->size, text, len, &c->err);
     /* The bytes a parser will read are the ones hashed: checked again in
      * memory, so that the file cannot change between the check and here. */
-    if (st == PC_OK) {
-        uint8_t got[32];
-        pc_sha256(*text, *len, got);
-        if (*len != ref->size || memcmp(got, ref->sha256, 32) != 0) {
-            free(*text);
-            *text = NULL;
-            unlink(dest);
-            st = pc_fail(&c->err, PC_ERR_HASH, "%s: changed after it was checked", dest);
-        }
+    if (st == PC_OK && !pc_hashref_matches(ref, *text, *len)) {
+        free(*text);
+        *text = NULL;
+        unlink(dest);
+        st = pc_fail(&c->err, PC_ERR_HASH, "%s: changed after it was checked", dest);
     }
 out:
     free(dir);

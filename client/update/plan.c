@@ -162,13 +162,10 @@ static char *installed_manifest(pc_op *op, const char *v, const pc_hashref *ref,
     snprintf(name, sizeof name, "%s.json", v);
     char *path = pc_layout_path(&op->lay, "manifests", name, NULL), *text = NULL;
     pc_err scratch = {0};
-    if (path && pc_read_file(path, (size_t)ref->size, &text, len, &scratch) == PC_OK) {
-        uint8_t got[32];
-        pc_sha256(text, *len, got);
-        if (*len != ref->size || memcmp(got, ref->sha256, 32) != 0) {
-            free(text);
-            text = NULL;
-        }
+    if (path && pc_read_file(path, (size_t)ref->size, &text, len, &scratch) == PC_OK &&
+        !pc_hashref_matches(ref, text, *len)) {
+        free(text);
+        text = NULL;
     }
     free(path);
     return text;
@@ -277,7 +274,7 @@ static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix
     /* Installed already (an up-to-date check, a rollback's way back): the
      * copy on disk, when it is the document repo.json names. */
     p->target_text = installed_manifest(op, target, &p->tv->manifest, &p->target_len);
-    bool installed = p->target_text != NULL;
+    bool installed = p->target_installed = p->target_text != NULL;
     if ((!installed &&
          (st = pc_op_fetch_doc(op, rel, &p->tv->manifest, &p->target_text, &p->target_len))) ||
         (st = pc_manifest_parse(p->target_text, p->target_len, &p->target, e)))

@@ -20,6 +20,7 @@ typedef struct pc_plan {
     pc_manifest *target;
     char *target_text;
     size_t target_len;
+    bool target_installed;    /* target_text is the install root's copy */
     const pc_version_info *tv;
     pc_delta **deltas;        /* one per hop */
     unsigned hops;

@@ -64,9 +64,7 @@ static char *read_doc(vctx *v, const char *rel, const pc_hashref *ref, size_t *l
         problem(v, rel, e.msg);
         text = NULL;
     } else if (p) {
-        uint8_t h[32];
-        pc_sha256(text, *len, h);
-        if (*len != ref->size || memcmp(h, ref->sha256, 32)) {
+        if (!pc_hashref_matches(ref, text, *len)) {
             problem(v, rel, "size or SHA-256 differs from repo.json");
             free(text);
             text = NULL;
@@ -280,11 +278,8 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
                  "is version %llu", (unsigned long long)r->root_version,
                  (unsigned long long)root.version);
         problem(&v, "repo.json", msg);
-    } else if (root.version > 0) {
-        uint8_t sha[32];
-        pc_sha256(root_json, root_len, sha);
-        if (r->root.size != root_len || memcmp(sha, r->root.sha256, 32) != 0)
-            problem(&v, "repo.json", "names other content for its root than roots/ holds");
+    } else if (root.version > 0 && !pc_hashref_matches(&r->root, root_json, root_len)) {
+        problem(&v, "repo.json", "names other content for its root than roots/ holds");
     }
     char want[300], exp[21];
     pc_format_time(r->expires, exp);

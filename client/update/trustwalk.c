@@ -224,10 +224,7 @@ pc_status pc_op_check_root_ref(pc_op *op, const pc_repo *r)
                        "root the mirrors serve is version %" PRIu64 " (roots/%" PRIu64
                        ".root.json is missing): refusing new metadata with an old root",
                        r->root_version, v, v + 1);
-    uint8_t sha[32];
-    size_t len = strlen(op->root_json);
-    pc_sha256(op->root_json, len, sha);
-    if (r->root.size != len || memcmp(sha, r->root.sha256, 32) != 0)
+    if (!pc_hashref_matches(&r->root, op->root_json, strlen(op->root_json)))
         return pc_fail(&c->err, PC_ERR_SIGNATURE,
                        "repo.json names other content for root version %" PRIu64
                        " than the mirrors serve", v);

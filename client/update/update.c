@@ -107,31 +107,21 @@ static pc_status check_and_fix(pc_op *op, const char *v, const pc_manifest *m, u
                                unsigned *fixed);
 
 /* Target version still installed with the planned manifest (an update back
- * to a version kept by --keep, or held by a running program): its folder
- * is checked and put right in place, never replaced, so a program running
- * from it keeps its files. */
+ * to a version kept by --keep, or held by a running program; the plan read
+ * its manifest from the install root): its folder is checked and put right
+ * in place, never replaced, so a program running from it keeps its files. */
 static bool installed_as_planned(pc_op *op, const pc_plan *p)
 {
     bool listed = false;
     for (size_t i = 0; i < op->state.ninstalled && !listed; i++)
         listed = !strcmp(op->state.installed[i], p->to);
-    if (!listed)
+    if (!listed || !p->target_installed)
         return false;
-    char name[80];
-    snprintf(name, sizeof name, "%s.json", p->to);
-    char *man = pc_layout_path(&op->lay, "manifests", name, NULL);
     char *dir = pc_layout_path(&op->lay, "versions", p->to, NULL);
-    char *text = NULL;
-    size_t len = 0;
-    pc_err ignored = {0};
     struct stat sb;
-    bool same = man && dir && lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-                pc_read_file(man, p->target_len + 1, &text, &len, &ignored) == PC_OK &&
-                len == p->target_len && memcmp(text, p->target_text, len) == 0;
-    free(text);
-    free(man);
+    bool there = dir && lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
     free(dir);
-    return same;
+    return there;
 }
 
 /* The damaged local files an update downloaded whole, into info (as many
