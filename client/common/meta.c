@@ -66,6 +66,7 @@ void pc_repo_free(pc_repo *r)
         free(r->versions[i].name);
         free(r->versions[i].parent);
         free(r->versions[i].notes);
+        pc_release_clear(&r->versions[i].release);
     }
     free(r->versions);
     for (size_t i = 0; i < r->nedges; i++) {
@@ -313,6 +314,12 @@ static pc_status validate(const pc_repo *r, size_t **by_name, pc_err *e)
             st = vfail(e, "versions[%zu].notes", "longer than 64 KiB", i, NULL);
         else if (v->manifest.size == 0 || v->manifest.size > PC_MANIFEST_MAX_BYTES)
             st = vfail(e, "versions[%zu].manifest.size", "out of range", i, NULL);
+        else if (pc_release_problem(&v->release))
+            st = vfail(e, "versions[%zu]", pc_release_problem(&v->release), i, NULL);
+        else if (v->release.minimum_version &&
+                 find_named(s, n, v->release.minimum_version) == SIZE_MAX)
+            st = vfail(e, "versions[%zu].minimum_version", "no such version: ", i,
+                       v->release.minimum_version);
     }
     if (st == PC_OK)
         st = check_parent_cycles(r, s, e);
@@ -365,7 +372,9 @@ static pc_status parse_hashref(const cJSON *o, const char *key, pc_hashref *out,
 static pc_status parse_versions(pc_repo *r, const cJSON *arr, pc_err *e)
 {
     static const char *const known[] = {"name", "parent", "released", "manifest",
-                                        "full_bytes", "files", "notes", NULL};
+                                        "full_bytes", "files", "notes", "rollout",
+                                        "withdrawn", "withdrawn_reason", "critical",
+                                        "minimum_version", NULL};
     size_t n = (size_t)cJSON_GetArraySize(arr);
     if (n > PC_MAX_VERSIONS)
         return pc_fail(e, PC_ERR_TOO_LARGE, WHAT ": versions: more than %d", PC_MAX_VERSIONS);
@@ -391,7 +400,8 @@ static pc_status parse_versions(pc_repo *r, const cJSON *arr, pc_err *e)
             (st = pc_jget_u64(it, "full_bytes", true, 0, PC_JSON_MAX_INT, &v->full_bytes, WHAT,
                               &p, e)) ||
             (st = pc_jget_u64(it, "files", true, 0, PC_MAX_FILES, &files, WHAT, &p, e)) ||
-            (st = pc_jget_string(it, "notes", false, PC_NOTES_MAX, &v->notes, WHAT, &p, e)))
+            (st = pc_jget_string(it, "notes", false, PC_NOTES_MAX, &v->notes, WHAT, &p, e)) ||
+            (st = pc_release_parse(it, &v->release, WHAT, &p, e)))
             return st;
         v->files = files;
     }
@@ -575,7 +585,8 @@ pc_status pc_repo_write(const pc_repo *r, char **out, size_t *len, pc_err *e)
                         : cJSON_AddNullToObject(o, "parent")) &&
              pc_jadd_time(o, "released", v->released) && add_hashref(o, "manifest", &v->manifest) &&
              pc_jadd_u64(o, "full_bytes", v->full_bytes) && pc_jadd_u64(o, "files", v->files) &&
-             (!v->notes || cJSON_AddStringToObject(o, "notes", v->notes));
+             (!v->notes || cJSON_AddStringToObject(o, "notes", v->notes)) &&
+             pc_release_write(o, &v->release);
     }
     ok = ok && (x = cJSON_AddArrayToObject(root, "edges"));
     for (size_t i = 0; ok && i < r->nedges; i++) {

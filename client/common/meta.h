@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "release.h"
 
 #define PC_FORMAT_VERSION 1
 #define PC_REPO_MAX_BYTES (16u << 20)
@@ -34,6 +35,7 @@ typedef struct pc_version_info {
     uint64_t full_bytes;   /* sum of object sizes: a full install's download */
     uint64_t files;        /* regular files in the manifest */
     char *notes;           /* may be NULL */
+    pc_release_policy release; /* rollout, withdrawn, critical, minimum_version */
 } pc_version_info;
 
 typedef struct pc_edge {

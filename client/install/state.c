@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "fileio.h"
 #include "jsonv.h"
@@ -33,6 +34,16 @@ void pc_state_free(pc_state *st)
     free(st->root_sig);
     free(st->root_pin);
     free(st->rotations);
+    free(st->install_id);
+    free(st->staged);
+    free(st->pending);
+    free(st->last_good);
+    for (size_t i = 0; i < st->nbad; i++)
+        free(st->bad[i]);
+    free(st->bad);
+    for (size_t i = 0; i < st->nskipped; i++)
+        free(st->skipped[i]);
+    free(st->skipped);
     memset(st, 0, sizeof *st);
 }
 
@@ -81,32 +92,73 @@ pc_status pc_state_set(char **field, const char *v, pc_err *e)
     return PC_OK;
 }
 
-pc_status pc_state_add_installed(pc_state *st, const char *v, pc_err *e)
+/* Append v to a list of names unless present; at `cap` names the oldest
+ * goes first (0: no cap). */
+static pc_status list_add(char ***list, size_t *n, const char *v, size_t cap, pc_err *e)
 {
-    for (size_t i = 0; i < st->ninstalled; i++)
-        if (!strcmp(st->installed[i], v))
-            return PC_OK;
-    char **p = realloc(st->installed, (st->ninstalled + 1) * sizeof *p);
+    if (pc_state_list_has(*list, *n, v))
+        return PC_OK;
+    if (cap && *n >= cap) {
+        free((*list)[0]);
+        memmove(&(*list)[0], &(*list)[1], (*n - 1) * sizeof **list);
+        (*n)--;
+    }
+    char **p = realloc(*list, (*n + 1) * sizeof *p);
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    st->installed = p;
-    if ((p[st->ninstalled] = strdup(v)) == NULL)
+    *list = p;
+    if ((p[*n] = strdup(v)) == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    st->ninstalled++;
+    (*n)++;
     return PC_OK;
+}
+
+bool pc_state_list_has(char *const *list, size_t n, const char *v)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (!strcmp(list[i], v))
+            return true;
+    return false;
+}
+
+pc_status pc_state_list_add(char ***list, size_t *n, const char *v, pc_err *e)
+{
+    return list_add(list, n, v, PC_STATE_LIST_MAX, e);
+}
+
+void pc_state_list_remove(char **list, size_t *n, const char *v)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(list[i], v))
+            continue;
+        free(list[i]);
+        memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof *list);
+        (*n)--;
+        return;
+    }
+}
+
+pc_status pc_state_add_installed(pc_state *st, const char *v, pc_err *e)
+{
+    return list_add(&st->installed, &st->ninstalled, v, 0, e);
 }
 
 void pc_state_remove_installed(pc_state *st, const char *v)
 {
-    for (size_t i = 0; i < st->ninstalled; i++) {
-        if (strcmp(st->installed[i], v))
-            continue;
-        free(st->installed[i]);
-        memmove(&st->installed[i], &st->installed[i + 1],
-                (st->ninstalled - i - 1) * sizeof *st->installed);
-        st->ninstalled--;
-        return;
-    }
+    pc_state_list_remove(st->installed, &st->ninstalled, v);
+}
+
+pc_status pc_state_make_install_id(pc_state *st, pc_err *e)
+{
+    if (st->install_id)
+        return PC_OK;
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return pc_fail(e, PC_ERR_IO, "cannot make an install id: no random bytes");
+    char hex[33];
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(hex + 2 * i, 3, "%02x", r[i]);
+    return pc_state_set(&st->install_id, hex, e);
 }
 
 pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
@@ -201,6 +253,47 @@ static pc_status parse_root(pc_state *st, const cJSON *top, const char *path, pc
     return PC_OK;
 }
 
+/* An optional array of version names into a list. */
+static pc_status parse_list(const cJSON *top, const char *key, char ***list, size_t *n,
+                            size_t cap, const char *path, pc_err *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(top, key), *it;
+    if (v && !cJSON_IsArray(v))
+        return bad(e, path, key, "expected an array of version names");
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it))
+            return bad(e, path, key, "expected an array of version names");
+        pc_status s = list_add(list, n, it->valuestring, cap, e);
+        if (s)
+            return s;
+    }
+    return PC_OK;
+}
+
+/* The lifecycle keys: install_id, staged, pending {version, attempts},
+ * last_good, bad, skipped. */
+static pc_status parse_lifecycle(pc_state *st, const cJSON *top, const char *path, pc_err *e)
+{
+    pc_status s;
+    if ((s = opt_string(top, "install_id", &st->install_id, path, e)) ||
+        (s = opt_string(top, "staged", &st->staged, path, e)) ||
+        (s = opt_string(top, "last_good", &st->last_good, path, e)) ||
+        (s = parse_list(top, "bad", &st->bad, &st->nbad, PC_STATE_LIST_MAX, path, e)) ||
+        (s = parse_list(top, "skipped", &st->skipped, &st->nskipped, PC_STATE_LIST_MAX, path, e)))
+        return s;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(top, "pending");
+    if (p == NULL || cJSON_IsNull(p))
+        return PC_OK;
+    uint64_t n = 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "attempts");
+    if (!cJSON_IsObject(p) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "version")) ||
+        get_u64(a, &n) || n > 1000000)
+        return bad(e, path, "pending", "expected {version, attempts}");
+    st->attempts = (unsigned)n;
+    return opt_string(p, "version", &st->pending, path, e);
+}
+
 static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err *e)
 {
     if (!cJSON_IsObject(root))
@@ -229,7 +322,7 @@ static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err
                 return s;
         }
     }
-    if ((s = parse_root(st, root, path, e)))
+    if ((s = parse_root(st, root, path, e)) || (s = parse_lifecycle(st, root, path, e)))
         return s;
     v = cJSON_GetObjectItemCaseSensitive(root, "history");
     if (v) {
@@ -290,6 +383,30 @@ static cJSON *str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+static bool add_list(cJSON *o, const char *key, char *const *list, size_t n)
+{
+    cJSON *a = n ? cJSON_AddArrayToObject(o, key) : NULL;
+    bool ok = n == 0 || a != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+    return ok;
+}
+
+static bool add_lifecycle(cJSON *root, const pc_state *st)
+{
+    cJSON *p = NULL;
+    bool ok = (!st->install_id || cJSON_AddStringToObject(root, "install_id", st->install_id)) &&
+              (!st->staged || cJSON_AddStringToObject(root, "staged", st->staged)) &&
+              (!st->last_good || cJSON_AddStringToObject(root, "last_good", st->last_good)) &&
+              add_list(root, "bad", st->bad, st->nbad) &&
+              add_list(root, "skipped", st->skipped, st->nskipped);
+    if (ok && st->pending)
+        ok = (p = cJSON_AddObjectToObject(root, "pending")) &&
+             cJSON_AddStringToObject(p, "version", st->pending) &&
+             cJSON_AddNumberToObject(p, "attempts", st->attempts);
+    return ok;
+}
+
 pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
 {
     cJSON *root = cJSON_CreateObject(), *inst = NULL, *hist = NULL;
@@ -314,6 +431,7 @@ pc_status pc_state_save(const pc_state *st, const char *path, pc_err *e)
              cJSON_AddItemToObject(r, "pin", str_or_null(st->root_pin));
     if (ok && st->nrotations)
         ok = (rot = cJSON_AddArrayToObject(root, "rotations")) != NULL;
+    ok = ok && add_lifecycle(root, st);
     for (size_t i = 0; ok && i < st->nrotations; i++) {
         const pc_rotation *x = &st->rotations[i];
         cJSON *o = cJSON_CreateObject();

@@ -4,6 +4,8 @@
 #ifndef PC_STATE_H
 #define PC_STATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -44,7 +46,21 @@ typedef struct pc_state {
                                a root kept under another pin is not used */
     pc_rotation *rotations; /* oldest first, at most PC_STATE_ROTATIONS_MAX */
     size_t nrotations;
+    /* The release lifecycle (docs/format.md §12, `patchcast run`): */
+    char *install_id;       /* random, made once, never sent: the rollout bucket */
+    char *staged;           /* a complete version waiting for the switch, or NULL */
+    char *pending;          /* current, installed by an update, not yet marked good */
+    unsigned attempts;      /* starts of `pending` that did not end well */
+    char *last_good;        /* the newest version known good: the launcher's
+                               way back (NULL: previous) */
+    char **bad;             /* versions rolled back by the launcher: never
+                               installed automatically again */
+    size_t nbad;
+    char **skipped;         /* versions the user skipped (pc_client_skip_version) */
+    size_t nskipped;
 } pc_state;
+
+#define PC_STATE_LIST_MAX 1000 /* bad and skipped versions kept, newest last */
 
 /* Load path into st; a missing file gives an empty state (PC_OK). Malformed
  * content is PC_ERR_STATE with the JSON path named. */
@@ -59,6 +75,15 @@ pc_status pc_state_set(char **field, const char *v, pc_err *e);
 /* Add/remove a version in the installed list (no duplicates). */
 pc_status pc_state_add_installed(pc_state *st, const char *v, pc_err *e);
 void pc_state_remove_installed(pc_state *st, const char *v);
+
+/* The same on any list of version names (bad, skipped); a list at
+ * PC_STATE_LIST_MAX drops its oldest name. */
+pc_status pc_state_list_add(char ***list, size_t *n, const char *v, pc_err *e);
+void pc_state_list_remove(char **list, size_t *n, const char *v);
+bool pc_state_list_has(char *const *list, size_t n, const char *v);
+
+/* Make st->install_id (32 random hex digits) if it has none. */
+pc_status pc_state_make_install_id(pc_state *st, pc_err *e);
 
 /* Append a history entry, dropping the oldest beyond the maximum. */
 pc_status pc_state_log(pc_state *st, const char *action, const char *from, const char *to,
