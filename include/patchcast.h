@@ -213,6 +213,12 @@ PC_API void pc_client_set_progress(pc_client *c, pc_progress_fn fn, void *ud);
  * starts; every operation clears it when it ends. */
 PC_API void pc_client_cancel(pc_client *c);
 
+/* A version's release notes. */
+typedef struct pc_release_note {
+    char *version;
+    char *notes;
+} pc_release_note;
+
 /* What an update would do or did. Free with pc_update_info_free. */
 typedef struct pc_update_info {
     char *from;                /* installed version, NULL for a fresh install */
@@ -231,8 +237,34 @@ typedef struct pc_update_info {
                                   damaged (edited, truncated) and downloaded
                                   whole instead of copied or patched */
     size_t nrefetched;
+    /* The release lifecycle (docs/guide.md, "Releasing safely"): */
+    int critical;              /* a version from `from` (excluded) to `to` is critical */
+    int manual_update_required; /* manual_version needs an install of at least
+                                  minimum_version first: not updated automatically */
+    char *manual_version;      /* ... the version that needs the user, or NULL */
+    char *minimum_version;     /* ... and the version it needs, or NULL */
+    int downgrade;             /* `to` is older than `from` (from withdrawn, or
+                                  allowed by PC_UPDATE_ALLOW_DOWNGRADE) */
+    int from_withdrawn;        /* the installed version was withdrawn: moving off it */
+    char *withdrawn_reason;    /* ... why, or NULL */
+    char *held_back;           /* the channel's newest, when this install is not
+                                  admitted to it yet (staged rollout), or NULL */
+    char *downgrade_refused;   /* the channel's newest, when older than the
+                                  installed version (no silent downgrade), or NULL */
+    pc_release_note *release_notes; /* every version after `from` up to `to`
+                                  with notes, newest first */
+    size_t nrelease_notes;
+    char **skipped;            /* versions skipped on this install */
+    size_t nskipped;
+    double rollout_bucket;     /* this install's bucket, 0.00 to 99.99 (-1: none yet) */
 } pc_update_info;
 PC_API void pc_update_info_free(pc_update_info *info);
+
+/* How check and update choose a version when none is named (flags of
+ * pc_client_set_update_flags): */
+#define PC_UPDATE_IGNORE_ROLLOUT 1u  /* offer versions this install is not yet admitted to */
+#define PC_UPDATE_ALLOW_DOWNGRADE 2u /* follow the channel to an older version */
+PC_API pc_status pc_client_set_update_flags(pc_client *c, unsigned flags);
 
 /* Fetch and verify the repository's metadata and plan an update to
  * `version` (NULL: the newest of the channel) without changing anything. */
@@ -245,6 +277,26 @@ PC_API pc_status pc_client_update(pc_client *c, const char *version, pc_update_i
 
 /* Switch back to the previous installed version, after verifying it. */
 PC_API pc_status pc_client_rollback(pc_client *c, pc_update_info **out);
+
+/* Apply at next start: download, apply and verify `version` (NULL: as
+ * pc_client_update chooses) into a complete version beside the current one
+ * without switching to it. It stays staged across restarts until
+ * pc_client_apply_staged (or `patchcast run`) switches to it; staging
+ * another version discards it; any other switch discards it too. */
+PC_API pc_status pc_client_stage(pc_client *c, const char *version, pc_update_info **out);
+/* Switch to the staged version after checking its tree; PC_ERR_NOT_FOUND
+ * if nothing is staged. The version is then pending, as after an update. */
+PC_API pc_status pc_client_apply_staged(pc_client *c, pc_update_info **out);
+
+/* A version installed by an update is pending until marked good: by the
+ * program (this call; version NULL: the current one), or by `patchcast run`
+ * (exit 0, or running --healthy-after seconds). A version that is not
+ * pending is left as it is. */
+PC_API pc_status pc_client_mark_good(pc_client *c, const char *version);
+
+/* Hide `version` from automatic updates on this install (skip nonzero), or
+ * show it again (skip 0). A critical version is offered even if skipped. */
+PC_API pc_status pc_client_skip_version(pc_client *c, const char *version, int skip);
 
 /* Check the current version's whole tree against its manifest (content,
  * type, mode, symlink targets, folders) and put right what differs:
@@ -284,6 +336,20 @@ PC_API const char *pc_hold_dir(const pc_hold *h);
 /* End the hold and free it; NULL is accepted. */
 PC_API void pc_hold_release(pc_hold *h);
 
+/* The launcher's side (what `patchcast run` does): before a start, switch
+ * to a staged version if any, roll a pending version that failed
+ * max_attempts starts back to the last good one (recording it bad: never
+ * installed automatically again), count the start of a pending version,
+ * and hold the version to run. *rolled_back (may be NULL) receives the
+ * version rolled back from, or NULL (free it). */
+PC_API pc_status pc_client_start_run(pc_client *c, unsigned max_attempts, unsigned flags,
+                                     char **rolled_back, pc_hold **out);
+/* After the program of `version` ended: healthy marks it good; otherwise,
+ * once it failed max_attempts starts, it is rolled back as above and
+ * *rolled_back (may be NULL) receives its name. */
+PC_API pc_status pc_client_end_run(pc_client *c, const char *version, int healthy,
+                                   unsigned max_attempts, char **rolled_back);
+
 /* The installed state. Free with pc_client_status_free. */
 typedef struct pc_install_state {
     char *current;             /* NULL if nothing is installed */
@@ -296,6 +362,15 @@ typedef struct pc_install_state {
     char **held;               /* installed versions a running program holds */
     size_t nheld;
     uint64_t root_version;     /* the root of trust in use (0: bare keys only) */
+    char *staged;              /* a version staged for the next start, or NULL */
+    char *pending;             /* current, not yet marked good, or NULL */
+    unsigned attempts;         /* ... its starts that did not end well */
+    char *last_good;           /* the version the launcher rolls back to, or NULL */
+    char **bad;                /* versions rolled back by the launcher */
+    size_t nbad;
+    char **skipped;            /* versions skipped (pc_client_skip_version) */
+    size_t nskipped;
+    double rollout_bucket;     /* 0.00 to 99.99; -1: no install id yet */
 } pc_install_state;
 PC_API pc_status pc_client_status(pc_client *c, pc_install_state **out);
 PC_API void pc_client_status_free(pc_install_state *s);

@@ -14,7 +14,11 @@ static const pc_cli_cmd commands[] = {
     {"rollback", "switch back to the previous version", pc_cmd_rollback},
     {"status", "show the installed versions", pc_cmd_status},
     {"repair", "re-verify the current version and refetch damaged files", pc_cmd_repair},
-    {"run", "run a program of the installed version, holding it while it runs", pc_cmd_run},
+    {"run", "run a program of the installed version (staged switch, health, rollback)",
+     pc_cmd_run},
+    {"apply-staged", "switch to the version 'update --stage' prepared", pc_cmd_apply_staged},
+    {"mark-good", "mark the running version good (it is then kept)", pc_cmd_mark_good},
+    {"skip", "hide a version from automatic updates on this install", pc_cmd_skip},
     {"mirror", "copy and verify a whole site into a folder (offline mirror)", pc_cmd_mirror},
     {"verify", "verify a minisign signature", pc_cmd_verify},
     {"apply", "apply a binary patch (BSDIFF40) to a file", pc_cmd_apply},
@@ -42,7 +46,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: patchcast <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'patchcast <command> --help' describes a command.\n"
                "\n" PC_CLI_EXIT_CODES);
 }

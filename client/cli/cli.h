@@ -77,5 +77,8 @@ int pc_cmd_status(int argc, char **argv);
 int pc_cmd_repair(int argc, char **argv);
 int pc_cmd_mirror(int argc, char **argv);
 int pc_cmd_run(int argc, char **argv);
+int pc_cmd_apply_staged(int argc, char **argv);
+int pc_cmd_mark_good(int argc, char **argv);
+int pc_cmd_skip(int argc, char **argv);
 
 #endif

@@ -145,6 +145,12 @@ void pc_json_uint(const char *key, uint64_t v)
     printf("%llu", (unsigned long long)v);
 }
 
+void pc_json_num(const char *key, double v)
+{
+    member(key);
+    printf("%.2f", v);
+}
+
 void pc_json_bool(const char *key, bool v)
 {
     member(key);

@@ -20,5 +20,6 @@ void pc_json_end(void);                           /* closes the innermost object
 void pc_json_str(const char *key, const char *v); /* NULL: null */
 void pc_json_uint(const char *key, uint64_t v);
 void pc_json_bool(const char *key, bool v);
+void pc_json_num(const char *key, double v);      /* two decimals */
 
 #endif

@@ -1,11 +1,19 @@
-/* cli_run.c — `patchcast run`: start a program of the installed version,
- * holding that version for the program's life so that no update prunes
- * the files it runs from. */
+/* cli_run.c — `patchcast run`: the launcher. Switches to a staged version,
+ * starts a program of the current version holding that version for the
+ * program's life (no update prunes the files it runs from), and keeps the
+ * health account of a version an update installed: marked good when the
+ * program exits 0, runs --healthy-after seconds or runs `patchcast
+ * mark-good`; rolled back after --attempts failed starts. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -13,23 +21,127 @@
 #include "patchcast.h"
 
 static const char usage[] =
-    "usage: patchcast run [--root DIR] [--version V] [--] PROGRAM [ARG...]\n"
-    "Run PROGRAM (a path inside the version, e.g. bin/app) from ROOT/versions/<v>,\n"
-    "where <v> is the current version (or V), with ARGs. The program holds its\n"
-    "version while it runs: updates meanwhile switch to newer versions but do\n"
-    "not delete this one. The program sees PATCHCAST_ROOT, PATCHCAST_VERSION and\n"
-    "PATCHCAST_VERSION_DIR. --root defaults to $PATCHCAST_ROOT.\n"
-    "exit codes: the program's once it runs; before, those of every command\n"
-    "(2 bad usage, 7 permission, …) and 126 (cannot execute) or 127 (no such\n"
-    "program), as a shell's.\n";
+    "usage: patchcast run [--root DIR] [--attempts N] [--healthy-after SECONDS]\n"
+    "                     [--version V] [--] PROGRAM [ARG...]\n"
+    "Run PROGRAM (a path inside the version, e.g. bin/app, or an absolute path)\n"
+    "from ROOT/versions/<v>, where <v> is the current version, with ARGs. The\n"
+    "program holds its version while it runs: updates meanwhile switch to newer\n"
+    "versions but do not delete this one. It sees PATCHCAST_ROOT,\n"
+    "PATCHCAST_VERSION and PATCHCAST_VERSION_DIR (its working folder is not\n"
+    "changed). --root defaults to $PATCHCAST_ROOT.\n"
+    "Before the start, a version staged by 'patchcast update --stage' becomes\n"
+    "current. A version installed by an update is pending until the program\n"
+    "exits 0, runs --healthy-after SECONDS (default: only the exit counts), or\n"
+    "calls 'patchcast mark-good'. A start of a pending version that ends\n"
+    "otherwise (a non-zero exit, a signal) is a failed start; after --attempts\n"
+    "failed starts (default 3) the version is rolled back to the last good one\n"
+    "and never installed automatically again. Signals patchcast receives are\n"
+    "passed to the program.\n"
+    "--version V: run installed version V instead: no switch, no accounting.\n"
+    "exit codes: the program's once it runs (128+N when killed by signal N);\n"
+    "before, those of every command (2 bad usage, 7 permission, …) and 126\n"
+    "(cannot execute) or 127 (no such program), as a shell's.\n";
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+}
+
+/* A whole number from lo to hi; false if s is not one. */
+static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno || n < lo || n > hi)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Start path with argv in a child; its pid, or -1 with errno of the exec
+ * (sent back through a close-on-exec pipe). */
+static pid_t start(const char *path, char **argv)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        signal(SIGPIPE, SIG_DFL);
+        execv(path, argv);
+        int err = errno;
+        (void)!write(p[1], &err, sizeof err);
+        _exit(127);
+    }
+    close(p[1]);
+    int err = 0;
+    ssize_t n = pid > 0 ? read(p[0], &err, sizeof err) : 0;
+    close(p[0]);
+    if (pid < 0)
+        return -1;
+    if (n == (ssize_t)sizeof err) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        errno = err;
+        return -1;
+    }
+    return pid;
+}
+
+/* Wait for pid; at healthy_after seconds (0: never) call the mark. The
+ * wait status, or -1. */
+static int wait_child(pid_t pid, unsigned long healthy_after, pc_client *c, const char *version,
+                      bool *marked)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ws;
+    for (;;) {
+        pid_t r = waitpid(pid, &ws, healthy_after && !*marked ? WNOHANG : 0);
+        if (r == pid)
+            return ws;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r != 0)
+            continue;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((unsigned long)(now.tv_sec - t0.tv_sec) >= healthy_after) {
+            if (pc_client_mark_good(c, version) != PC_OK)
+                pc_cli_error("run: cannot mark %s good: %s", version, pc_client_errmsg(c));
+            *marked = true;
+            continue;
+        }
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+}
+
+/* The program's folder and path: PROGRAM inside the version, or absolute. */
+static char *program_path(const char *dir, const char *prog)
+{
+    size_t n = strlen(dir) + strlen(prog) + 2;
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s/%s", prog[0] == '/' ? "" : dir, prog[0] == '/' ? prog + 1 : prog);
+    return path;
+}
 
 int pc_cmd_run(int argc, char **argv)
 {
     static const struct option lo[] = {{"root", required_argument, NULL, 'r'},
                                        {"version", required_argument, NULL, 'v'},
+                                       {"attempts", required_argument, NULL, 'a'},
+                                       {"healthy-after", required_argument, NULL, 'H'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     const char *root = getenv("PATCHCAST_ROOT"), *version = NULL;
+    unsigned long attempts = 3, healthy_after = 0;
     int ch;
     optind = 1;
     /* "+": options end at PROGRAM, whose own options are left alone. */
@@ -38,6 +150,16 @@ int pc_cmd_run(int argc, char **argv)
         switch (ch) {
         case 'r': root = optarg; break;
         case 'v': version = optarg; break;
+        case 'a':
+            if (!parse_uint(optarg, 1, 1000, &attempts))
+                return pc_cli_usage("run: --attempts %s: expected a number from 1 to 1000",
+                                    optarg);
+            break;
+        case 'H':
+            if (!parse_uint(optarg, 1, 86400 * 365, &healthy_after))
+                return pc_cli_usage("run: --healthy-after %s: expected a whole number of "
+                                    "seconds, at least 1", optarg);
+            break;
         case 'h': return pc_cli_help(usage);
         default: return pc_cli_bad_option("run", ch, argv, usage);
         }
@@ -47,7 +169,7 @@ int pc_cmd_run(int argc, char **argv)
     if (root == NULL || root[0] == '\0')
         return pc_cli_usage("run: --root DIR is required (or set PATCHCAST_ROOT)");
     const char *prog = argv[optind];
-    const char *why = pc_path_problem(prog);
+    const char *why = prog[0] == '/' ? NULL : pc_path_problem(prog);
     if (why)
         return pc_cli_usage("run: '%s' is not a path inside the version, like bin/app: %s", prog,
                             why);
@@ -55,33 +177,82 @@ int pc_cmd_run(int argc, char **argv)
     if (pc_client_new(&c) != PC_OK)
         return PC_EXIT_FAIL;
     pc_hold *h = NULL;
-    pc_status st = pc_client_set_root(c, root);
-    if (st == PC_OK)
+    char *rolled = NULL;
+    /* The configuration, when there is one: repairing a staged version
+     * before the switch downloads from the repositories. */
+    pc_status st = pc_client_load_config(c, root);
+    if (st != PC_OK)
+        st = pc_client_set_root(c, root);
+    if (st == PC_OK && version)
         st = pc_client_hold_version(c, version, PC_HOLD_INHERIT, &h);
+    else if (st == PC_OK)
+        st = pc_client_start_run(c, (unsigned)attempts, PC_HOLD_INHERIT, &rolled, &h);
     if (st != PC_OK) {
         const char *m = pc_client_errmsg(c);
         int rc = pc_cli_fail(st, "run: %s", m[0] ? m : pc_strerror(st));
         pc_client_free(c);
         return rc;
     }
-    size_t n = strlen(pc_hold_dir(h)) + strlen(prog) + 2;
-    char *path = malloc(n);
-    if (path == NULL) {
+    if (rolled)
+        pc_cli_error("run: %s failed %lu starts: rolled back to %s, which is not updated to %s "
+                     "again automatically", rolled, attempts, pc_hold_version(h), rolled);
+    free(rolled);
+    rolled = NULL;
+    char *path = program_path(pc_hold_dir(h), prog);
+    char *ver = strdup(pc_hold_version(h));
+    if (path == NULL || ver == NULL) {
+        free(path);
+        free(ver);
         pc_hold_release(h);
         pc_client_free(c);
         return PC_EXIT_FAIL;
     }
-    snprintf(path, n, "%s/%s", pc_hold_dir(h), prog);
     setenv("PATCHCAST_ROOT", root, 1);
-    setenv("PATCHCAST_VERSION", pc_hold_version(h), 1);
+    setenv("PATCHCAST_VERSION", ver, 1);
     setenv("PATCHCAST_VERSION_DIR", pc_hold_dir(h), 1);
-    fflush(stdout);
-    /* The hold's descriptor is inherited: the program holds the version. */
-    execv(path, argv + optind);
-    int err = errno;
-    pc_cli_error("run: %s: %s", path, strerror(err));
+    int rc;
+    if (version) {
+        /* A named version: the program replaces patchcast; the hold's
+         * descriptor is inherited, so the program holds the version. */
+        fflush(stdout);
+        execv(path, argv + optind);
+        int err = errno;
+        pc_cli_error("run: %s: %s", path, strerror(err));
+        rc = err == ENOENT ? 127 : 126;
+    } else {
+        struct sigaction sa = {0};
+        sa.sa_handler = forward;
+        sigemptyset(&sa.sa_mask);
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+            sigaction(sigs[i], &sa, NULL);
+        pid_t pid = start(path, argv + optind);
+        bool marked = false, healthy = false;
+        if (pid < 0) {
+            int err = errno;
+            pc_cli_error("run: %s: %s", path, strerror(err));
+            rc = err == ENOENT ? 127 : 126;
+        } else {
+            child_pid = pid;
+            int ws = wait_child(pid, healthy_after, c, ver, &marked);
+            child_pid = 0;
+            rc = ws < 0 ? PC_EXIT_FAIL : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+            healthy = ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+        }
+        if (!marked) {
+            pc_client_set_wait(c, 600);
+            st = pc_client_end_run(c, ver, healthy, (unsigned)attempts, &rolled);
+            if (st != PC_OK && st != PC_ERR_PERMISSION)
+                pc_cli_error("run: %s", pc_client_errmsg(c));
+            else if (rolled)
+                pc_cli_error("run: %s failed %lu starts: rolled back; the next start runs the "
+                             "last good version", rolled, attempts);
+            free(rolled);
+        }
+    }
     free(path);
+    free(ver);
     pc_hold_release(h);
     pc_client_free(c);
-    return err == ENOENT ? 127 : 126;
+    return rc;
 }

@@ -13,8 +13,10 @@
 #include "patchcast.h"
 
 static const char usage[] =
-    "usage: patchcast check    [--root DIR] [--to VERSION] [--json]\n"
-    "       patchcast update   [--root DIR] [--to VERSION] [--json] [--keep N]\n"
+    "usage: patchcast check    [--root DIR] [--to VERSION] [--json] [--ignore-rollout]\n"
+    "                          [--allow-downgrade]\n"
+    "       patchcast update   [--root DIR] [--to VERSION] [--json] [--keep N] [--stage]\n"
+    "                          [--ignore-rollout] [--allow-downgrade]\n"
     "                          [--restart-cmd CMD] [--wait[=SECONDS]]\n"
     "       patchcast rollback [--root DIR] [--json] [--wait[=SECONDS]]\n"
     "       patchcast status   [--root DIR] [--json]\n"
@@ -28,13 +30,22 @@ static const char usage[] =
     "--restart-cmd CMD: when the update changed a critical file (the program,\n"
     "the updater), replace patchcast with `sh -c CMD` (a relaunch); the command\n"
     "sees PATCHCAST_FROM, PATCHCAST_TO and PATCHCAST_VERSION_DIR.\n"
+    "Without --to, the newest version of the channel this install may take:\n"
+    "not withdrawn, skipped or rolled back here, and rolled out to it (a critical\n"
+    "version always is); a channel whose newest is older than the installed\n"
+    "version does not downgrade it, unless the installed version was withdrawn.\n"
+    "--ignore-rollout: also versions not yet rolled out to this install.\n"
+    "--allow-downgrade: follow the channel to an older version.\n"
+    "--stage: download, apply and verify the version beside the current one\n"
+    "without switching; 'patchcast apply-staged' or 'patchcast run' switches.\n"
     "--wait[=SECONDS]: when another process is changing the root, wait for it\n"
     "(without limit, or up to SECONDS) instead of failing at once with exit 5.\n" PC_CLI_EXIT_CODES;
 
 typedef struct opts {
     const char *root, *to, *restart_cmd;
     int json;
-    unsigned keep;
+    unsigned keep, flags; /* flags: PC_UPDATE_* */
+    bool stage;
     bool has_wait;
     int wait; /* seconds; -1: without limit */
 } opts;
@@ -65,6 +76,9 @@ static int parse(int argc, char **argv, opts *o, bool can_wait)
                                        {"keep", required_argument, NULL, 'k'},
                                        {"restart-cmd", required_argument, NULL, 'x'},
                                        {"wait", optional_argument, NULL, 'w'},
+                                       {"ignore-rollout", no_argument, NULL, 'I'},
+                                       {"allow-downgrade", no_argument, NULL, 'D'},
+                                       {"stage", no_argument, NULL, 'S'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -88,6 +102,13 @@ static int parse(int argc, char **argv, opts *o, bool can_wait)
             break;
         }
         case 'x': o->restart_cmd = optarg; break;
+        case 'I': o->flags |= PC_UPDATE_IGNORE_ROLLOUT; break;
+        case 'D': o->flags |= PC_UPDATE_ALLOW_DOWNGRADE; break;
+        case 'S':
+            if (strcmp(argv[0], "update"))
+                return pc_cli_usage("%s: --stage is for update", argv[0]);
+            o->stage = true;
+            break;
         case 'w':
             if (!can_wait)
                 return pc_cli_usage("%s: --wait is for the commands that change the root "
@@ -181,6 +202,8 @@ static pc_client *open_client(const opts *o, int *rc)
         st = pc_client_set_keep_versions(c, o->keep);
     if (st == PC_OK && o->has_wait)
         st = pc_client_set_wait(c, o->wait);
+    if (st == PC_OK && o->flags)
+        st = pc_client_set_update_flags(c, o->flags);
     if (st != PC_OK) {
         *rc = fail(c, st);
         return NULL;
@@ -202,6 +225,32 @@ static void json_list(const char *key, char *const *v, size_t n)
     pc_json_end();
 }
 
+/* What the release settings mean for this install, on stderr. */
+static void print_lifecycle(const pc_update_info *i)
+{
+    if (i->from_withdrawn)
+        fprintf(stderr, "patchcast: the installed version %s was withdrawn%s%s\n", i->from,
+                i->withdrawn_reason ? ": " : "", i->withdrawn_reason ? i->withdrawn_reason : "");
+    if (i->critical && !i->up_to_date)
+        fprintf(stderr, "patchcast: %s is a critical update: install it now\n", i->to);
+    if (i->manual_update_required)
+        fprintf(stderr, "patchcast: %s needs a manual update: install at least %s first (it is "
+                        "not installed automatically)\n", i->manual_version, i->minimum_version);
+    if (i->held_back)
+        fprintf(stderr, "patchcast: %s is being rolled out and has not reached this install "
+                        "yet (--ignore-rollout takes it now)\n", i->held_back);
+    if (i->downgrade_refused)
+        fprintf(stderr, "patchcast: the channel's newest version %s is older than the installed "
+                        "%s: not downgrading (--allow-downgrade does)\n", i->downgrade_refused,
+                i->from);
+    if (i->nskipped) {
+        fprintf(stderr, "patchcast: skipped here:");
+        for (size_t k = 0; k < i->nskipped; k++)
+            fprintf(stderr, " %s", i->skipped[k]);
+        fputc('\n', stderr);
+    }
+}
+
 static void print_info(const pc_update_info *i, int json, const char *verb)
 {
     if (json) {
@@ -217,10 +266,32 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
         json_list("hot_modules", i->hot_modules, i->nhot);
         pc_json_uint("changed_files", i->nchanged);
         json_list("refetched", i->refetched, i->nrefetched);
-        pc_json_str("notes", i->notes);
+        pc_json_array("notes");
+        for (size_t k = 0; k < i->nrelease_notes; k++) {
+            pc_json_object(NULL);
+            pc_json_str("version", i->release_notes[k].version);
+            pc_json_str("notes", i->release_notes[k].notes);
+            pc_json_end();
+        }
+        pc_json_end();
+        pc_json_bool("critical", i->critical);
+        pc_json_bool("manual_update_required", i->manual_update_required);
+        pc_json_str("manual_version", i->manual_version);
+        pc_json_str("minimum_version", i->minimum_version);
+        pc_json_bool("downgrade", i->downgrade);
+        pc_json_bool("withdrawn", i->from_withdrawn);
+        pc_json_str("withdrawn_reason", i->withdrawn_reason);
+        pc_json_str("held_back", i->held_back);
+        pc_json_str("downgrade_refused", i->downgrade_refused);
+        json_list("skipped", i->skipped, i->nskipped);
+        if (i->rollout_bucket >= 0)
+            pc_json_num("rollout_bucket", i->rollout_bucket);
+        else
+            pc_json_str("rollout_bucket", NULL);
         pc_json_end();
         return;
     }
+    print_lifecycle(i);
     /* Damage of the installed version is the user's to know, not an error. */
     if (i->nrefetched) {
         fprintf(stderr, "patchcast: %zu file%s of the installed version differed from %s "
@@ -241,6 +312,11 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
            strcmp(verb, "check") ? "downloaded" : "to download", pct,
            (unsigned long long)i->full_bytes, i->hops, i->hops == 1 ? "" : "s",
            i->restart_required ? "; restart required" : "");
+    for (size_t k = 0; k < i->nrelease_notes && strcmp(verb, "stage"); k++)
+        printf("\n## %s\n%s%s", i->release_notes[k].version, i->release_notes[k].notes,
+               i->release_notes[k].notes[0] &&
+                       i->release_notes[k].notes[strlen(i->release_notes[k].notes) - 1] == '\n'
+                   ? "" : "\n");
 }
 
 /* Replace this process with `sh -c CMD`, telling it what changed. Returns
@@ -270,10 +346,13 @@ static int check_or_update(int argc, char **argv, bool apply)
     if (c == NULL)
         return rc;
     pc_update_info *info = NULL;
-    pc_status st = apply ? pc_client_update(c, o.to, &info) : pc_client_check(c, o.to, &info);
+    pc_status st = !apply     ? pc_client_check(c, o.to, &info)
+                   : o.stage ? pc_client_stage(c, o.to, &info)
+                             : pc_client_update(c, o.to, &info);
     if (st != PC_OK)
         return fail(c, st);
-    print_info(info, o.json, apply ? (info->from ? "update" : "install") : "check");
+    print_info(info, o.json, !apply ? "check" : o.stage ? "stage" : info->from ? "update"
+                                                                                : "install");
     if (apply && o.restart_cmd && info->restart_required && !info->up_to_date) {
         relaunch(&o, info);
         rc = PC_EXIT_FAIL;
@@ -343,6 +422,16 @@ int pc_cmd_status(int argc, char **argv)
         json_list("installed", s->installed, s->ninstalled);
         json_list("held", s->held, s->nheld);
         pc_json_bool("busy", s->busy);
+        pc_json_str("staged", s->staged);
+        pc_json_str("pending", s->pending);
+        pc_json_uint("failed_starts", s->attempts);
+        pc_json_str("last_good", s->last_good);
+        json_list("bad", s->bad, s->nbad);
+        json_list("skipped", s->skipped, s->nskipped);
+        if (s->rollout_bucket >= 0)
+            pc_json_num("rollout_bucket", s->rollout_bucket);
+        else
+            pc_json_str("rollout_bucket", NULL);
         pc_json_end();
     } else {
         printf("current:  %s\nprevious: %s\ninstalled:", s->current ? s->current : "(none)",
@@ -357,6 +446,16 @@ int pc_cmd_status(int argc, char **argv)
         printf("\nlast repo serial: %llu\n", (unsigned long long)s->last_serial);
         if (s->root_version)
             printf("root of trust: version %llu\n", (unsigned long long)s->root_version);
+        if (s->staged)
+            printf("staged:   %s (switched to at the next 'patchcast run' or apply-staged)\n",
+                   s->staged);
+        if (s->pending)
+            printf("pending:  %s, not yet marked good (%u start%s did not end well)\n",
+                   s->pending, s->attempts, s->attempts == 1 ? "" : "s");
+        for (size_t i = 0; i < s->nbad; i++)
+            printf("rolled back after failed starts: %s\n", s->bad[i]);
+        for (size_t i = 0; i < s->nskipped; i++)
+            printf("skipped: %s\n", s->skipped[i]);
         if (s->busy)
             printf("an update (or another change) is under way: this is the state before it\n");
     }

@@ -183,6 +183,17 @@ pc_status pc_client_set_ca_file(pc_client *c, const char *path)
     return set_str(c, &c->ca_file, path);
 }
 
+pc_status pc_client_set_update_flags(pc_client *c, unsigned flags)
+{
+    if (c == NULL)
+        return PC_ERR_INVALID;
+    if (flags & ~(PC_UPDATE_IGNORE_ROLLOUT | PC_UPDATE_ALLOW_DOWNGRADE))
+        return pc_fail(&c->err, PC_ERR_INVALID, "invalid argument: unknown update flags %#x",
+                       flags);
+    c->update_flags = flags;
+    return PC_OK;
+}
+
 pc_status pc_client_set_keep_versions(pc_client *c, unsigned n)
 {
     if (c == NULL || n < 1)

@@ -27,6 +27,7 @@ struct pc_client {
     char *trust_json;             /* the pinned root of trust (pc_client_set_trust_root): */
     char *trust_sig;              /* its text and signature file, or NULL */
     pc_root trust;                /* parsed, when trust_json */
+    unsigned update_flags;        /* PC_UPDATE_* */
     pc_progress_fn progress;
     void *progress_ud;
     volatile int cancel;

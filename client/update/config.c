@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "fileio.h"
+#include "op.h"
 #include "jsonv.h"
 
 #define CONFIG_MAX (256u << 10) /* a pinned root of trust may be 64 KiB */
@@ -54,6 +55,14 @@ pc_status pc_client_save_config(pc_client *c)
         st = pc_write_file_atomic(path, text, strlen(text), 0644, &c->err);
     free(text);
     free(path);
+    /* The install's random id (its rollout bucket) is made now, once. */
+    if (st == PC_OK) {
+        pc_op op;
+        st = pc_op_begin(&op, c, PC_OP_CREATE);
+        pc_op_end(&op);
+        if (st != PC_OK)
+            pc_fail_prefix(&c->err, "cannot make the install id in state.json: ");
+    }
     return st;
 }
 

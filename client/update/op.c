@@ -62,6 +62,19 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, pc_op_mode mode)
             !op->readonly)
             st = pc_state_save(&op->state, op->state_path, &c->err);
     }
+    /* Killed between apply-staged's switch and its state write: the staged
+     * version is current, and pending as after an update. */
+    if (st == PC_OK && op->current && op->state.staged && !strcmp(op->state.staged, op->current)) {
+        if ((st = pc_state_set(&op->state.staged, NULL, &c->err)) == PC_OK &&
+            (st = pc_state_set(&op->state.pending, op->current, &c->err)) == PC_OK &&
+            !op->readonly)
+            st = pc_state_save(&op->state, op->state_path, &c->err);
+        op->state.attempts = 0;
+    }
+    /* The install id (rollout bucket), made by the first writer: init. */
+    if (st == PC_OK && !op->readonly && op->state.install_id == NULL &&
+        (st = pc_state_make_install_id(&op->state, &c->err)) == PC_OK)
+        st = pc_state_save(&op->state, op->state_path, &c->err);
     /* Leftovers of an interrupted run: staging is disposable. */
     if (st == PC_OK && !op->readonly) {
         char *stg = pc_layout_path(&op->lay, "staging", NULL, NULL);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checked.h"
@@ -254,13 +255,11 @@ static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix
     pc_client *c = op->c;
     pc_err *e = &c->err;
     const pc_repo *r = op->repo;
-    const char *target = version;
-    if (target == NULL) {
-        const char *ch = c->channel ? c->channel : "stable";
-        target = pc_repo_channel(r, ch);
-        if (target == NULL)
-            return pc_fail(e, PC_ERR_NOT_FOUND, "repository has no channel '%s'", ch);
-    }
+    pc_status st = pc_choose(r, &op->state, op->current, c->channel, version, c->update_flags,
+                             (int64_t)time(NULL), &p->choice, e);
+    if (st != PC_OK)
+        return st;
+    const char *target = p->choice.target;
     size_t ti;
     p->tv = pc_repo_version(r, target, &ti);
     if (p->tv == NULL)
@@ -268,7 +267,6 @@ static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix
     if ((p->to = strdup(target)) == NULL ||
         (op->current && (p->from = strdup(op->current)) == NULL))
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    pc_status st = PC_OK;
     char rel[PC_SITE_PATH_MAX];
     pc_site_manifest_path(p->tv->manifest.sha256, rel);
     /* Installed already (an up-to-date check, a rollback's way back): the
@@ -359,6 +357,63 @@ pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
     return st;
 }
 
+/* Copy of s into *dst (NULL stays NULL); false on no memory. */
+static bool copy_opt(char **dst, const char *s)
+{
+    *dst = s ? strdup(s) : NULL;
+    return !s || *dst;
+}
+
+/* The release notes of every version after `from` up to `to` along to's
+ * parents (to's alone when from is not among them), newest first; withdrawn
+ * versions are left out. */
+static bool add_notes(const pc_repo *r, const char *from, const char *to, pc_update_info *info)
+{
+    bool line = from && pc_choose_is_ancestor(r, from, to);
+    info->release_notes = calloc(r->nversions, sizeof *info->release_notes);
+    if (info->release_notes == NULL)
+        return false;
+    const pc_version_info *v = pc_repo_version(r, to, NULL);
+    for (size_t n = 0; v && n < r->nversions; n++) {
+        if (from && !strcmp(v->name, from))
+            break;
+        if (v->notes && !v->release.withdrawn) {
+            pc_release_note *rn = &info->release_notes[info->nrelease_notes];
+            if (!(rn->version = strdup(v->name)) || !(rn->notes = strdup(v->notes))) {
+                free(rn->version);
+                return false;
+            }
+            info->nrelease_notes++;
+        }
+        if (!line || !v->parent)
+            break;
+        v = pc_repo_version(r, v->parent, NULL);
+    }
+    return true;
+}
+
+static bool add_choice(const pc_op *op, const pc_plan *p, pc_update_info *info)
+{
+    const pc_choice *ch = &p->choice;
+    info->critical = ch->critical;
+    info->manual_update_required = ch->manual_version != NULL;
+    info->downgrade = ch->downgrade;
+    info->from_withdrawn = ch->from_withdrawn;
+    info->rollout_bucket = ch->bucket;
+    bool ok = copy_opt(&info->manual_version, ch->manual_version) &&
+              copy_opt(&info->minimum_version, ch->minimum_version) &&
+              copy_opt(&info->withdrawn_reason, ch->withdrawn_reason) &&
+              copy_opt(&info->held_back, ch->held_back) &&
+              copy_opt(&info->downgrade_refused, ch->downgrade_refused);
+    size_t n = op->state.nskipped;
+    ok = ok && (info->skipped = calloc(n ? n : 1, sizeof *info->skipped)) != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (info->skipped[info->nskipped++] = strdup(op->state.skipped[i])) != NULL;
+    if (ok && !info->up_to_date)
+        ok = add_notes(op->repo, p->from, p->to, info);
+    return ok;
+}
+
 pc_status pc_plan_info(pc_op *op, const pc_plan *p, pc_update_info **out)
 {
     pc_update_info *info = calloc(1, sizeof *info);
@@ -389,7 +444,7 @@ pc_status pc_plan_info(pc_op *op, const pc_plan *p, pc_update_info **out)
         if (ok && (t->flags & PC_FLAG_HOT) && cur)
             ok = (info->hot_modules[info->nhot++] = strdup(t->path)) != NULL;
     }
-    if (!ok) {
+    if (!ok || !add_choice(op, p, info)) {
         pc_update_info_free(info);
         return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
     }
@@ -413,5 +468,18 @@ void pc_update_info_free(pc_update_info *info)
     for (size_t i = 0; i < info->nrefetched; i++)
         free(info->refetched[i]);
     free(info->refetched);
+    free(info->manual_version);
+    free(info->minimum_version);
+    free(info->withdrawn_reason);
+    free(info->held_back);
+    free(info->downgrade_refused);
+    for (size_t i = 0; i < info->nrelease_notes; i++) {
+        free(info->release_notes[i].version);
+        free(info->release_notes[i].notes);
+    }
+    free(info->release_notes);
+    for (size_t i = 0; i < info->nskipped; i++)
+        free(info->skipped[i]);
+    free(info->skipped);
     free(info);
 }

@@ -3,6 +3,7 @@
 #ifndef PC_PLAN_H
 #define PC_PLAN_H
 
+#include "choose.h"
 #include "op.h"
 
 typedef enum { PC_HOW_LOCAL, PC_HOW_CHAIN, PC_HOW_OBJECT } pc_how;
@@ -30,6 +31,7 @@ typedef struct pc_plan {
     size_t nlocals;
     uint64_t download;
     bool restart;
+    pc_choice choice;         /* why `to` (points into op->repo) */
 } pc_plan;
 
 /* Build in *p (zeroed by the caller) the plan for an update from op->current

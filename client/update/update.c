@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "stage.h"
 #include "treecheck.h"
+#include "update.h"
 
 /* ---- the switch ---------------------------------------------------------- */
 
@@ -26,6 +27,8 @@ static void prune(pc_op *op)
         int claim;
         if ((op->state.current && !strcmp(v, op->state.current)) ||
             (op->state.previous && !strcmp(v, op->state.previous)) ||
+            (op->state.staged && !strcmp(v, op->state.staged)) ||
+            (op->state.last_good && !strcmp(v, op->state.last_good)) ||
             !pc_hold_claim(&op->lay, v, &claim)) {
             i++;
             continue;
@@ -48,8 +51,110 @@ static void prune(pc_op *op)
     }
 }
 
+/* Remove installed version v (folder, manifest, hold, state entry) unless
+ * it is current, previous, the last good one or held: a staged version
+ * that will never be switched to. */
+static void discard(pc_op *op, const char *v)
+{
+    int claim;
+    if ((op->state.current && !strcmp(v, op->state.current)) ||
+        (op->state.previous && !strcmp(v, op->state.previous)) ||
+        (op->state.last_good && !strcmp(v, op->state.last_good)) ||
+        !pc_hold_claim(&op->lay, v, &claim))
+        return;
+    char name[80];
+    snprintf(name, sizeof name, "%s.json", v);
+    char *dir = pc_layout_path(&op->lay, "versions", v, NULL);
+    char *man = pc_layout_path(&op->lay, "manifests", name, NULL);
+    pc_err scratch = {0};
+    if (dir)
+        pc_rmtree(dir, &scratch);
+    if (man)
+        unlink(man);
+    free(dir);
+    free(man);
+    pc_hold_drop(&op->lay, v, claim);
+    char *copy = strdup(v);
+    pc_state_remove_installed(&op->state, copy ? copy : v);
+    free(copy);
+}
+
+/* The state's lifecycle after a switch to `to` (docs/guide.md, "Releasing
+ * safely"): the first install is good by definition, a version installed
+ * by an update is pending until marked good; a staged version is spent
+ * (switched to) or stale (another switch), and goes. */
+static pc_status note_switch(pc_op *op, const char *to, bool by_update, pc_err *e)
+{
+    pc_status st = PC_OK;
+    char *stale = op->state.staged && strcmp(op->state.staged, to) ? strdup(op->state.staged)
+                                                                    : NULL;
+    bool cur_pending = op->state.pending && op->current && !strcmp(op->state.pending, op->current);
+    bool known_good = op->state.last_good && !strcmp(op->state.last_good, to);
+    if ((st = pc_state_set(&op->state.staged, NULL, e)) != PC_OK)
+        goto out;
+    if (by_update && op->current && !known_good) {
+        if (!op->state.last_good && !cur_pending)
+            st = pc_state_set(&op->state.last_good, op->current, e);
+        if (st == PC_OK)
+            st = pc_state_set(&op->state.pending, to, e);
+        op->state.attempts = 0;
+    } else if (by_update && !op->current) {
+        if ((st = pc_state_set(&op->state.last_good, to, e)) == PC_OK)
+            st = pc_state_set(&op->state.pending, NULL, e);
+    } else {
+        st = pc_state_set(&op->state.pending, NULL, e);
+    }
+out:
+    if (stale) {
+        /* previous and current are updated by the caller before this */
+        discard(op, stale);
+        free(stale);
+    }
+    return st;
+}
+
+pc_status pc_update_switch(pc_op *op, const char *to, uint64_t transferred, const char *action,
+                           bool by_update)
+{
+    pc_err *e = &op->c->err;
+    pc_status st = pc_hold_create(&op->lay, to, e);
+    if (st == PC_OK)
+        st = pc_layout_switch(&op->lay, to, e);
+    if (st != PC_OK)
+        return st;
+    /* From here the new version is current: the update has happened and is
+     * reported so. The state follows; should writing it fail (a full disk),
+     * the next operation rewrites it from the link (pc_op_begin), and the
+     * old versions are pruned then. */
+    pc_err later = {0};
+    if (pc_state_set(&op->state.previous, op->current, &later) ||
+        pc_state_set(&op->state.current, to, &later) ||
+        pc_state_add_installed(&op->state, to, &later) ||
+        note_switch(op, to, by_update, &later) ||
+        pc_state_log(&op->state, action, op->current, to, transferred, &later))
+        return PC_OK;
+    /* Old versions go only once the state saying so is on disk. */
+    if (pc_state_save(&op->state, op->state_path, &later) == PC_OK) {
+        prune(op);
+        (void)pc_state_save(&op->state, op->state_path, &later);
+    }
+    /* What was downloaded is now in the version: the cache keeps partial
+     * and failed downloads between runs, not the files of past updates. */
+    static const char *const kept[] = {"objects", "patches", "meta"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        char *dir = pc_layout_path(&op->lay, "cache", kept[i], NULL);
+        if (dir)
+            (void)pc_rmtree(dir, &later);
+        free(dir);
+    }
+    return PC_OK;
+}
+
+/* Install the planned version's folder (stage: the applied tree; NULL: it
+ * is installed already) and switch to it, or with stage_only record it as
+ * staged, discarding a version staged before. */
 static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t transferred,
-                        const char *action)
+                        const char *action, bool stage_only)
 {
     pc_err *e = &op->c->err;
     /* The last moment a cancel (from the progress callback of this step,
@@ -67,38 +172,21 @@ static pc_status commit(pc_op *op, pc_plan *p, const char *stage, uint64_t trans
     free(man);
     if (st == PC_OK && stage)
         st = pc_layout_commit_version(&op->lay, stage, p->to, e);
-    /* Its hold file, for programs of any user that will run from it. */
-    if (st == PC_OK)
-        st = pc_hold_create(&op->lay, p->to, e);
-    if (st == PC_OK)
-        st = pc_layout_switch(&op->lay, p->to, e);
-    if (st != PC_OK)
-        return st;
-    /* From here the new version is current: the update has happened and is
-     * reported so. The state follows; should writing it fail (a full disk),
-     * the next operation rewrites it from the link (pc_op_begin), and the
-     * old versions are pruned then. */
-    pc_err later = {0};
-    if (pc_state_set(&op->state.previous, op->current, &later) ||
-        pc_state_set(&op->state.current, p->to, &later) ||
-        pc_state_add_installed(&op->state, p->to, &later) ||
-        pc_state_log(&op->state, action, op->current, p->to, transferred, &later))
-        return PC_OK;
-    /* Old versions go only once the state saying so is on disk. */
-    if (pc_state_save(&op->state, op->state_path, &later) == PC_OK) {
-        prune(op);
-        (void)pc_state_save(&op->state, op->state_path, &later);
+    if (st != PC_OK || !stage_only)
+        return st != PC_OK ? st : pc_update_switch(op, p->to, transferred, action, true);
+    /* Staged: installed beside the current version, switched to later. */
+    char *old = op->state.staged && strcmp(op->state.staged, p->to) ? strdup(op->state.staged)
+                                                                     : NULL;
+    if ((st = pc_hold_create(&op->lay, p->to, e)) == PC_OK &&
+        (st = pc_state_add_installed(&op->state, p->to, e)) == PC_OK &&
+        (st = pc_state_set(&op->state.staged, p->to, e)) == PC_OK &&
+        (st = pc_state_log(&op->state, "stage", op->current, p->to, transferred, e)) == PC_OK &&
+        (st = pc_state_save(&op->state, op->state_path, e)) == PC_OK && old) {
+        discard(op, old);
+        st = pc_state_save(&op->state, op->state_path, e);
     }
-    /* What was downloaded is now in the version: the cache keeps partial
-     * and failed downloads between runs, not the files of past updates. */
-    static const char *const kept[] = {"objects", "patches", "meta"};
-    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
-        char *dir = pc_layout_path(&op->lay, "cache", kept[i], NULL);
-        if (dir)
-            (void)pc_rmtree(dir, &later);
-        free(dir);
-    }
-    return PC_OK;
+    free(old);
+    return st;
 }
 
 /* ---- public operations ------------------------------------------------------ */
@@ -139,7 +227,8 @@ static void list_refetched(const pc_plan *p, const bool *refetched, pc_update_in
             info->nrefetched++;
 }
 
-static pc_status run(pc_client *c, const char *version, bool apply, pc_update_info **out)
+static pc_status run(pc_client *c, const char *version, bool apply, bool stage_only,
+                     pc_update_info **out)
 {
     if (c == NULL)
         return PC_ERR_INVALID;
@@ -156,13 +245,18 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
         st = pc_plan_make(&op, version, &p);
     bool *refetched = NULL;
     bool moving = st == PC_OK && apply && !(p.from && !strcmp(p.from, p.to));
+    if (moving && stage_only && op.state.staged && !strcmp(op.state.staged, p.to) &&
+        installed_as_planned(&op, &p)) {
+        moving = false; /* staged already: checked again when switched to */
+        p.download = 0;
+    }
     if (moving && installed_as_planned(&op, &p)) {
         unsigned nbad = 0, fixed = 0;
         op.step = 3;
         st = check_and_fix(&op, p.to, p.target, &nbad, &fixed);
         op.step = 4;
         if (st == PC_OK)
-            st = commit(&op, &p, NULL, 0, p.from ? "update" : "install");
+            st = commit(&op, &p, NULL, 0, p.from ? "update" : "install", stage_only);
         p.download = 0;
         moving = false;
     }
@@ -180,7 +274,7 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
             st = pc_stage_apply(&op, &p, stage, refetched, &transferred);
         op.step = 4;
         if (st == PC_OK)
-            st = commit(&op, &p, stage, transferred, p.from ? "update" : "install");
+            st = commit(&op, &p, stage, transferred, p.from ? "update" : "install", stage_only);
         if (st != PC_OK && stage) {
             pc_err scratch = {0};
             pc_rmtree(stage, &scratch);
@@ -200,12 +294,19 @@ static pc_status run(pc_client *c, const char *version, bool apply, pc_update_in
 
 pc_status pc_client_check(pc_client *c, const char *version, pc_update_info **out)
 {
-    return run(c, version, false, out);
+    return run(c, version, false, false, out);
 }
 
 pc_status pc_client_update(pc_client *c, const char *version, pc_update_info **out)
 {
-    return run(c, version, true, out);
+    return run(c, version, true, false, out);
+}
+
+pc_status pc_client_stage(pc_client *c, const char *version, pc_update_info **out)
+{
+    if (c && c->root == NULL)
+        return pc_fail(&c->err, PC_ERR_INVALID, "no install root set");
+    return run(c, version, true, true, out);
 }
 
 /* Put right every damaged entry of installed version v (damage from
@@ -279,6 +380,68 @@ static pc_status check_and_fix(pc_op *op, const char *v, const pc_manifest *m, u
     return st;
 }
 
+pc_status pc_update_check_fix(pc_op *op, const char *v, const pc_manifest *m, unsigned *nbad,
+                              unsigned *fixed)
+{
+    return check_and_fix(op, v, m, nbad, fixed);
+}
+
+pc_status pc_update_roll(pc_op *op, const char *to, const char *action, pc_update_info **out)
+{
+    pc_client *c = op->c;
+    pc_manifest *m = pc_op_local_manifest(op, to);
+    pc_status st = PC_OK;
+    if (m == NULL)
+        return pc_fail(&c->err, PC_ERR_STATE, "version %s is no longer installed", to);
+    /* The version switched to is whole: what was damaged in it is put
+     * right first (a download for a file's content), or nothing switches. */
+    unsigned nbad = 0, fixed = 0;
+    if ((st = check_and_fix(op, to, m, &nbad, &fixed)) != PC_OK)
+        pc_fail_prefix(&c->err, "version %s has %u damaged entr%s, not switching to it: ", to,
+                       nbad, nbad == 1 ? "y" : "ies");
+    char *from = NULL, *dest = NULL;
+    if (st == PC_OK && (!(from = strdup(op->current)) || !(dest = strdup(to))))
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    /* Everything that can fail for want of memory before the switch: after
+     * it, the rollback has happened and is reported so. */
+    pc_update_info *info = NULL;
+    if (st == PC_OK && out && (info = calloc(1, sizeof *info)) == NULL)
+        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+    if (st == PC_OK)
+        st = pc_layout_switch(&op->lay, dest, &c->err);
+    if (st == PC_OK) {
+        /* The state follows best effort; the next operation rewrites it
+         * from the link should this fail (a full disk). A version rolled
+         * back to is not pending, and a staged one is stale. */
+        pc_err later = {0};
+        char *stale = op->state.staged && strcmp(op->state.staged, dest)
+                          ? strdup(op->state.staged) : NULL;
+        if (!pc_state_set(&op->state.current, dest, &later) &&
+            !pc_state_set(&op->state.previous, from, &later) &&
+            !pc_state_set(&op->state.pending, NULL, &later) &&
+            !pc_state_set(&op->state.staged, NULL, &later) &&
+            !pc_state_log(&op->state, action, from, dest, 0, &later) &&
+            pc_state_save(&op->state, op->state_path, &later) == PC_OK && stale) {
+            discard(op, stale);
+            (void)pc_state_save(&op->state, op->state_path, &later);
+        }
+        free(stale);
+        if (info) {
+            info->from = from;
+            info->to = dest;
+            info->rollout_bucket = -1;
+            from = dest = NULL;
+            *out = info;
+            info = NULL;
+        }
+    }
+    free(info);
+    free(from);
+    free(dest);
+    pc_manifest_free(m);
+    return st;
+}
+
 pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
 {
     if (c == NULL)
@@ -287,48 +450,17 @@ pc_status pc_client_rollback(pc_client *c, pc_update_info **out)
         *out = NULL;
     pc_op op;
     pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
-    pc_manifest *m = NULL;
     const char *prev = op.state.previous;
     if (st == PC_OK && (prev == NULL || op.current == NULL))
         st = pc_fail(&c->err, PC_ERR_STATE, "no previous version to roll back to");
-    if (st == PC_OK && (m = pc_op_local_manifest(&op, prev)) == NULL)
-        st = pc_fail(&c->err, PC_ERR_STATE, "previous version %s is no longer installed", prev);
-    /* The version switched to is whole: what was damaged in it is put
-     * right first (a download for a file's content), or nothing switches. */
-    unsigned nbad = 0, fixed = 0;
-    if (st == PC_OK && (st = check_and_fix(&op, prev, m, &nbad, &fixed)) != PC_OK)
-        pc_fail_prefix(&c->err, "previous version %s has %u damaged entr%s, not switching to it: ",
-                       prev, nbad, nbad == 1 ? "y" : "ies");
-    char *from = NULL, *to = NULL;
-    if (st == PC_OK && (!(from = strdup(op.current)) || !(to = strdup(prev))))
-        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-    /* Everything that can fail for want of memory before the switch: after
-     * it, the rollback has happened and is reported so. */
-    pc_update_info *info = NULL;
-    if (st == PC_OK && out && (info = calloc(1, sizeof *info)) == NULL)
-        st = pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
-    if (st == PC_OK)
-        st = pc_layout_switch(&op.lay, to, &c->err);
     if (st == PC_OK) {
-        /* The state follows best effort; the next operation rewrites it
-         * from the link should this fail (a full disk). */
-        pc_err later = {0};
-        if (!pc_state_set(&op.state.current, to, &later) &&
-            !pc_state_set(&op.state.previous, from, &later) &&
-            !pc_state_log(&op.state, "rollback", from, to, 0, &later))
-            (void)pc_state_save(&op.state, op.state_path, &later);
-        if (info) {
-            info->from = from;
-            info->to = to;
-            from = to = NULL;
-            *out = info;
-            info = NULL;
-        }
+        char *to = strdup(prev);
+        st = to ? pc_update_roll(&op, to, "rollback", out)
+                : pc_fail(&c->err, PC_ERR_NOMEM, "out of memory");
+        if (st != PC_OK && !strncmp(c->err.msg, "version ", 8))
+            pc_fail_prefix(&c->err, "previous ");
+        free(to);
     }
-    free(info);
-    free(from);
-    free(to);
-    pc_manifest_free(m);
     pc_op_end(&op);
     return st;
 }
@@ -386,6 +518,17 @@ static pc_install_state *install_state_of(const pc_op *op)
     s->last_serial = op->state.last_serial;
     s->root_version = op->state.root_version ? op->state.root_version : op->c->trust.version;
     s->busy = op->lay.writer_busy;
+    ok = ok && dup_or_null(&s->staged, op->state.staged) &&
+         dup_or_null(&s->pending, op->state.pending) &&
+         dup_or_null(&s->last_good, op->state.last_good) &&
+         (s->bad = calloc(op->state.nbad + 1, sizeof *s->bad)) != NULL &&
+         (s->skipped = calloc(op->state.nskipped + 1, sizeof *s->skipped)) != NULL;
+    for (size_t i = 0; ok && i < op->state.nbad; i++)
+        ok = (s->bad[s->nbad++] = strdup(op->state.bad[i])) != NULL;
+    for (size_t i = 0; ok && i < op->state.nskipped; i++)
+        ok = (s->skipped[s->nskipped++] = strdup(op->state.skipped[i])) != NULL;
+    s->attempts = op->state.pending ? op->state.attempts : 0;
+    s->rollout_bucket = op->state.install_id ? pc_release_bucket(op->state.install_id) : -1;
     if (!ok) {
         pc_client_status_free(s);
         return NULL;
@@ -419,5 +562,14 @@ void pc_client_status_free(pc_install_state *s)
     for (size_t i = 0; i < s->nheld; i++)
         free(s->held[i]);
     free(s->held);
+    free(s->staged);
+    free(s->pending);
+    free(s->last_good);
+    for (size_t i = 0; i < s->nbad; i++)
+        free(s->bad[i]);
+    free(s->bad);
+    for (size_t i = 0; i < s->nskipped; i++)
+        free(s->skipped[i]);
+    free(s->skipped);
     free(s);
 }
