@@ -81,8 +81,9 @@ static void discard(pc_op *op, const char *v)
 
 /* The state's lifecycle after a switch to `to` (docs/guide.md, "Releasing
  * safely"): the first install is good by definition, a version installed
- * by an update is pending until marked good; a staged version is spent
- * (switched to) or stale (another switch), and goes. */
+ * by an update is pending until marked good, and the version it replaced is
+ * the last good one (unless it failed a start itself); a staged version is
+ * spent (switched to) or stale (another switch), and goes. */
 static pc_status note_switch(pc_op *op, const char *to, bool by_update, pc_err *e)
 {
     pc_status st = PC_OK;
@@ -93,7 +94,9 @@ static pc_status note_switch(pc_op *op, const char *to, bool by_update, pc_err *
     if ((st = pc_state_set(&op->state.staged, NULL, e)) != PC_OK)
         goto out;
     if (by_update && op->current && !known_good) {
-        if (!op->state.last_good && !cur_pending)
+        /* The version updated from is the way back, unless it is itself
+         * pending and failed a start: then the last good one stays. */
+        if (!cur_pending || op->state.attempts == 0)
             st = pc_state_set(&op->state.last_good, op->current, e);
         if (st == PC_OK)
             st = pc_state_set(&op->state.pending, to, e);

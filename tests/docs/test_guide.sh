@@ -129,10 +129,23 @@ py=$(out_of 'patchcast.Client("')
     fail python_example_checks "$(echo "$py" | tail -3 | tr '\n' ' ')"
 qt=$(out_of 'Updater("')
 [[ $qt == *"is up to date"* ]] && pass qt_example_checks || fail qt_example_checks "$(echo "$qt" | tail -3 | tr '\n' ' ')"
+# Releasing safely: a rollout the tester passed, the launcher, a withdrawn
+# version leaving the install, a critical staged update switched at a start.
+ro=$(out_of 'update --root /opt/myapp --ignore-rollout')
+[[ $ro == *"1.1.0 -> 1.2.0"* ]] && pass rollout_tester_takes_it || fail rollout_tester_takes_it "$(echo "$ro" | tail -3 | tr '\n' ' ')"
+ru=$(out_of 'run --root /opt/myapp --attempts 3')
+[[ $ru == *"myapp 1.2.0"* && $ru == *"current:  1.2.0"* && $ru != *"pending"* ]] && pass launcher_runs_and_marks_good ||
+    fail launcher_runs_and_marks_good "$(echo "$ru" | tr '\n' ' ')"
+wd=$(out_of '"withdrawn_reason": "loses unsaved settings"}$')
+[[ $wd == *"1.2.0 was withdrawn: loses unsaved settings"* && $wd == *"1.2.0 -> 1.1.0"* ]] && pass withdrawn_moves_install_back ||
+    fail withdrawn_moves_install_back "$(echo "$wd" | tail -3 | tr '\n' ' ')"
+cr=$(out_of 'update --root /opt/myapp --stage')
+[[ $cr == *"1.2.1 is a critical update"* && $cr == *"myapp 1.2.1"* ]] && pass critical_staged_switched_at_start ||
+    fail critical_staged_switched_at_start "$(echo "$cr" | tail -4 | tr '\n' ' ')"
 [ -f media/usb/site/roots/2.root.json ] && pass usb_mirror_has_roots || fail usb_mirror_has_roots "$(ls media/usb/site)"
 [ -f media/usb/site/repo.json ] && out_of 'patchcast mirror' | grep -q 'mirrored and verified' &&
     pass usb_mirror_made || fail usb_mirror_made "$(out_of 'patchcast mirror' | tail -2)"
-grep -q "\"$TMP/media/usb/site\"" opt/myapp/config.json && [ "$(opt/myapp/current/bin/myapp)" = "myapp 1.1.0" ] &&
+grep -q "\"$TMP/media/usb/site\"" opt/myapp/config.json && [ "$(opt/myapp/current/bin/myapp)" = "myapp 1.2.1" ] &&
     pass offline_root_uses_usb_copy || fail offline_root_uses_usb_copy "$(cat opt/myapp/config.json)"
 [ "$(stat -c %a home/.patchcast)" = 700 ] && [ "$(stat -c %a home/.patchcast/repo.key)" = 600 ] &&
     pass key_folder_and_file_private || fail key_folder_and_file_private "$(stat -c '%a %n' home/.patchcast home/.patchcast/*)"
