@@ -37,6 +37,68 @@ static void free_edge(edge_plan *ep)
     free(ep->delta.patches);
 }
 
+/* ---- the config's versions ------------------------------------------------ */
+
+/* An entry of the config's "versions" with release settings names a
+ * release, and so does its minimum_version: a typo would otherwise leave a
+ * version silently not withdrawn. (Entries with only parent, notes or
+ * channels for a release no longer there are ignored, as they always were.)
+ * Before any work is done. */
+static pc_status check_version_cfgs(builder *b)
+{
+    const pc_config *cfg = b->o->cfg;
+    for (size_t i = 0; i < cfg->nversions; i++) {
+        const pc_version_cfg *vc = &cfg->versions[i];
+        const pc_release_policy *r = &vc->release;
+        bool settings = r->has_rollout || r->withdrawn || r->withdrawn_reason || r->critical ||
+                        r->minimum_version;
+        if (settings && build_find_rel(b, vc->name) == NULL)
+            return pc_fail(b->e, PC_ERR_INVALID,
+                           "config: versions.%s: no release %s in %s for its release settings",
+                           vc->name, vc->name, b->o->releases);
+        const char *min = r->minimum_version;
+        if (min && build_find_rel(b, min) == NULL)
+            return pc_fail(b->e, PC_ERR_INVALID,
+                           "config: versions.%s.minimum_version: no release %s", vc->name, min);
+    }
+    return PC_OK;
+}
+
+static bool withdrawn(const builder *b, const rel *r)
+{
+    const pc_version_cfg *vc = pc_config_version(b->o->cfg, r->name);
+    return vc && vc->release.withdrawn;
+}
+
+/* A channel still names its newest version when that is withdrawn; clients
+ * then fall back along the parents to the newest one not withdrawn. Legal,
+ * but worth a warning: the publisher may have meant to withdraw an older one. */
+static void warn_withdrawn_heads(builder *b)
+{
+    const pc_config *cfg = b->o->cfg;
+    for (size_t c = 0; c < cfg->nchannels && !b->o->quiet; c++) {
+        const rel *head = NULL;
+        for (size_t i = 0; i < b->nv; i++)
+            if (build_in_channel(b, &b->v[i], &cfg->channels[c]))
+                head = &b->v[i];
+        if (head == NULL || !withdrawn(b, head))
+            continue;
+        const rel *to = head;
+        for (size_t hops = 0; to && withdrawn(b, to) && hops <= b->nv; hops++)
+            to = to->parent ? build_find_rel(b, to->parent) : NULL;
+        if (to && !withdrawn(b, to))
+            fprintf(stderr,
+                    "warning: channel %s: its newest version %s is withdrawn; clients fall back "
+                    "to %s, its newest ancestor that is not\n",
+                    cfg->channels[c].name, head->name, to->name);
+        else
+            fprintf(stderr,
+                    "warning: channel %s: its newest version %s is withdrawn and so are all its "
+                    "ancestors; clients have no version to fall back to\n",
+                    cfg->channels[c].name, head->name);
+    }
+}
+
 /* ---- the pipeline -------------------------------------------------------- */
 
 static void progress(builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -62,7 +124,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
     pc_status st;
     if (o->cfg->product == NULL)
         return pc_fail(e, PC_ERR_INVALID, "no product name (set \"product\" in the config)");
-    if ((st = build_find_versions(&b)) != PC_OK ||
+    if ((st = build_find_versions(&b)) != PC_OK || (st = check_version_cfgs(&b)) != PC_OK ||
         (st = pc_site_open(&b.site, o->site, e)) != PC_OK)
         goto out;
     if ((st = build_load_previous(&b, &prev)) != PC_OK || (st = build_check_trust(&b)) != PC_OK)
@@ -84,6 +146,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
             r->parent = b.v[i - 1].name;
         }
     }
+    warn_withdrawn_heads(&b);
     /* Edges: parent -> version, and skip edges to each channel's newest. */
     for (size_t i = 0; i < b.nv; i++)
         if (b.v[i].parent && (st = add_edge(&b, &eps, &neps, build_find_rel(&b, b.v[i].parent),

@@ -135,6 +135,9 @@ pc_status build_write_repo(builder *b, edge_plan *eps, size_t neps, const pc_rep
         vi->full_bytes = v->full_bytes;
         vi->files = v->files;
         vi->notes = v->notes;
+        const pc_version_cfg *vc = pc_config_version(cfg, v->name);
+        if (vc)
+            vi->release = vc->release; /* borrowed, like the names: r is freed shallowly */
     }
     for (size_t c = 0; c < cfg->nchannels; c++) {
         const rel *newest = NULL;

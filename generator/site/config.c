@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "jsonv.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 #define MIB (1024ull * 1024)
@@ -56,6 +57,7 @@ void pc_config_free(pc_config *cfg)
         free(v->parent);
         free(v->notes);
         free_strv(v->channels, v->nchannels);
+        pc_release_clear(&v->release);
     }
     free(cfg->versions);
     pc_config_defaults(cfg);
@@ -244,6 +246,68 @@ static pc_status parse_modules(pc_config *cfg, const cJSON *v, const char *what,
     return PC_OK;
 }
 
+/* A rollout's "start": a date ("2026-12-01", midnight UTC) or a UTC time;
+ * after the epoch, whose 0 the model reads as "no start". */
+static bool parse_start(const char *s, int64_t *out)
+{
+    char full[21];
+    size_t n = strlen(s);
+    if (n == 10) {
+        memcpy(full, s, 10);
+        memcpy(full + 10, "T00:00:00Z", 11);
+        s = full;
+    }
+    return pc_parse_time(s, out) && *out > 0;
+}
+
+static pc_status parse_rollout(pc_release_policy *r, const cJSON *v, const char *what,
+                               const char *key, pc_err *e)
+{
+    if (!cJSON_IsObject(v))
+        return bad(e, what, key, "expected an object such as {\"percent\": 10, \"ramp\": \"7d\"}");
+    bool percent = false;
+    r->has_rollout = false; /* a repeated "rollout" replaces the first */
+    r->percent = 0;
+    r->start = 0;
+    r->ramp = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, v)
+    {
+        char sub[340];
+        snprintf(sub, sizeof sub, "%s.%s", key, f->string);
+        if (!strcmp(f->string, "percent")) {
+            if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0 && f->valuedouble <= 100))
+                return bad(e, what, sub, "expected a number from 0 to 100");
+            r->percent = f->valuedouble;
+            percent = true;
+        } else if (!strcmp(f->string, "start")) {
+            if (!cJSON_IsString(f) || !parse_start(f->valuestring, &r->start))
+                return bad(e, what, sub,
+                           "expected a UTC date or time such as \"2026-12-01\" or "
+                           "\"2026-12-01T09:00:00Z\"");
+        } else if (!strcmp(f->string, "ramp")) {
+            if (!cJSON_IsString(f) || !pc_parse_duration(f->valuestring, &r->ramp) ||
+                r->ramp > PC_RAMP_MAX)
+                return bad(e, what, sub,
+                           "expected a duration such as \"7d\" or \"12h\", at most 3650d");
+        } else {
+            return pc_fail(e, PC_ERR_FORMAT, "%s: %s: unknown key '%s'", what, key, f->string);
+        }
+    }
+    if (!percent)
+        return bad(e, what, key, "percent: required (the share of installs offered it at start)");
+    r->has_rollout = true;
+    return PC_OK;
+}
+
+static pc_status get_bool(const cJSON *v, const char *what, const char *key, bool *out, pc_err *e)
+{
+    if (!cJSON_IsBool(v))
+        return bad(e, what, key, "expected true or false");
+    *out = cJSON_IsTrue(v);
+    return PC_OK;
+}
+
 static pc_status parse_versions(pc_config *cfg, const cJSON *v, const char *what, pc_err *e)
 {
     if (!cJSON_IsObject(v))
@@ -262,7 +326,9 @@ static pc_status parse_versions(pc_config *cfg, const cJSON *v, const char *what
             return pc_fail(e, PC_ERR_NOMEM, "out of memory");
         cfg->nversions++;
         if (!cJSON_IsObject(ver))
-            return bad(e, what, key, "expected an object with parent, notes or channels");
+            return bad(e, what, key,
+                       "expected an object with parent, notes, channels, rollout, withdrawn, "
+                       "withdrawn_reason, critical or minimum_version");
         const cJSON *f;
         cJSON_ArrayForEach(f, ver)
         {
@@ -276,11 +342,25 @@ static pc_status parse_versions(pc_config *cfg, const cJSON *v, const char *what
                                        : bad(e, what, sub, "expected a string");
             else if (!strcmp(f->string, "channels"))
                 st = get_strv(f, what, sub, &vc->channels, &vc->nchannels, e);
+            else if (!strcmp(f->string, "rollout"))
+                st = parse_rollout(&vc->release, f, what, sub, e);
+            else if (!strcmp(f->string, "withdrawn"))
+                st = get_bool(f, what, sub, &vc->release.withdrawn, e);
+            else if (!strcmp(f->string, "withdrawn_reason"))
+                st = dup_string(f, what, sub, &vc->release.withdrawn_reason, e);
+            else if (!strcmp(f->string, "critical"))
+                st = get_bool(f, what, sub, &vc->release.critical, e);
+            else if (!strcmp(f->string, "minimum_version"))
+                st = dup_string(f, what, sub, &vc->release.minimum_version, e);
             else
                 st = pc_fail(e, PC_ERR_FORMAT, "%s: %s: unknown key '%s'", what, key, f->string);
             if (st != PC_OK)
                 return st;
         }
+        /* Across keys, in any order: withdrawn_reason needs withdrawn, etc. */
+        const char *why = pc_release_problem(&vc->release);
+        if (why)
+            return bad(e, what, key, why);
     }
     return PC_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "release.h"
 
 typedef struct pc_channel_cfg {
     char *name;
@@ -21,6 +22,7 @@ typedef struct pc_version_cfg {
     char *notes;      /* NULL: RELEASES/<version>.md if present */
     char **channels;  /* NULL: by the channels' prerelease rule */
     size_t nchannels;
+    pc_release_policy release; /* rollout, withdrawn, critical, minimum_version */
 } pc_version_cfg;
 
 typedef struct pc_module_cfg {

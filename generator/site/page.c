@@ -54,6 +54,54 @@ static void set_time(pc_tctx *c, const char *name, int64_t when)
     pc_tctx_setf(c, name, "%.10s %.5s UTC", t, t + 11);
 }
 
+/* "2026-12-10", or "2026-12-10 14:00 UTC" when not at midnight. */
+static void day_txt(int64_t when, char out[32])
+{
+    char t[21];
+    pc_format_time(when, t);
+    if (!strcmp(t + 11, "00:00:00Z"))
+        snprintf(out, 32, "%.10s", t);
+    else
+        snprintf(out, 32, "%.10s %.5s UTC", t, t + 11);
+}
+
+/* A percentage rounded down to a tenth: 99.96 shows as 99.9, never as 100. */
+static void percent_txt(double p, char out[16])
+{
+    double t = floor(p * 10.0 + 1e-9) / 10.0;
+    snprintf(out, 16, t == floor(t) ? "%.0f" : "%.1f", t);
+}
+
+/* A version's release settings (all names set, empty when unset). The
+ * rollout is shown as it stands at `now`, the build: the page is static. */
+static void set_release(pc_tctx *vc, const pc_version_info *v, int64_t now)
+{
+    const pc_release_policy *rp = &v->release;
+    pc_tctx_set(vc, "withdrawn", rp->withdrawn ? "1" : "");
+    pc_tctx_set(vc, "withdrawn_reason", rp->withdrawn_reason);
+    pc_tctx_set(vc, "critical", rp->critical ? "1" : "");
+    pc_tctx_set(vc, "minimum_version", rp->minimum_version);
+    pc_tctx_set(vc, "rollout", "");
+    pc_tctx_set(vc, "rollout_detail", "");
+    if (!rp->has_rollout)
+        return;
+    char pct[16], start_pct[16], start[32], end[32], detail[128] = "";
+    percent_txt(pc_release_percent(rp, v->released, now), pct);
+    percent_txt(rp->percent, start_pct);
+    int64_t from = rp->start ? rp->start : v->released;
+    day_txt(from, start);
+    day_txt(from + (int64_t)rp->ramp, end);
+    if (rp->start && now < rp->start)
+        snprintf(detail, sizeof detail, "starts at %s %% on %s%s%s", start_pct, start,
+                 rp->ramp ? ", ramp to 100 % by " : "", rp->ramp ? end : "");
+    else if (rp->ramp && now < from + (int64_t)rp->ramp)
+        snprintf(detail, sizeof detail, "ramp to 100 %% by %s", end);
+    else if (rp->ramp)
+        snprintf(detail, sizeof detail, "ramp to 100 %% completed on %s", end);
+    pc_tctx_set(vc, "rollout", pct);
+    pc_tctx_set(vc, "rollout_detail", detail);
+}
+
 /* The rows "update to v from each older version": the cheapest chain of
  * patches, as the client's planner chooses it. */
 static pc_status add_updates(pc_tctx *vc, const pc_repo *r, size_t to, const pc_route_edge *g,
@@ -126,6 +174,7 @@ static pc_status page_values(pc_tctx *c, const pc_repo *r, const pc_seckey *key,
         pc_tctx_set(ch, "name", r->channels[i].name);
         pc_tctx_set(ch, "version", r->channels[i].version);
         const pc_version_info *v = pc_repo_version(r, r->channels[i].version, NULL);
+        pc_tctx_set(ch, "withdrawn", v && v->release.withdrawn ? "1" : "");
         if (v)
             set_full(ch, v);
     }
@@ -150,6 +199,7 @@ static pc_status page_values(pc_tctx *c, const pc_repo *r, const pc_seckey *key,
             nl--;
         pc_tctx_setf(vc, "notes", "%.*s", (int)nl, v->notes ? v->notes : "");
         set_full(vc, v);
+        set_release(vc, v, r->created);
         pc_tctx_list(vc, "channels_here");
         for (size_t k = 0; k < r->nchannels; k++)
             if (!strcmp(r->channels[k].version, v->name))

@@ -1,8 +1,10 @@
 /* page.h — the files of site-template/ written into every site: the human
  * page (index.html + style.css: product, channels, versions with dates,
- * notes and sizes, the download from each older version, how to verify with
- * minisign; no JavaScript) and the hosts' cache rules (_headers,
- * nginx-patchcast.conf, cache-rules.json, all from site-template/rules.tsv).
+ * notes, sizes and release settings (the rollout as of the build, withdrawn
+ * with its reason, critical, minimum version), the download from each older
+ * version, how to verify with minisign; no JavaScript) and the hosts' cache
+ * rules (_headers, nginx-patchcast.conf, cache-rules.json, all from
+ * site-template/rules.tsv).
  * Every value from metadata is escaped for the file it lands in. */
 #ifndef PC_PAGE_H
 #define PC_PAGE_H

@@ -3,7 +3,9 @@
 # site-template/), served by a real nginx and rendered by Debian's chromium
 # headless: every version, date, size, route and saving of repo.json is on
 # it, the verify command it prints works, hostile release notes stay text,
-# it needs no JavaScript, and it renders at phone and desktop sizes.
+# it needs no JavaScript, and it renders at phone and desktop sizes. Each
+# version's release settings (rollout now, withdrawn with its reason,
+# critical, minimum version) are on it, and a hostile reason stays text.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 cd "$TMP" || exit 1
@@ -19,7 +21,17 @@ cat >rel/1.10.0.md <<'EOF'
 Fixes & "quotes" &amp; </div></article><h1>fake</h1>
 EOF
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
-echo '{"product": "Demo App", "skip_edges": 2}' >cfg.json
+# Release settings: a rollout two days into a 10-day ramp, one that has not
+# started, a fixed one; the channels' newest withdrawn for a hostile reason.
+START=$(date -u -d '2 days ago' +%Y-%m-%d)
+cat >cfg.json <<EOF
+{"product": "Demo App", "skip_edges": 2, "versions": {
+ "1.1.0": {"rollout": {"percent": 10, "start": "$START", "ramp": "10d"}},
+ "1.2.0-rc.1": {"rollout": {"percent": 5, "start": "2999-01-01T12:00:00Z", "ramp": "1d"}},
+ "1.2.0": {"critical": true, "minimum_version": "1.1.0", "rollout": {"percent": 25}},
+ "1.10.0": {"withdrawn": true,
+            "withdrawn_reason": "<script>document.title='pwned3'</script>Data loss & <b>\"worse\"</b>"}}}
+EOF
 "$PCGEN" build -q rel -o site -s k.key --config cfg.json >build.out 2>&1 ||
     { fail setup "build: $(tail -3 build.out)"; finish; }
 STATE=$TMP/nginx
@@ -189,9 +201,69 @@ want("<script>document.title='pwned'</script>" in notes and "<h1>fake</h1>" in n
 for e in errors: print("ERROR", e)
 print("rows %d" % rows_checked)
 print("content ok" if not errors else "content bad")
+
+# Release settings, the rollout as it stood when repo.json was made.
+import calendar, time
+errors = []
+def ts(s): return calendar.timegm(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ"))
+def day(t):
+    s = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    return s[:10] if s.endswith("T00:00:00Z") else "%s %s UTC" % (s[:10], s[11:16])
+def ptxt(x):
+    x = math.floor(x * 10 + 1e-9) / 10
+    return "%d" % x if x == int(x) else "%.1f" % x
+flat = lambda s: re.sub(r"\s+", " ", s)
+now = ts(repo["created"])
+kinds = dict.fromkeys(["rollout", "mid_ramp", "not_started", "withdrawn", "critical", "minimum_version"], 0)
+for v in repo["versions"]:
+    t = flat(p.versions.get(v["name"], {}).get("text", ""))
+    n = v["name"]
+    ro = v.get("rollout")
+    if ro:
+        kinds["rollout"] += 1
+        start = ts(ro["start"]) if "start" in ro else ts(v["released"])
+        ramp = ro.get("ramp_seconds", 0)
+        if "start" in ro and now < start:
+            pct = 0
+            detail = " (starts at %s %% on %s%s)" % (ptxt(ro["percent"]), day(start),
+                                                     ", ramp to 100 %% by %s" % day(start + ramp) if ramp else "")
+            kinds["not_started"] += 1
+        elif ramp == 0 or now <= start:
+            pct, detail = ro["percent"], ""
+        else:
+            pct = min(100, ro["percent"] + (100 - ro["percent"]) * (now - start) / ramp)
+            detail = (" (ramp to 100 %% by %s)" if pct < 100 else " (ramp to 100 %% completed on %s)") % day(start + ramp)
+            kinds["mid_ramp"] += ro["percent"] < pct < 100
+        s = "rollout %s %% of installs at build time%s" % (ptxt(pct), detail)
+        want(s in t, "%s: %r not in %r" % (n, s, t[:400]))
+    else:
+        want(not re.search(r"rollout \d", t), "%s: a rollout shown" % n)
+    w = v.get("withdrawn", False)
+    kinds["withdrawn"] += w
+    want(("Withdrawn:" in t) == w, "%s: withdrawn marker %s" % (n, w))
+    if w:
+        want(flat(v["withdrawn_reason"]) in t, "%s: reason %r not shown as text" % (n, v["withdrawn_reason"]))
+    c = v.get("critical", False)
+    kinds["critical"] += c
+    want(("Critical update:" in t) == c, "%s: critical marker %s" % (n, c))
+    m = v.get("minimum_version")
+    kinds["minimum_version"] += m is not None
+    if m:
+        want("needs a manual update from versions before %s" % m in t, "%s: minimum_version %s" % (n, m))
+    else:
+        want("needs a manual update" not in t, "%s: a minimum version shown" % n)
+want(all(kinds.values()), "not every setting is in repo.json: %s" % kinds)
+heads = [v for v in repo["versions"] if v["name"] in repo["channels"].values() and v.get("withdrawn")]
+marked = sum(1 for ch in repo["channels"].values() if any(v["name"] == ch for v in heads))
+want(marked > 0 and text.count("withdrawn: clients fall back") == marked,
+     "channels with a withdrawn newest: %d, marked %d" % (marked, text.count("withdrawn: clients fall back")))
+for e in errors: print("ERROR", e)
+print("release ok" if not errors else "release bad")
 PYEOF
 grep -q "^content ok" content.out && pass page_content_matches_repo ||
     fail page_content_matches_repo "$(grep -m3 ERROR content.out | tr '\n' ' ')$(tail -2 content.out | tr '\n' ' ')"
+grep -q "^release ok" content.out && pass page_release_settings_match_repo ||
+    fail page_release_settings_match_repo "$(grep -m3 ERROR content.out | tr '\n' ' ')$(tail -2 content.out | tr '\n' ' ')"
 
 # The verify command as printed on the page works on the served files.
 mkdir dl && curl -sf "$BASE/repo.json" -o dl/repo.json && curl -sf "$BASE/repo.json.minisig" -o dl/repo.json.minisig
@@ -209,6 +281,11 @@ else pass verify_command_rejects_tampering; fi
 if grep -q '<title>Demo App updates</title>' dom.html && ! grep -qiE '<script|<img|<h1>fake' dom.html &&
     grep -q '&lt;script&gt;document.title=' dom.html; then pass hostile_notes_stay_text
 else fail hostile_notes_stay_text "$(grep -ioE '<title>[^<]*|<script[^>]*|<img[^>]*' dom.html | head -3 | tr '\n' ' ')"; fi
+# ...and so does a withdrawn version's reason.
+if grep -q '<title>Demo App updates</title>' dom.html && ! grep -qiE '<script|<b>' dom.html &&
+    grep -qF "&lt;script&gt;document.title='pwned3'&lt;/script&gt;Data loss &amp; &lt;b&gt;\"worse\"&lt;/b&gt;" dom.html
+then pass hostile_reason_stays_text
+else fail hostile_reason_stays_text "$(grep -oE '<span class="reason">.{0,120}' dom.html | head -1)"; fi
 
 # --- screenshots: phone, then desktop ---------------------------------------------
 # png_ok FILE W H: a PNG of that size whose pixels are not all the same.

@@ -1,6 +1,7 @@
 /* test_config.c — generator configuration: defaults, every key, and bad
  * documents each rejected with a message naming the key. */
 #include "config.h"
+#include "jsonv.h"
 #include "test.h"
 
 static void defaults(void)
@@ -61,6 +62,41 @@ static void every_key(void)
     pc_config_free(&c);
 }
 
+/* A version's release settings (issue 17): stored as the model's policy,
+ * dates and durations converted, unset keys left zero. */
+static void release_settings(void)
+{
+    const char *doc = "{\"versions\": {\"1.0.0\": {\"notes\": \"plain\"},"
+                      " \"1.1.0\": {\"rollout\": {\"percent\": 12.5, \"start\": \"2026-12-01\","
+                      " \"ramp\": \"7d\"}, \"critical\": true, \"minimum_version\": \"1.0.0\"},"
+                      " \"1.2.0\": {\"withdrawn_reason\": \"data loss\", \"withdrawn\": true,"
+                      " \"rollout\": {\"percent\": 0, \"start\": \"2026-12-01T09:30:00Z\"}},"
+                      " \"1.3.0\": {\"rollout\": {\"percent\": 100, \"ramp\": \"12h\"},"
+                      " \"withdrawn\": false, \"critical\": false}}}";
+    pc_config c;
+    pc_err e = {0};
+    pc_config_defaults(&c);
+    CHECKF(pc_config_parse(&c, doc, strlen(doc), "cfg", &e) == PC_OK, "%s", e.msg);
+    const pc_release_policy *r = &pc_config_version(&c, "1.0.0")->release;
+    CHECK(!r->has_rollout && !r->withdrawn && !r->critical && r->start == 0 && r->ramp == 0);
+    CHECK(r->withdrawn_reason == NULL && r->minimum_version == NULL);
+    int64_t t;
+    r = &pc_config_version(&c, "1.1.0")->release;
+    CHECK(r->has_rollout && r->percent == 12.5 && r->ramp == 7 * 86400);
+    CHECK(pc_parse_time("2026-12-01T00:00:00Z", &t) && r->start == t);
+    CHECK(r->critical && !r->withdrawn);
+    CHECK_STR(r->minimum_version, "1.0.0");
+    r = &pc_config_version(&c, "1.2.0")->release;
+    CHECK(r->has_rollout && r->percent == 0 && r->ramp == 0);
+    CHECK(pc_parse_time("2026-12-01T09:30:00Z", &t) && r->start == t);
+    CHECK(r->withdrawn && !r->critical);
+    CHECK_STR(r->withdrawn_reason, "data loss");
+    r = &pc_config_version(&c, "1.3.0")->release;
+    CHECK(r->has_rollout && r->percent == 100 && r->ramp == 12 * 3600 && r->start == 0);
+    CHECK(!r->withdrawn && !r->critical && r->withdrawn_reason == NULL);
+    pc_config_free(&c);
+}
+
 static const struct {
     const char *name, *doc, *msg;
 } bad_cases[] = {
@@ -93,6 +129,67 @@ static const struct {
     {"object_level_high", "{\"object_level\": 22}", "object_level"},
     {"expires_bad", "{\"expires\": \"soon\"}", "expires"},
     {"product_empty", "{\"product\": \"\"}", "product"},
+    {"rollout_not_object", "{\"versions\": {\"1.0.0\": {\"rollout\": 25}}}",
+     "versions.1.0.0.rollout: expected an object"},
+    {"rollout_percent_negative", "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": -1}}}}",
+     "versions.1.0.0.rollout.percent: expected a number from 0 to 100"},
+    {"rollout_percent_above_100", "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 101}}}}",
+     "versions.1.0.0.rollout.percent: expected a number from 0 to 100"},
+    {"rollout_percent_string", "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": \"abc\"}}}}",
+     "versions.1.0.0.rollout.percent: expected a number from 0 to 100"},
+    {"rollout_percent_missing", "{\"versions\": {\"1.0.0\": {\"rollout\": {\"ramp\": \"7d\"}}}}",
+     "versions.1.0.0.rollout: percent: required"},
+    {"rollout_start_month_13",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": \"2026-13-01\"}}}}",
+     "versions.1.0.0.rollout.start: expected a UTC date or time"},
+    {"rollout_start_feb_31",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": \"2026-02-31\"}}}}",
+     "versions.1.0.0.rollout.start"},
+    {"rollout_start_no_zone",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": "
+     "\"2026-12-01T09:00:00\"}}}}",
+     "versions.1.0.0.rollout.start"},
+    {"rollout_start_word",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": \"tomorrow\"}}}}",
+     "versions.1.0.0.rollout.start"},
+    {"rollout_start_number",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": 1767225600}}}}",
+     "versions.1.0.0.rollout.start"},
+    {"rollout_start_epoch",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"start\": \"1970-01-01\"}}}}",
+     "versions.1.0.0.rollout.start"},
+    {"rollout_ramp_no_unit",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp\": \"7\"}}}}",
+     "versions.1.0.0.rollout.ramp: expected a duration"},
+    {"rollout_ramp_weeks",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp\": \"2w\"}}}}",
+     "versions.1.0.0.rollout.ramp"},
+    {"rollout_ramp_zero",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp\": \"0d\"}}}}",
+     "versions.1.0.0.rollout.ramp"},
+    {"rollout_ramp_number",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp\": 604800}}}}",
+     "versions.1.0.0.rollout.ramp"},
+    {"rollout_ramp_over_ten_years",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp\": \"3651d\"}}}}",
+     "versions.1.0.0.rollout.ramp"},
+    {"rollout_unknown_key",
+     "{\"versions\": {\"1.0.0\": {\"rollout\": {\"percent\": 5, \"ramp_seconds\": 60}}}}",
+     "versions.1.0.0.rollout: unknown key 'ramp_seconds'"},
+    {"withdrawn_not_bool", "{\"versions\": {\"1.0.0\": {\"withdrawn\": \"yes\"}}}",
+     "versions.1.0.0.withdrawn: expected true or false"},
+    {"withdrawn_reason_alone", "{\"versions\": {\"1.0.0\": {\"withdrawn_reason\": \"broken\"}}}",
+     "versions.1.0.0: withdrawn_reason: only for a withdrawn version"},
+    {"withdrawn_reason_with_false",
+     "{\"versions\": {\"1.0.0\": {\"withdrawn_reason\": \"broken\", \"withdrawn\": false}}}",
+     "versions.1.0.0: withdrawn_reason: only for a withdrawn version"},
+    {"withdrawn_reason_number",
+     "{\"versions\": {\"1.0.0\": {\"withdrawn\": true, \"withdrawn_reason\": 3}}}",
+     "versions.1.0.0.withdrawn_reason: expected a non-empty string"},
+    {"critical_not_bool", "{\"versions\": {\"1.0.0\": {\"critical\": 1}}}",
+     "versions.1.0.0.critical: expected true or false"},
+    {"minimum_version_empty", "{\"versions\": {\"1.0.0\": {\"minimum_version\": \"\"}}}",
+     "versions.1.0.0.minimum_version: expected a non-empty string"},
 };
 
 static void bad_case(size_t i)
@@ -130,6 +227,7 @@ int main(void)
     RUN(defaults);
     RUN(every_key);
     RUN(sizes_and_durations);
+    RUN(release_settings);
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
         RUN_CASE(bad_case, i, bad_cases[i].name);
     TEST_MAIN_END();
