@@ -138,6 +138,7 @@ set_id b "$LOW"
 [ "$(field b check "['to']")" = 1.1.0 ] && pass rollout_waits_for_start || fail rollout_waits_for_start "$("$PC" check --root b --json)"
 # Critical: past the rollout (and reported).
 build '{"versions": {"1.2.0": {"rollout": {"percent": 0}, "critical": true}}}'
+"$PC" update --root b --to 1.0.0 >/dev/null 2>&1
 "$PC" check --root b >chk.out 2>&1
 [ "$(field b check "['to']")" = 1.2.0 ] && [ "$(field b check "['critical']")" = True ] &&
     grep -q "critical update" chk.out && pass critical_bypasses_rollout ||
