@@ -11,6 +11,7 @@
 
 #include "fileio.h"
 #include "jsonv.h"
+#include "path.h"
 
 #define STATE_MAX_BYTES (1u << 20)
 
@@ -262,7 +263,7 @@ static pc_status parse_list(const cJSON *top, const char *key, char ***list, siz
         return bad(e, path, key, "expected an array of version names");
     cJSON_ArrayForEach(it, v)
     {
-        if (!cJSON_IsString(it))
+        if (!cJSON_IsString(it) || !pc_version_name_ok(it->valuestring))
             return bad(e, path, key, "expected an array of version names");
         pc_status s = list_add(list, n, it->valuestring, cap, e);
         if (s)
@@ -294,6 +295,20 @@ static pc_status parse_lifecycle(pc_state *st, const cJSON *top, const char *pat
     return opt_string(p, "version", &st->pending, path, e);
 }
 
+/* Names used as paths under ROOT/versions: version names only. */
+static pc_status check_names(const pc_state *st, const char *path, pc_err *e)
+{
+    const char *const one[] = {st->current, st->previous, st->staged, st->pending, st->last_good};
+    static const char *const keys[] = {"current", "previous", "staged", "pending", "last_good"};
+    for (size_t i = 0; i < sizeof one / sizeof *one; i++)
+        if (one[i] && !pc_version_name_ok(one[i]))
+            return bad(e, path, keys[i], "not a version name");
+    for (size_t i = 0; i < st->ninstalled; i++)
+        if (!pc_version_name_ok(st->installed[i]))
+            return bad(e, path, "installed", "not a version name");
+    return PC_OK;
+}
+
 static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err *e)
 {
     if (!cJSON_IsObject(root))
@@ -322,7 +337,8 @@ static pc_status parse(pc_state *st, const cJSON *root, const char *path, pc_err
                 return s;
         }
     }
-    if ((s = parse_root(st, root, path, e)) || (s = parse_lifecycle(st, root, path, e)))
+    if ((s = parse_root(st, root, path, e)) || (s = parse_lifecycle(st, root, path, e)) ||
+        (s = check_names(st, path, e)))
         return s;
     v = cJSON_GetObjectItemCaseSensitive(root, "history");
     if (v) {

@@ -115,6 +115,51 @@ static void malformed(void)
     }
 }
 
+/* The lifecycle keys: kept across a save and load; names that are not
+ * version names (they become paths) refused; the lists capped. */
+static void lifecycle(void)
+{
+    pc_state s = {0}, t;
+    pc_err e = {0};
+    CHECK(pc_state_make_install_id(&s, &e) == PC_OK && strlen(s.install_id) == 32);
+    char *id = strdup(s.install_id);
+    CHECK(pc_state_make_install_id(&s, &e) == PC_OK && !strcmp(s.install_id, id)); /* once */
+    CHECK(pc_state_set(&s.staged, "1.3.0", &e) == PC_OK &&
+          pc_state_set(&s.pending, "1.2.0", &e) == PC_OK &&
+          pc_state_set(&s.last_good, "1.1.0", &e) == PC_OK);
+    s.attempts = 2;
+    CHECK(pc_state_list_add(&s.bad, &s.nbad, "1.0.1", &e) == PC_OK);
+    CHECK(pc_state_list_add(&s.skipped, &s.nskipped, "1.4.0", &e) == PC_OK);
+    CHECK(pc_state_list_add(&s.skipped, &s.nskipped, "1.4.0", &e) == PC_OK && s.nskipped == 1);
+    CHECK(pc_state_save(&s, path, &e) == PC_OK && pc_state_load(&t, path, &e) == PC_OK);
+    CHECK(!strcmp(t.install_id, id) && !strcmp(t.staged, "1.3.0") && !strcmp(t.pending, "1.2.0") &&
+          t.attempts == 2 && !strcmp(t.last_good, "1.1.0") && t.nbad == 1 &&
+          !strcmp(t.bad[0], "1.0.1") && t.nskipped == 1 && pc_state_list_has(t.skipped, 1, "1.4.0"));
+    pc_state_list_remove(t.skipped, &t.nskipped, "1.4.0");
+    CHECK(t.nskipped == 0 && !pc_state_list_has(t.skipped, t.nskipped, "1.4.0"));
+    for (int i = 0; i < PC_STATE_LIST_MAX + 5; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "2.0.%d", i);
+        CHECK(pc_state_list_add(&t.bad, &t.nbad, v, &e) == PC_OK);
+    }
+    CHECK(t.nbad == PC_STATE_LIST_MAX && !pc_state_list_has(t.bad, t.nbad, "1.0.1"));
+    pc_state_free(&t);
+    pc_state_free(&s);
+    free(id);
+    static const char *const bad[] = {
+        "{\"format\": 1, \"staged\": \"../../etc\"}",
+        "{\"format\": 1, \"last_good\": \"a/b\"}",
+        "{\"format\": 1, \"pending\": {\"version\": \"..\", \"attempts\": 0}}",
+        "{\"format\": 1, \"pending\": {\"version\": \"1.0.0\"}}",
+        "{\"format\": 1, \"bad\": [\"x/../y\"]}",
+        "{\"format\": 1, \"installed\": [\"../v\"]}",
+        "{\"format\": 1, \"skipped\": \"1.0.0\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(pc_write_file_atomic(path, bad[i], strlen(bad[i]), 0644, &e) == PC_OK);
+        CHECKF(pc_state_load(&t, path, &e) == PC_ERR_STATE, "%s accepted", bad[i]);
+    }
+}
+
 int main(void)
 {
     t_suite = "state";
@@ -126,6 +171,7 @@ int main(void)
     RUN(large_integers_exact);
     RUN(history_capped);
     RUN(malformed);
+    RUN(lifecycle);
     unlink(path);
     rmdir(dir);
     TEST_MAIN_END();
