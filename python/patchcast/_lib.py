@@ -17,6 +17,7 @@ from ctypes import (
     POINTER,
     Structure,
     c_char_p,
+    c_double,
     c_int,
     c_long,
     c_size_t,
@@ -42,6 +43,15 @@ class pc_progress(Structure):
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, POINTER(pc_progress))
 
 
+class pc_release_note(Structure):
+    _fields_ = [
+        ("version", c_char_p),
+        ("notes", c_char_p),
+    ]
+
+
+# Field for field as in include/patchcast.h (the lifecycle fields of issue
+# 17 were added at the end of both structs).
 class pc_update_info(Structure):
     _fields_ = [
         ("from_", c_char_p),
@@ -58,6 +68,20 @@ class pc_update_info(Structure):
         ("nchanged", c_size_t),
         ("refetched", POINTER(c_char_p)),
         ("nrefetched", c_size_t),
+        ("critical", c_int),
+        ("manual_update_required", c_int),
+        ("manual_version", c_char_p),
+        ("minimum_version", c_char_p),
+        ("downgrade", c_int),
+        ("from_withdrawn", c_int),
+        ("withdrawn_reason", c_char_p),
+        ("held_back", c_char_p),
+        ("downgrade_refused", c_char_p),
+        ("release_notes", POINTER(pc_release_note)),
+        ("nrelease_notes", c_size_t),
+        ("skipped", POINTER(c_char_p)),
+        ("nskipped", c_size_t),
+        ("rollout_bucket", c_double),
     ]
 
 
@@ -72,6 +96,15 @@ class pc_install_state(Structure):
         ("held", POINTER(c_char_p)),
         ("nheld", c_size_t),
         ("root_version", c_uint64),
+        ("staged", c_char_p),
+        ("pending", c_char_p),
+        ("attempts", c_uint),
+        ("last_good", c_char_p),
+        ("bad", POINTER(c_char_p)),
+        ("nbad", c_size_t),
+        ("skipped", POINTER(c_char_p)),
+        ("nskipped", c_size_t),
+        ("rollout_bucket", c_double),
     ]
 
 
@@ -102,6 +135,14 @@ _PROTOTYPES = [
     ("pc_client_check", c_int, [c_void_p, c_char_p, POINTER(POINTER(pc_update_info))]),
     ("pc_client_update", c_int, [c_void_p, c_char_p, POINTER(POINTER(pc_update_info))]),
     ("pc_client_rollback", c_int, [c_void_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_set_update_flags", c_int, [c_void_p, c_uint]),
+    ("pc_client_stage", c_int, [c_void_p, c_char_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_apply_staged", c_int, [c_void_p, POINTER(POINTER(pc_update_info))]),
+    ("pc_client_mark_good", c_int, [c_void_p, c_char_p]),
+    ("pc_client_skip_version", c_int, [c_void_p, c_char_p, c_int]),
+    # rolled_back (char **) as a void pointer: the binding frees it.
+    ("pc_client_start_run", c_int, [c_void_p, c_uint, c_uint, POINTER(c_void_p), POINTER(c_void_p)]),
+    ("pc_client_end_run", c_int, [c_void_p, c_char_p, c_int, c_uint, POINTER(c_void_p)]),
     ("pc_client_repair", c_int, [c_void_p, POINTER(c_uint)]),
     ("pc_client_mirror", c_int, [c_void_p, c_char_p, c_char_p, c_uint, POINTER(c_uint)]),
     ("pc_client_hold_version", c_int, [c_void_p, c_char_p, c_uint, POINTER(c_void_p)]),
@@ -114,6 +155,8 @@ _PROTOTYPES = [
 
 PC_MIRROR_FORCE = 1
 PC_HOLD_INHERIT = 1
+PC_UPDATE_IGNORE_ROLLOUT = 1
+PC_UPDATE_ALLOW_DOWNGRADE = 2
 
 _lib: ctypes.CDLL | None = None
 _lock = threading.Lock()
@@ -186,6 +229,25 @@ def encode(s: str | os.PathLike[str] | None) -> bytes | None:
     if b"\0" in b:
         raise ValueError(f"embedded null byte in {s!r}")
     return b
+
+
+_libc = ctypes.CDLL(None)
+_libc.free.argtypes = [c_void_p]
+_libc.free.restype = None
+
+
+def take_string(p: c_void_p) -> str | None:
+    """A copy of the string a call returned through a char ** (the caller
+    still frees it, with free())."""
+    return decode(ctypes.string_at(p.value)) if p.value else None
+
+
+def free(p: c_void_p) -> None:
+    """Free memory the library returned for the caller to free (a char *
+    out-parameter), and forget it. NULL is fine."""
+    if p.value:
+        _libc.free(p.value)
+        p.value = None
 
 
 def strings(arr, n: int) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 from . import _lib
 from .errors import Error, error_for
@@ -45,9 +45,17 @@ class Progress:
         return self.done / self.total if self.total else None
 
 
+class ReleaseNote(NamedTuple):
+    """One version's release notes (Markdown); unpacks as (version, notes)."""
+
+    version: str
+    notes: str
+
+
 @dataclass(frozen=True)
 class UpdateInfo:
-    """What an update would do (check) or did (update, rollback).
+    """What an update would do (check) or did (update, rollback, stage,
+    apply_staged).
 
     from_version is None for a fresh install. download_bytes is what check
     plans to transfer or what update transferred; full_bytes what a full
@@ -57,6 +65,20 @@ class UpdateInfo:
     to the version's folder), refetched the installed files found damaged
     and downloaded whole. notes are the target's release notes (Markdown) or
     None.
+
+    The release lifecycle (docs/guide.md, "Releasing safely"): critical, a
+    version after the installed one up to the target is critical (offered
+    even if skipped or not yet rolled out here); manual_update_required,
+    manual_version needs minimum_version installed first and is not
+    updated to automatically; downgrade, the target is older than the
+    installed version; from_withdrawn, the installed version was withdrawn
+    (withdrawn_reason says why, or None); held_back, the channel's newest
+    when this install is not yet admitted to its staged rollout;
+    downgrade_refused, the channel's newest when it is older than the
+    installed version (allow_downgrade follows it); release_notes, every
+    version after the installed one up to the target that has notes, newest
+    first; skipped, the versions skipped on this install; rollout_bucket,
+    this install's bucket from 0.00 to 99.99 (None: no install id yet).
     """
 
     from_version: Optional[str]
@@ -70,6 +92,18 @@ class UpdateInfo:
     hot_modules: tuple[str, ...]
     changed_files: tuple[str, ...]
     refetched: tuple[str, ...] = ()
+    critical: bool = False
+    manual_update_required: bool = False
+    manual_version: Optional[str] = None
+    minimum_version: Optional[str] = None
+    downgrade: bool = False
+    from_withdrawn: bool = False
+    withdrawn_reason: Optional[str] = None
+    held_back: Optional[str] = None
+    downgrade_refused: Optional[str] = None
+    release_notes: tuple[ReleaseNote, ...] = ()
+    skipped: tuple[str, ...] = ()
+    rollout_bucket: Optional[float] = None
 
     @property
     def saving_bytes(self) -> int:
@@ -77,11 +111,13 @@ class UpdateInfo:
         return max(0, self.full_bytes - self.download_bytes)
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict (lists for the tuples), e.g. for a
-        Qt signal or JSON."""
+        """The fields as a plain dict (lists for the tuples, release_notes
+        as [{"version": …, "notes": …}], as `patchcast check --json` has
+        them), e.g. for a Qt signal or JSON."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for k in ("hot_modules", "changed_files", "refetched"):
+        for k in ("hot_modules", "changed_files", "refetched", "skipped"):
             d[k] = list(d[k])
+        d["release_notes"] = [n._asdict() for n in self.release_notes]
         d["saving_bytes"] = self.saving_bytes
         return d
 
@@ -92,7 +128,16 @@ class InstallState:
     when there is none), every installed version, those a running program
     holds, the highest repo.json serial accepted, whether another process is
     changing the root right now, and the root of trust in use (0: bare
-    keys)."""
+    keys).
+
+    The release lifecycle: staged, a version staged for the next start
+    (Client.stage) or None; pending, the current version when an update
+    installed it and it is not yet marked good (Client.mark_good), and
+    attempts, its starts that did not end well; last_good, the version the
+    launcher rolls back to; bad, versions the launcher rolled back (never
+    installed automatically again); skipped, versions skipped on this
+    install; rollout_bucket, 0.00 to 99.99 (None: no install id yet).
+    """
 
     current: Optional[str]
     previous: Optional[str]
@@ -101,6 +146,13 @@ class InstallState:
     last_serial: int
     busy: bool
     root_version: int
+    staged: Optional[str] = None
+    pending: Optional[str] = None
+    attempts: int = 0
+    last_good: Optional[str] = None
+    bad: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    rollout_bucket: Optional[float] = None
 
 
 ProgressCallback = Callable[[Progress], object]
@@ -121,8 +173,21 @@ def status_code(status: int) -> str:
     return _lib.decode(_lib.load().pc_status_code(status)) or "unknown"
 
 
+def _bucket(b: float) -> Optional[float]:
+    return round(float(b), 2) if b >= 0 else None
+
+
+def _update_flags(ignore_rollout: bool, allow_downgrade: bool) -> int:
+    return ((_lib.PC_UPDATE_IGNORE_ROLLOUT if ignore_rollout else 0)
+            | (_lib.PC_UPDATE_ALLOW_DOWNGRADE if allow_downgrade else 0))
+
+
 def _info(p: "ctypes._Pointer[_lib.pc_update_info]") -> UpdateInfo:
     i = p.contents
+    notes = tuple(
+        ReleaseNote(_lib.decode(n.version) or "", _lib.decode(n.notes) or "")
+        for n in (i.release_notes[k] for k in range(i.nrelease_notes))
+    )
     return UpdateInfo(
         from_version=_lib.decode(i.from_),
         to_version=_lib.decode(i.to) or "",
@@ -135,6 +200,18 @@ def _info(p: "ctypes._Pointer[_lib.pc_update_info]") -> UpdateInfo:
         hot_modules=_lib.strings(i.hot_modules, i.nhot),
         changed_files=_lib.strings(i.changed_files, i.nchanged),
         refetched=_lib.strings(i.refetched, i.nrefetched),
+        critical=bool(i.critical),
+        manual_update_required=bool(i.manual_update_required),
+        manual_version=_lib.decode(i.manual_version),
+        minimum_version=_lib.decode(i.minimum_version),
+        downgrade=bool(i.downgrade),
+        from_withdrawn=bool(i.from_withdrawn),
+        withdrawn_reason=_lib.decode(i.withdrawn_reason),
+        held_back=_lib.decode(i.held_back),
+        downgrade_refused=_lib.decode(i.downgrade_refused),
+        release_notes=notes,
+        skipped=_lib.strings(i.skipped, i.nskipped),
+        rollout_bucket=_bucket(i.rollout_bucket),
     )
 
 
@@ -188,6 +265,8 @@ class Client:
         wait: seconds update/rollback/repair wait for another process
             changing the root (0: fail at once with BusyError; <0: no limit).
         keep_versions: installed versions to keep, the current one included.
+        ignore_rollout, allow_downgrade: how check/update/stage choose a
+            version when none is named (see set_update_flags).
 
     Raises:
         Error: e.g. NotInitialisedError for a root without configuration
@@ -204,6 +283,8 @@ class Client:
         ca_file: Optional[PathLike] = None,
         wait: Optional[int] = None,
         keep_versions: Optional[int] = None,
+        ignore_rollout: bool = False,
+        allow_downgrade: bool = False,
     ) -> None:
         self._lib = _lib.load()
         self._h: Optional[int] = None
@@ -249,6 +330,9 @@ class Client:
                 self._call(self._lib.pc_client_set_wait, int(wait))
             if keep_versions is not None:
                 self._call(self._lib.pc_client_set_keep_versions, int(keep_versions))
+            if ignore_rollout or allow_downgrade:
+                self._call(self._lib.pc_client_set_update_flags,
+                           _update_flags(ignore_rollout, allow_downgrade))
         except BaseException:
             self.close()
             raise
@@ -377,6 +461,84 @@ class Client:
         it. StateError when there is none."""
         return self._info_call(self._lib.pc_client_rollback, (), progress)
 
+    def stage(
+        self, version: Optional[str] = None, *, progress: Optional[ProgressCallback] = None
+    ) -> UpdateInfo:
+        """Apply at next start: download, apply and verify `version` (None:
+        the one update() would choose) beside the current version without
+        switching to it. It stays staged across restarts until
+        apply_staged() (or `patchcast run`) switches to it; staging another
+        version, or any other switch, discards it. status().staged names
+        it."""
+        return self._info_call(self._lib.pc_client_stage, (_lib.encode(version),), progress)
+
+    def apply_staged(self, *, progress: Optional[ProgressCallback] = None) -> UpdateInfo:
+        """Switch to the staged version after checking its whole tree; it
+        is then pending, as after update(). NotFoundError when nothing is
+        staged."""
+        return self._info_call(self._lib.pc_client_apply_staged, (), progress)
+
+    def mark_good(self, version: Optional[str] = None) -> None:
+        """The running version (None: the current one) works: it is no
+        longer pending and becomes the version the launcher rolls back to.
+        A version that is not pending is left as it is. StateError when
+        nothing is installed."""
+        self._run(self._lib.pc_client_mark_good, (_lib.encode(version),), None)
+
+    def skip_version(self, version: str, skip: bool = True) -> None:
+        """Hide `version` from automatic updates on this install (saved in
+        state.json: it survives a restart), or offer it again with
+        skip=False. A critical version is offered even if skipped; a
+        version named to check/update is taken all the same."""
+        self._run(self._lib.pc_client_skip_version, (_lib.encode(version), 1 if skip else 0), None)
+
+    def set_update_flags(self, *, ignore_rollout: bool = False, allow_downgrade: bool = False) -> None:
+        """How check, update and stage choose when no version is named:
+        ignore_rollout offers versions this install is not yet admitted to
+        (a tester); allow_downgrade follows the channel to an older version.
+        Both off (the default) unless given again."""
+        self._enter()
+        try:
+            self._call(self._lib.pc_client_set_update_flags,
+                       _update_flags(ignore_rollout, allow_downgrade))
+        finally:
+            self._leave()
+
+    def start_run(self, max_attempts: int = 3, *, inherit: bool = False) -> tuple[Hold, Optional[str]]:
+        """What a launcher does before it starts the program (`patchcast
+        run`): switch to a staged version, roll a pending version that
+        failed max_attempts starts back to the last good one (recording it
+        bad), count this start of a pending version, and hold the version
+        to run. Returns the hold (its .version and .dir are what to run)
+        and the version rolled back from, or None. Report the end with
+        end_run()."""
+        if not 1 <= int(max_attempts) < 2**32:
+            raise error_for(2, "invalid", f"max_attempts={max_attempts}: 1 to 2**32-1")
+        out = ctypes.c_void_p()
+        rolled = ctypes.c_void_p()
+        flags = _lib.PC_HOLD_INHERIT if inherit else 0
+        try:
+            self._run(self._lib.pc_client_start_run,
+                      (int(max_attempts), flags, ctypes.byref(rolled), ctypes.byref(out)), None)
+            return Hold(self._lib, out.value), _lib.take_string(rolled)  # type: ignore[arg-type]
+        finally:
+            _lib.free(rolled)
+
+    def end_run(self, version: str, healthy: bool, max_attempts: int = 3) -> Optional[str]:
+        """After the program of `version` ended: healthy marks it good;
+        otherwise, once it failed max_attempts starts, it is rolled back as
+        start_run() does. Returns the version rolled back from, or None."""
+        if not 1 <= int(max_attempts) < 2**32:
+            raise error_for(2, "invalid", f"max_attempts={max_attempts}: 1 to 2**32-1")
+        rolled = ctypes.c_void_p()
+        try:
+            self._run(self._lib.pc_client_end_run,
+                      (_lib.encode(version), 1 if healthy else 0, int(max_attempts), ctypes.byref(rolled)),
+                      None)
+            return _lib.take_string(rolled)
+        finally:
+            _lib.free(rolled)
+
     def repair(self, *, progress: Optional[ProgressCallback] = None) -> int:
         """Check the current version's whole tree against its manifest and
         put right what differs; returns the number of entries repaired."""
@@ -398,6 +560,13 @@ class Client:
                 last_serial=int(s.last_serial),
                 busy=bool(s.busy),
                 root_version=int(s.root_version),
+                staged=_lib.decode(s.staged),
+                pending=_lib.decode(s.pending),
+                attempts=int(s.attempts),
+                last_good=_lib.decode(s.last_good),
+                bad=_lib.strings(s.bad, s.nbad),
+                skipped=_lib.strings(s.skipped, s.nskipped),
+                rollout_bucket=_bucket(s.rollout_bucket),
             )
         finally:
             if out:

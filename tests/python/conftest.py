@@ -10,6 +10,7 @@ tests/run), or by hand:
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -137,3 +138,64 @@ def same_tree(a: Path, b: Path) -> bool:
         return False
     return all((a / p).is_dir() or (a / p).read_bytes() == (b / p).read_bytes() for p in fa)
 
+
+
+# ---- the release lifecycle (issue 17) ----------------------------------------
+
+LIFE_VERSIONS = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+LIFE_NOTES = {
+    "1.0.0": "First.\n",
+    "1.1.0": "Faster start.\n",
+    "1.2.0": "# Release 1.2.0\n\nA *new* look.\n",
+    "1.3.0": "Security fix.\n\n- closes the hole in the importer\n- faster saves\n",
+}
+
+
+@pytest.fixture(scope="session")
+def life_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four small releases, each with notes, and a key (k.key, k.pub)."""
+    tmp = tmp_path_factory.mktemp("life")
+    for v in LIFE_VERSIONS:
+        d = tmp / "rel" / v
+        (d / "bin").mkdir(parents=True)
+        (d / "bin" / "app").write_text(f"#!/bin/sh\necho app {v}\n")
+        (d / "bin" / "app").chmod(0o755)
+        (d / "data.txt").write_text("".join(f"{i}\n" for i in range(3000)) + v + "\n")
+        (tmp / "rel" / f"{v}.md").write_text(LIFE_NOTES[v])
+    run(PCGEN, "keygen", "-W", "-p", tmp / "k.pub", "-s", tmp / "k.key")
+    return tmp
+
+
+class LifeSite:
+    """A site of the four lifecycle releases built with release settings
+    (patchcast.json's "versions"), over file://; build again to change them
+    (repo.json's serial grows)."""
+
+    def __init__(self, rel: Path, out: Path) -> None:
+        self.rel = rel
+        self.dir = out / "site"
+        self.out = out
+        self.pub = rel / "k.pub"
+        self.url = self.dir.as_uri()
+        self.nroots = 0
+
+    def build(self, versions: dict | None = None, **config: object) -> "LifeSite":
+        cfg = dict(config, product="life", versions=versions or {})
+        (self.out / "cfg.json").write_text(json.dumps(cfg))
+        run(PCGEN, "build", "-q", self.rel / "rel", "-o", self.dir, "-s", self.rel / "k.key",
+            "--config", self.out / "cfg.json")
+        return self
+
+    def root(self, version: str | None = None) -> Path:
+        """A new install (patchcast init), at version when given."""
+        self.nroots += 1
+        root = self.out / f"root{self.nroots}"
+        run(PC, "init", "--root", root, "--repo", self.url, "-p", self.pub)
+        if version:
+            run(PC, "update", "--root", root, "--to", version)
+        return root
+
+
+@pytest.fixture
+def life_site(life_releases: Path, tmp_path: Path) -> LifeSite:
+    return LifeSite(life_releases, tmp_path)
