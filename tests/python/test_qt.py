@@ -1,9 +1,12 @@
 """patchcast.qt under Xvfb (pytest-qt): the Updater's signals and their
-order, cancel from the progress dialog, periodic checks, and the widgets'
-texts and buttons; screenshots into $PC_SCREENSHOTS (build/screenshots)."""
+order, cancel from the progress dialog, periodic checks, skips saved in the
+install, the widgets' texts and buttons (critical, manual and withdrawn
+updates, every version's release notes); screenshots into $PC_SCREENSHOTS
+(build/screenshots)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from pathlib import Path
@@ -39,7 +42,8 @@ class Recorder:
     NAMES = (
         "update_available", "up_to_date", "update_skipped", "check_failed",
         "download_progress", "update_progress", "modules_changed",
-        "restart_required", "update_completed",
+        "restart_required", "update_completed", "manual_update_required",
+        "skip_saved",
     )
 
     def __init__(self, updater: Updater) -> None:
@@ -307,3 +311,166 @@ def test_format_bytes():
     assert format_bytes(999) == "999 B"
     assert format_bytes(3_200_000) == "3.2 MB"
     assert format_bytes(1_100_000_000) == "1.1 GB"
+
+
+# ---- the release lifecycle (issue 17) ----------------------------------------
+
+
+def visible_buttons(w) -> list[str]:
+    return sorted(b.text() for b in w.findChildren(QPushButton) if not b.isHidden())
+
+
+def check_signal(qtbot, u: Updater, signal):
+    with qtbot.waitSignal(signal, timeout=WAIT) as sig:
+        assert u.check_now()
+    return sig.args
+
+
+def test_skip_button_saves_the_skip_in_the_install(updater_at, qtbot):
+    u = updater_at("1.1.0")
+    root = u.client.root
+    (info,) = check_signal(qtbot, u, u.update_available)
+    n = UpdateNotification(info, updater=u)
+    qtbot.addWidget(n)
+    n.popup()
+    with qtbot.waitSignal(u.skip_saved, timeout=WAIT) as sig:
+        qtbot.mouseClick(n.skip_button, Qt.LeftButton)
+    assert sig.args == [NEWEST, True, ""] and not n.isVisible()
+    with patchcast.Client(root) as c:
+        assert c.status().skipped == (NEWEST,)
+    # A restart: a new Updater on the install does not offer it.
+    again = updater_at(client=patchcast.Client(root))
+    rec = Recorder(again)
+    assert check_signal(qtbot, again, again.update_skipped) == [NEWEST]
+    assert "update_available" not in rec.names() and NEWEST in again.skipped
+    # Offered again once unskipped (the unskip runs before the check).
+    again.skip_version(NEWEST, False)
+    assert check_signal(qtbot, again, again.update_available)[0]["to_version"] == NEWEST
+    assert rec.args("skip_saved") == [(NEWEST, True, "")]
+    with patchcast.Client(root) as c:
+        assert c.status().skipped == ()
+
+
+def test_skip_not_saved_still_hides_the_version_this_session(updater_at, qtbot):
+    """Another process changing the install (its lock held here): the skip
+    cannot be saved, skip_saved says so, and this session still hides the
+    version."""
+    u = updater_at("1.1.0")
+    with open(Path(u.client.root) / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with qtbot.waitSignal(u.skip_saved, timeout=WAIT) as sig:
+            u.skip_version(NEWEST)
+        version, saved, message = sig.args
+        assert (version, saved) == (NEWEST, False) and "another patchcast process" in message
+        assert check_signal(qtbot, u, u.update_skipped) == [NEWEST]
+    assert u.client.status().skipped == ()
+    assert check_signal(qtbot, u, u.update_skipped) == [NEWEST]
+
+
+def test_critical_update_offered_though_skipped_and_not_skippable(life_site, updater_at, qtbot):
+    root = life_site.build({"1.3.0": {"critical": True}}).root("1.1.0")
+    with patchcast.Client(root) as c:
+        c.skip_version("1.3.0")
+    u = updater_at(client=patchcast.Client(root))
+    (info,) = check_signal(qtbot, u, u.update_available)
+    assert info["to_version"] == "1.3.0" and info["critical"] is True and info["skipped"] == ["1.3.0"]
+    n = UpdateNotification(info, updater=u)
+    qtbot.addWidget(n)
+    assert n.title_label.text() == "Critical update • 1.3.0"
+    assert n.critical_label.text() == "A critical update: please install it now."
+    assert not n.critical_label.isHidden() and n.skip_button.isHidden()
+    assert visible_buttons(n) == ["Later", "Release notes…", "Update now"]
+    n.popup()
+    qtbot.waitUntil(lambda: n.windowOpacity() == 1.0, timeout=5000)
+    shot(n, "qt-notification-critical")
+    n.show_notes()
+    text = n.notes_view.toPlainText()
+    assert text.index("1.3.0") < text.index("1.2.0") and "Faster start." not in text  # from 1.1.0
+    n.notes_view.close()
+    with qtbot.waitSignal(n.update_now, timeout=1000):
+        qtbot.mouseClick(n.update_button, Qt.LeftButton)
+
+
+def test_release_notes_view_every_version_newest_first(life_site, qtbot):
+    root = life_site.build().root("1.0.0")
+    with patchcast.Client(root) as c:
+        info = c.check()
+    v = ReleaseNotesView(info.release_notes)
+    qtbot.addWidget(v)
+    v.resize(480, 420)
+    v.show()
+    text = v.toPlainText()
+    assert [text.index(x) for x in ("1.3.0", "1.2.0", "1.1.0")] == sorted(text.index(x) for x in ("1.3.0", "1.2.0", "1.1.0"))
+    assert "closes the hole in the importer" in text and "Faster start." in text and "First." not in text
+    assert "*" not in text and "# " not in text  # Markdown rendered
+    html = v.toHtml()
+    assert html.count("<h2") == 3  # one heading per version
+    assert "<h3" in html and "Release 1.2.0" in html  # the notes' own heading, one level down
+    assert "<li" in html
+    shot(v, "qt-release-notes-versions")
+    # The same from the dict of a signal, and in the notification.
+    assert ReleaseNotesView(info.as_dict()["release_notes"]).toPlainText() == text
+    n = UpdateNotification(info)
+    qtbot.addWidget(n)
+    n.show_notes()
+    assert n.notes_view.toPlainText() == text
+    n.notes_view.close()
+    # Version headings are text, not markup; a version's notes are its own
+    # document (a code block left open does not swallow the next version).
+    w = ReleaseNotesView([("2.0<b>x</b>", "```\nopen block\n"), ("1.9", "*fine*")])
+    qtbot.addWidget(w)
+    assert w.toPlainText().startswith("2.0<b>x</b>\n")
+    assert "1.9\nfine" in w.toPlainText()
+    assert "font-style:italic" in w.toHtml()
+    assert ReleaseNotesView([]).toPlainText() == "No release notes."
+
+
+def test_manual_update_required_is_told(life_site, updater_at, qtbot):
+    # 1.3.0 needs 1.2.0, which is not rolled out yet: from 1.0.0 the update
+    # goes to 1.1.0 and tells that 1.3.0 needs the user.
+    site = life_site.build({"1.3.0": {"minimum_version": "1.2.0"}, "1.2.0": {"rollout": {"percent": 0}}})
+    u = updater_at(client=patchcast.Client(site.root("1.0.0")))
+    rec = Recorder(u)
+    with qtbot.waitSignal(u.manual_update_required, timeout=WAIT) as sig:
+        u.check_now()
+    assert rec.names() == ["update_available", "manual_update_required"]
+    info = sig.args[0]
+    assert (info["to_version"], info["manual_version"], info["minimum_version"]) == ("1.1.0", "1.3.0", "1.2.0")
+    n = UpdateNotification(info)
+    qtbot.addWidget(n)
+    manual = "1.3.0 needs 1.2.0 or later installed first: it cannot be installed automatically."
+    assert n.title_label.text() == "Update available • 1.1.0" and n.manual_label.text() == manual
+    assert not n.manual_label.isHidden() and not n.skip_button.isHidden()
+    n.popup()
+    qtbot.waitUntil(lambda: n.windowOpacity() == 1.0, timeout=5000)
+    shot(n, "qt-notification-manual")
+    # Nothing to install but the manual update: the window only tells it.
+    v = updater_at(client=patchcast.Client(site.root("1.1.0")))
+    rec = Recorder(v)
+    with qtbot.waitSignal(v.manual_update_required, timeout=WAIT) as sig:
+        v.check_now()
+    assert rec.names() == ["up_to_date", "manual_update_required"]
+    m = UpdateNotification(sig.args[0])
+    qtbot.addWidget(m)
+    assert m.title_label.text() == "Manual update needed • 1.3.0"
+    assert m.version_label.text() == "Installed: 1.1.0" and m.manual_label.text() == manual
+    assert visible_buttons(m) == ["Close"]
+    m.popup()
+    shot(m, "qt-notification-manual-only")
+    with qtbot.waitSignal(m.later, timeout=1000):
+        qtbot.mouseClick(m.later_button, Qt.LeftButton)
+
+
+def test_withdrawn_version_is_told(life_site, updater_at, qtbot):
+    site = life_site.build()
+    root = site.root("1.3.0")
+    site.build({"1.3.0": {"withdrawn": True, "withdrawn_reason": "loses <b>saved</b> files"}})
+    u = updater_at(client=patchcast.Client(root))
+    (info,) = check_signal(qtbot, u, u.update_available)
+    n = UpdateNotification(info)
+    qtbot.addWidget(n)
+    assert n.version_label.text() == "1.3.0 → 1.2.0 (an older version)"
+    assert n.withdrawn_label.text() == "1.3.0 was withdrawn: loses <b>saved</b> files"  # as text
+    assert not n.withdrawn_label.isHidden() and n.critical_label.isHidden() and n.manual_label.isHidden()
+    n.popup()
+    shot(n, "qt-notification-withdrawn")

@@ -3,13 +3,16 @@
     from patchcast.qt import Updater, UpdateNotification, UpdateProgressDialog
 
     updater = Updater("/opt/myapp")
-    updater.update_available.connect(lambda info: UpdateNotification(info).popup())
+    updater.update_available.connect(lambda info: UpdateNotification(info, updater=updater).popup())
     updater.start_periodic(hours=6)
 
 Updater runs checks and updates on a QThread and reports through signals;
 UpdateNotification offers an update ("Update now" / "Later" / "Skip this
-version"); UpdateProgressDialog shows step i of n, bytes and a Cancel wired
-to Updater.cancel(); ReleaseNotesView renders a version's Markdown notes.
+version", the skip saved in the install through Updater.skip_version; a
+critical update says so and cannot be skipped); UpdateProgressDialog shows
+step i of n, bytes and a Cancel wired to Updater.cancel(); ReleaseNotesView
+renders Markdown notes, of one version or of every version an update
+brings under version headings.
 Needs Debian's python3-pyqt5.
 """
 

@@ -10,7 +10,12 @@ Signals, in the order an update emits them:
     restart_required(str)        the version that needs a restart (if any)
     update_completed(bool, str)  always last: success and a message
 A check emits update_available(dict) (UpdateInfo.as_dict()), up_to_date(str),
-update_skipped(str) for a version skip_version() named, or check_failed(str).
+update_skipped(str) when the newest version is one skipped on this install
+(skip_version()), or check_failed(str); then manual_update_required(dict)
+when a newer version needs the user (UpdateInfo.manual_update_required).
+skip_version() saves the skip in the install's state (it survives a
+restart) and emits skip_saved(str, bool, str) once done. A critical version
+is offered even if skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class _Worker(QObject):
     check_failed = pyqtSignal(str)
     progress = pyqtSignal(object)  # Progress
     finished = pyqtSignal(bool, str, object)  # ok, message, UpdateInfo or None
+    skip_done = pyqtSignal(str, bool, bool, str)  # version, skip, saved, message
 
     def __init__(self, client: Client) -> None:
         super().__init__()
@@ -39,11 +45,43 @@ class _Worker(QObject):
     @pyqtSlot(object)
     def check(self, version: Optional[str]) -> None:
         try:
-            self.checked.emit(self.client.check(version))
+            info = self.client.check(version)
+            passed_over = None
+            if version is None and info.up_to_date and info.skipped:
+                passed_over = self._skipped_newer(info)
+            self.checked.emit((info, passed_over))
         except Error as e:
             self.check_failed.emit(str(e))
         except Exception as e:  # noqa: BLE001 - a bug must not leave the updater busy
             self.check_failed.emit(f"{type(e).__name__}: {e}")
+
+    def _skipped_newer(self, info: UpdateInfo) -> Optional[str]:
+        """The skipped version a check with nothing to do passed over: the
+        most recently skipped one newer than the installed version (the
+        library hides skipped versions itself and does not say which one
+        it passed over; a version named to check is judged alone)."""
+        for v in reversed(info.skipped):
+            if v == info.to_version:
+                continue
+            try:
+                named = self.client.check(v)
+            except Error:  # withdrawn, or gone from the site
+                continue
+            if not named.up_to_date and not named.downgrade:
+                return v
+        return None
+
+    @pyqtSlot(str, bool)
+    def skip(self, version: str, skip: bool) -> None:
+        try:
+            self.client.skip_version(version, skip)
+        except Error as e:
+            self.skip_done.emit(version, skip, False, str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - skip_saved must always come
+            self.skip_done.emit(version, skip, False, f"{type(e).__name__}: {e}")
+            return
+        self.skip_done.emit(version, skip, True, "")
 
     @pyqtSlot(object)
     def update(self, version: Optional[str]) -> None:
@@ -74,6 +112,8 @@ class Updater(QObject):
     update_available = pyqtSignal(dict)
     up_to_date = pyqtSignal(str)
     update_skipped = pyqtSignal(str)
+    manual_update_required = pyqtSignal(dict)
+    skip_saved = pyqtSignal(str, bool, str)
     check_failed = pyqtSignal(str)
     download_progress = pyqtSignal(int, str)
     update_progress = pyqtSignal(str, int)
@@ -84,6 +124,7 @@ class Updater(QObject):
 
     _run_check = pyqtSignal(object)
     _run_update = pyqtSignal(object)
+    _run_skip = pyqtSignal(str, bool)
 
     def __init__(
         self,
@@ -99,7 +140,10 @@ class Updater(QObject):
                 raise TypeError("Updater needs a root or a client")
             client = Client(root, **client_kwargs)
         self.client = client
+        # Versions skipped on the install (from the last check) and this
+        # session's skips, also those the install's state could not keep.
         self.skipped: set[str] = set()
+        self._unsaved: set[str] = set()
         self.last_info: Optional[UpdateInfo] = None
         self.busy = False
         self._download_pct = -1
@@ -109,6 +153,8 @@ class Updater(QObject):
         self._worker.moveToThread(self._thread)
         self._run_check.connect(self._worker.check)
         self._run_update.connect(self._worker.update)
+        self._run_skip.connect(self._worker.skip)
+        self._worker.skip_done.connect(self._on_skip_done)
         self._worker.checked.connect(self._on_checked)
         self._worker.check_failed.connect(self._on_check_failed)
         self._worker.progress.connect(self._on_progress)
@@ -148,9 +194,20 @@ class Updater(QObject):
         if self.busy:
             self.client.cancel()
 
-    def skip_version(self, version: str) -> None:
-        """Do not offer version again (a check then emits update_skipped)."""
-        self.skipped.add(version)
+    def skip_version(self, version: str, skip: bool = True) -> None:
+        """Do not offer version again (skip=False: offer it again). The skip
+        is saved in the install's state on the updater's thread, after any
+        operation running now, so it survives a restart and holds for every
+        program updating this install; skip_saved(version, saved, message)
+        reports the end (saved False: kept for this session only, e.g. a
+        root this user cannot write). A check that then finds only it
+        emits update_skipped. A critical version is offered all the same."""
+        if skip:
+            self.skipped.add(version)
+        else:
+            self.skipped.discard(version)
+            self._unsaved.discard(version)
+        self._run_skip.emit(version, bool(skip))
 
     def start_periodic(self, hours: float, *, check_now: bool = True) -> None:
         """Check every `hours` hours (and now, unless check_now=False)."""
@@ -192,15 +249,30 @@ class Updater(QObject):
     # ---- results (GUI thread) -----------------------------------------------
 
     @pyqtSlot(object)
-    def _on_checked(self, info: UpdateInfo) -> None:
+    def _on_checked(self, result: tuple[UpdateInfo, Optional[str]]) -> None:
+        info, passed_over = result
         self.busy = False
         self.last_info = info
+        self.skipped = set(info.skipped) | self._unsaved
         if info.up_to_date:
-            self.up_to_date.emit(info.to_version)
-        elif info.to_version in self.skipped:
+            if passed_over:
+                self.update_skipped.emit(passed_over)
+            else:
+                self.up_to_date.emit(info.to_version)
+        elif info.to_version in self.skipped and not info.critical:
             self.update_skipped.emit(info.to_version)
         else:
             self.update_available.emit(info.as_dict())
+        if info.manual_update_required:
+            self.manual_update_required.emit(info.as_dict())
+
+    @pyqtSlot(str, bool, bool, str)
+    def _on_skip_done(self, version: str, skip: bool, saved: bool, message: str) -> None:
+        if skip:
+            self.skipped.add(version)
+            if not saved:
+                self._unsaved.add(version)
+        self.skip_saved.emit(version, saved, message)
 
     @pyqtSlot(str)
     def _on_check_failed(self, message: str) -> None:
