@@ -58,16 +58,15 @@ fi
 # npm_deps: s3rver into tests/ci/s3rver/node_modules unless the lock file
 # installed there last is the committed one.
 npm_deps() {
-    local dir
-    dir=$(cd "$(dirname "$0")/../tests/ci/s3rver" && pwd)
-    if [ -x "$dir/node_modules/.bin/s3rver" ] &&
-        cmp -s "$dir/package-lock.json" "$dir/node_modules/.patchcast-lock.json"; then
+    npm_dir=$(cd "$(dirname "$0")/../tests/ci/s3rver" && pwd)
+    if [ -x "$npm_dir/node_modules/.bin/s3rver" ] &&
+        cmp -s "$npm_dir/package-lock.json" "$npm_dir/node_modules/.patchcast-lock.json"; then
         echo "deps: the npm packages of tests/ci/s3rver are installed"
         return 0
     fi
     echo "deps: npm ci in tests/ci/s3rver"
-    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) &&
-        cp "$dir/package-lock.json" "$dir/node_modules/.patchcast-lock.json"
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) &&
+        cp "$npm_dir/package-lock.json" "$npm_dir/node_modules/.patchcast-lock.json"
 }
 
 if [ -z "$missing" ]; then
