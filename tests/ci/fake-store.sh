@@ -67,7 +67,7 @@ sync_dir() {
     done < <(find "$src" -type f | LC_ALL=C sort)
 }
 
-cache="" type="" dry=0 size_only=0 recursive=0 files_only=0 guess=1
+cache="" type="" dry=0 size_only=0 ignore_times=0 recursive=0 files_only=0 guess=1
 excludes=()
 args=()
 
@@ -85,7 +85,10 @@ if [ "$tool" = aws ]; then
         --size-only) size_only=1; shift ;;
         --dryrun) dry=1; shift ;;
         --recursive) recursive=1; shift ;;
-        --only-show-errors | --no-progress) shift ;;
+        --only-show-errors) shift ;;
+        # As the real CLI: rm and ls show no progress to turn off.
+        --no-progress) case $cmd in cp | sync) shift ;; *) die "Unknown options: $1" ;; esac ;;
+        --page-size) shift 2 ;;
         -*) die "Unknown options: $1" ;;
         *) args+=("$1"); shift ;;
         esac
@@ -137,6 +140,7 @@ elif [ "$tool" = rclone ]; then
             shift 2 ;;
         --exclude) excludes+=("$2"); shift 2 ;;
         --size-only) size_only=1; shift ;;
+        --ignore-times) ignore_times=1; shift ;;
         --dry-run) dry=1; shift ;;
         -R) recursive=1; shift ;;
         --files-only) files_only=1; shift ;;
@@ -148,7 +152,17 @@ elif [ "$tool" = rclone ]; then
     [ -n "$type" ] || type=guessed
     case $cmd in
     copy) sync_dir "${args[0]%/}" "$(key "${args[1]}")" ;;
-    copyto) put "${args[0]}" "$(key "${args[1]}")" "$cache" "$type" ;;
+    copyto)
+        k=$(key "${args[1]}")
+        # The real rclone, finding the same bytes under another modification
+        # time, only sets the time: a copy within the store that drops
+        # Cache-Control. --ignore-times uploads anyway.
+        if [ "$ignore_times" -eq 0 ] && [ "$dry" -eq 0 ] && cmp -s "${args[0]}" "$STORE/$k"; then
+            sed -i '/^Cache-Control:/d' "$META/$k"
+            echo "COPY $k" >>"$LOG"
+        else
+            put "${args[0]}" "$k" "$cache" "$type"
+        fi ;;
     deletefile) del "$(key "${args[0]}")" ;;
     lsf)
         [ "$recursive" -eq 1 ] && [ "$files_only" -eq 1 ] || die "only lsf -R --files-only"
