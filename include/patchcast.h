@@ -344,9 +344,11 @@ PC_API void pc_hold_release(pc_hold *h);
  * version rolled back from, or NULL (free it). */
 PC_API pc_status pc_client_start_run(pc_client *c, unsigned max_attempts, unsigned flags,
                                      char **rolled_back, pc_hold **out);
-/* After the program of `version` ended: healthy marks it good; otherwise,
- * once it failed max_attempts starts, it is rolled back as above and
- * *rolled_back (may be NULL) receives its name. */
+/* After the program of `version` ended: healthy > 0 marks it good;
+ * healthy 0 is a failed start: once it failed max_attempts starts, it is
+ * rolled back as above and *rolled_back (may be NULL) receives its name;
+ * healthy < 0: it was stopped from outside (a service stopped, an
+ * interrupt passed on to it), and this start is not counted. */
 PC_API pc_status pc_client_end_run(pc_client *c, const char *version, int healthy,
                                    unsigned max_attempts, char **rolled_back);
 

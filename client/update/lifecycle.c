@@ -213,11 +213,18 @@ pc_status pc_client_end_run(pc_client *c, const char *version, int healthy,
         return pc_fail(&c->err, PC_ERR_INVALID, "invalid argument: no version or max_attempts");
     pc_op op;
     pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
-    if (st == PC_OK && healthy)
+    if (st == PC_OK && healthy > 0) {
         st = mark_good(&op, version);
-    else if (st == PC_OK && pending_now(&op) && is(version, op.current) &&
-             op.state.attempts >= max_attempts)
+    } else if (st == PC_OK && healthy < 0) {
+        /* Stopped from outside: this start, counted when it began, is not. */
+        if (pending_now(&op) && is(version, op.current) && op.state.attempts > 0) {
+            op.state.attempts--;
+            st = pc_state_save(&op.state, op.state_path, &c->err);
+        }
+    } else if (st == PC_OK && pending_now(&op) && is(version, op.current) &&
+               op.state.attempts >= max_attempts) {
         st = roll_back_bad(&op, rolled_back);
+    }
     pc_op_end(&op);
     return st;
 }

@@ -255,6 +255,69 @@ for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.05; do
 done
 [ "$ok" = 1 ] && pass sigkill_during_run_switch_leaves_whole_version || fail sigkill_during_run_switch_leaves_whole_version "$(cat kill.out)"
 
+# --- the launcher under a service manager ----------------------------------------------
+build '{}'
+# pending ROOT: a new install updated to 1.2.0, pending.
+pending() { client "$1" 1.0.0 && "$PC" update --root "$1" --to 1.2.0 >/dev/null 2>&1; }
+pending t
+# lock ROOT FLAG [SECONDS]: hold ROOT's lock (as an update does), FLAG made once held.
+lock() { python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1] + "/.lock", "a"); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w")
+time.sleep(float(sys.argv[3]))' "$1" "$2" "${3:-30}"; }
+# A server: runs until stopped. A service stopped (SIGTERM to patchcast, passed
+# on) is not a failed start, however often: no rollback of a version that works.
+printf '#!/bin/sh\ntouch "$PATCHCAST_ROOT/up"\nexec sleep 30\n' >t/versions/1.2.0/bin/serve
+chmod 755 t/versions/1.2.0/bin/serve
+rcs=
+for i in 1 2 3 4; do
+    rm -f t/up
+    "$PC" run --root t -- bin/serve >/dev/null 2>&1 &
+    pid=$!
+    wait_for 5 test -e t/up
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    rcs="$rcs $?"
+done
+[ "$rcs" = " 143 143 143 143" ] && [ "$(cur t)" = 1.2.0 ] && [ "$(field t status "['pending']")" = 1.2.0 ] &&
+    [ "$(field t status "['failed_starts']")" = 0 ] && [ "$(field t status "['bad']")" = "[]" ] &&
+    pass stopped_service_is_not_a_failed_start ||
+    fail stopped_service_is_not_a_failed_start "exits$rcs, on $(cur t): $("$PC" status --root t --json)"
+# The program has ended and patchcast waits for an update's lock to record it:
+# a signal ends patchcast then (nothing left to pass it to), not after 600 s.
+printf '#!/bin/sh\ntouch "$PATCHCAST_ROOT/ended"\nexit 1\n' >t/versions/1.2.0/bin/end
+chmod 755 t/versions/1.2.0/bin/end
+rm -f t/locked t/ended
+lock t t/locked &
+locker=$!
+wait_for 5 test -e t/locked
+"$PC" run --root t -- bin/end >/dev/null 2>&1 &
+pid=$!
+wait_for 5 test -e t/ended
+if wait_for 5 sh -c "kill -TERM $pid 2>/dev/null; ! kill -0 $pid 2>/dev/null"; then
+    pass signal_ends_run_waiting_for_lock
+else
+    fail signal_ends_run_waiting_for_lock "patchcast run still waits after SIGTERM"
+fi
+kill -KILL "$pid" "$locker" 2>/dev/null
+wait "$pid" "$locker" 2>/dev/null
+# --healthy-after while an update holds the lock: marked good once it is free.
+pending t2
+printf '#!/bin/sh\nsleep 3\nexit 1\n' >t2/versions/1.2.0/bin/slow
+chmod 755 t2/versions/1.2.0/bin/slow
+lock t2 t2/locked 2 &
+locker=$!
+wait_for 5 test -e t2/locked
+"$PC" run --root t2 --healthy-after 1 -- bin/slow >run.out 2>&1
+wait "$locker"
+[ "$(field t2 status "['pending']")" = None ] && [ "$(field t2 status "['last_good']")" = 1.2.0 ] &&
+    pass healthy_after_waits_for_lock || fail healthy_after_waits_for_lock "$(cat run.out) $("$PC" status --root t2 --json)"
+# Started ignoring SIGHUP (nohup): the program ignores it too.
+printf '#!/bin/sh\nkill -HUP $$\necho survived\n' >t2/versions/1.2.0/bin/hup
+chmod 755 t2/versions/1.2.0/bin/hup
+out=$(bash -c 'trap "" HUP; exec "$0" run --root "$1" -- bin/hup' "$PC" t2 2>&1)
+[ "$out" = survived ] && pass nohup_kept || fail nohup_kept "$out"
+rm -rf t t2
+
 # --- a root this user cannot write: run still runs, without accounting ---------------
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
     chmod -R a+rX "$TMP"
