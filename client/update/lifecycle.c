@@ -143,10 +143,20 @@ static pc_status roll_back_bad(pc_op *op, char **rolled_back)
                        "to roll back to", op->current, op->state.attempts);
     char *bad = strdup(op->current), *dest = strdup(to);
     pc_status st = bad && dest ? PC_OK : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    /* Recorded bad before the switch: killed after it, the version is
+     * still never installed automatically again. */
     if (st == PC_OK)
         st = pc_state_list_add(&op->state.bad, &op->state.nbad, bad, e);
     if (st == PC_OK)
+        st = pc_state_save(&op->state, op->state_path, e);
+    if (st == PC_OK)
         st = pc_update_roll(op, dest, "auto-rollback", NULL);
+    if (st != PC_OK && bad && pc_state_list_has(op->state.bad, op->state.nbad, bad)) {
+        /* Still current: not rolled back (the record says so). */
+        pc_err later = {0};
+        pc_state_list_remove(op->state.bad, &op->state.nbad, bad);
+        (void)pc_state_save(&op->state, op->state_path, &later);
+    }
     if (st == PC_OK && rolled_back) {
         *rolled_back = bad;
         bad = NULL;
@@ -186,7 +196,9 @@ pc_status pc_client_start_run(pc_client *c, unsigned max_attempts, unsigned flag
         roll_back_bad(&op, rolled_back) != PC_OK)
         st = PC_OK; /* nothing to go back to: the start goes on, counted */
     if (st == PC_OK && pending_now(&op)) {
-        op.state.attempts++;
+        /* Bounded: with nothing to roll back to, starts go on. */
+        if (op.state.attempts < PC_STATE_ATTEMPTS_MAX)
+            op.state.attempts++;
         st = pc_state_save(&op.state, op.state_path, &c->err);
     }
     if (st == PC_OK && op.state.current && (run = strdup(op.state.current)) == NULL)

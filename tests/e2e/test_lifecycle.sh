@@ -318,6 +318,38 @@ out=$(bash -c 'trap "" HUP; exec "$0" run --root "$1" -- bin/hup' "$PC" t2 2>&1)
 [ "$out" = survived ] && pass nohup_kept || fail nohup_kept "$out"
 rm -rf t t2
 
+# --- nothing to roll back to: starts go on, counted within bounds -----------------------
+client u 1.0.0
+"$PC" update --root u --to 1.1.0 >/dev/null 2>&1
+rm u/versions/1.0.0/share/data.txt # the way back damaged, and the repository away
+mv site site.off
+python3 -c "
+import json; p = 'u/state.json'; s = json.load(open(p)); s['pending']['attempts'] = 999999
+json.dump(s, open(p, 'w'))"
+"$PC" run --root u -- bin/run >/dev/null 2>&1
+"$PC" run --root u -- bin/run >run.out 2>&1
+mv site.off site
+[ "$(cur u)" = 1.1.0 ] && [ "$(field u status "['failed_starts']")" = 1000000 ] &&
+    [ "$(field u status "['bad']")" = "[]" ] && grep -q "running 1.1.0" run.out &&
+    pass failed_rollback_bounded_and_not_bad ||
+    fail failed_rollback_bounded_and_not_bad "on $(cur u): $(cat run.out) $("$PC" status --root u --json 2>&1)"
+
+# --- killed right after a switch (gdb stops patchcast as pc_layout_switch returns) -------
+# after_switch CMD...: run CMD, killed once it has switched and before it records it.
+after_switch() { gdb -q -batch -ex 'break pc_layout_switch' -ex run -ex finish -ex kill --args "$@" >/dev/null 2>&1; }
+if command -v gdb >/dev/null && nm "$PC" 2>/dev/null | grep -qw pc_layout_switch; then
+    client x 1.0.0
+    after_switch "$PC" update --root x --to 1.1.0
+    [ "$(cur x)" = 1.1.0 ] && [ "$(field x status "['pending']")" = 1.1.0 ] &&
+        [ "$(field x status "['last_good']")" = 1.0.0 ] && pass killed_after_update_switch_pending ||
+        fail killed_after_update_switch_pending "on $(cur x): $("$PC" status --root x --json)"
+    "$PC" run --root x --attempts 2 -- bin/run >/dev/null 2>&1
+    after_switch "$PC" run --root x --attempts 2 -- bin/run
+    [ "$(cur x)" = 1.0.0 ] && intact x 1.0.0 && [ "$(field x status "['pending']")" = None ] &&
+        [ "$(field x status "['bad']")" = "['1.1.0']" ] && pass killed_after_auto_rollback_switch_bad ||
+        fail killed_after_auto_rollback_switch_bad "on $(cur x): $("$PC" status --root x --json)"
+fi
+
 # --- a root this user cannot write: run still runs, without accounting ---------------
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
     chmod -R a+rX "$TMP"
