@@ -91,6 +91,9 @@ static pc_status mark_good(pc_op *op, const char *v)
     op->state.attempts = 0;
     if (st == PC_OK)
         st = pc_state_set(&op->state.last_good, v, e);
+    /* Rolled back once, installed by name since, and good now: no longer
+     * kept from automatic updates. */
+    pc_state_list_remove(op->state.bad, &op->state.nbad, v);
     if (st == PC_OK && was_pending)
         st = pc_state_log(&op->state, "mark-good", NULL, v, 0, e);
     return st == PC_OK ? pc_state_save(&op->state, op->state_path, e) : st;

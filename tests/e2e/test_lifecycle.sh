@@ -104,6 +104,10 @@ intact c 1.0.0 && grep -q "up to date" up.out && pass bad_version_not_reinstalle
 # Named, it installs (the user's choice), and a newer good version is offered as usual.
 "$PC" update --root c --to 1.1.0 >/dev/null 2>&1 && intact c 1.1.0 &&
     pass bad_version_installs_when_named || fail bad_version_installs_when_named "on $(cur c)"
+# ... and once it proves good there, it is no longer kept from updates.
+"$PC" mark-good --root c >/dev/null 2>&1
+[ "$(field c status "['bad']")" = "[]" ] && [ "$(field c status "['last_good']")" = 1.1.0 ] &&
+    pass bad_version_marked_good_not_bad || fail bad_version_marked_good_not_bad "$("$PC" status --root c --json)"
 "$PC" rollback --root c >/dev/null 2>&1
 release 1.3.0 0 "Fixed."
 build '{"versions": {"1.1.0": {"rollout": {"percent": 100}}, "1.2.0": {"withdrawn": true}}}'
