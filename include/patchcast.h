@@ -282,7 +282,9 @@ PC_API pc_status pc_client_rollback(pc_client *c, pc_update_info **out);
  * pc_client_update chooses) into a complete version beside the current one
  * without switching to it. It stays staged across restarts until
  * pc_client_apply_staged (or `patchcast run`) switches to it; staging
- * another version discards it; any other switch discards it too. */
+ * another version discards it; any other switch discards it too, and so do
+ * an update or stage that chooses another version (the staged one since
+ * withdrawn, skipped, ...) and pc_client_skip_version of it. */
 PC_API pc_status pc_client_stage(pc_client *c, const char *version, pc_update_info **out);
 /* Switch to the staged version after checking its tree; PC_ERR_NOT_FOUND
  * if nothing is staged. The version is then pending, as after an update. */

@@ -126,6 +126,9 @@ pc_status pc_client_skip_version(pc_client *c, const char *version, int skip)
         st = pc_state_list_add(&op.state.skipped, &op.state.nskipped, version, &c->err);
     else if (st == PC_OK)
         pc_state_list_remove(op.state.skipped, &op.state.nskipped, version);
+    /* Skipped while staged: not switched to at the next start either. */
+    if (st == PC_OK && skip && is(op.state.staged, version))
+        st = pc_update_unstage(&op);
     if (st == PC_OK)
         st = pc_state_save(&op.state, op.state_path, &c->err);
     pc_op_end(&op);

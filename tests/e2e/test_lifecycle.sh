@@ -259,6 +259,24 @@ for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.05; do
 done
 [ "$ok" = 1 ] && pass sigkill_during_run_switch_leaves_whole_version || fail sigkill_during_run_switch_leaves_whole_version "$(cat kill.out)"
 
+# --- a staged version withdrawn or skipped since: not switched to ----------------------
+build '{}'
+client sw 1.1.0
+"$PC" update --root sw --stage >/dev/null 2>&1
+build '{"versions": {"1.2.0": {"withdrawn": true, "withdrawn_reason": "corrupts saved files"}}}'
+"$PC" update --root sw --stage >/dev/null 2>&1
+"$PC" run --root sw -- bin/run >run.out 2>&1
+[ "$(cur sw)" = 1.1.0 ] && grep -q "running 1.1.0" run.out && [ "$(field sw status "['staged']")" = None ] &&
+    [ ! -e sw/versions/1.2.0 ] && pass staged_then_withdrawn_not_applied ||
+    fail staged_then_withdrawn_not_applied "on $(cur sw): $(cat run.out)"
+build '{}'
+"$PC" update --root sw --stage >/dev/null 2>&1
+"$PC" skip --root sw 1.2.0 >/dev/null
+"$PC" run --root sw -- bin/run >run.out 2>&1
+[ "$(cur sw)" = 1.1.0 ] && grep -q "running 1.1.0" run.out && [ "$(field sw status "['staged']")" = None ] &&
+    pass staged_then_skipped_not_applied || fail staged_then_skipped_not_applied "on $(cur sw): $(cat run.out)"
+rm -rf sw
+
 # --- the launcher under a service manager ----------------------------------------------
 build '{}'
 # pending ROOT: a new install updated to 1.2.0, pending.
