@@ -37,26 +37,42 @@ static const char usage[] =
     "failed starts (default 3) the version is rolled back to the last good one\n"
     "and never installed automatically again. Signals patchcast receives are\n"
     "passed to the program (not those it was started ignoring, as by nohup); a\n"
-    "start ended after patchcast passed it SIGINT, SIGTERM, SIGHUP or SIGQUIT\n"
-    "(a service stopped) is not counted as failed.\n"
+    "start that ended after patchcast passed it SIGTERM, or by a signal passed\n"
+    "on (a service stopped, ^C), is not counted as failed.\n"
     "--version V: run installed version V instead: no switch, no accounting.\n"
     "exit codes: the program's once it runs (128+N when killed by signal N);\n"
     "before, those of every command (2 bad usage, 7 permission, …) and 126\n"
     "(cannot execute) or 127 (no such program), as a shell's.\n";
 
-static volatile sig_atomic_t child_pid, stop_asked;
-
-/* The signals passed to the program; the first four ask it to end. */
+/* The signals passed to the program, and those passed (a bit each). */
 static const int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 #define NFWD (sizeof fwd_sigs / sizeof *fwd_sigs)
+static volatile sig_atomic_t child_pid, passed;
 
 static void forward(int sig)
 {
     if (child_pid > 0) {
         kill((pid_t)child_pid, sig);
-        if (sig != SIGUSR1 && sig != SIGUSR2)
-            stop_asked = 1;
+        for (size_t i = 0; i < NFWD; i++)
+            if (fwd_sigs[i] == sig)
+                passed |= 1 << i;
     }
+}
+
+/* Did the program, ended with wait status ws, stop because it was asked
+ * to from outside? Asked to terminate (SIGTERM passed on), or ended by a
+ * signal passed on (killed by it, or exit 128+N as shells and many
+ * runtimes report it). A SIGHUP or SIGINT it handled (a reload, an
+ * interrupted operation) does not make a later crash a stop. */
+static bool stopped_from_outside(int ws)
+{
+    int sig = WIFSIGNALED(ws)                             ? WTERMSIG(ws)
+              : WIFEXITED(ws) && WEXITSTATUS(ws) > 128 ? WEXITSTATUS(ws) - 128
+                                                         : 0;
+    for (size_t i = 0; i < NFWD; i++)
+        if ((passed & (1 << i)) && (fwd_sigs[i] == SIGTERM || fwd_sigs[i] == sig))
+            return true;
+    return false;
 }
 
 /* Pass fwd_sigs on to the program, except those patchcast was started
@@ -293,11 +309,10 @@ int pc_cmd_run(int argc, char **argv)
             child_pid = 0;
             rc = ws < 0 ? PC_EXIT_FAIL : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
             /* Healthy: exit 0 or ran --healthy-after seconds. Otherwise a
-             * failed start, unless it ended after patchcast passed it a
-             * signal to end (a service stopped, ^C): that start does not
-             * count. */
+             * failed start, unless it was stopped from outside (a service
+             * stopped, ^C): that start does not count. */
             healthy = (ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || due ? 1
-                      : stop_asked                                           ? -1
+                      : ws >= 0 && stopped_from_outside(ws)                  ? -1
                                                                              : 0;
         }
         restore_signals(old);

@@ -304,6 +304,21 @@ done
     [ "$(field t status "['failed_starts']")" = 0 ] && [ "$(field t status "['bad']")" = "[]" ] &&
     pass stopped_service_is_not_a_failed_start ||
     fail stopped_service_is_not_a_failed_start "exits$rcs, on $(cur t): $("$PC" status --root t --json)"
+# A SIGHUP it handles (a reload) does not make a later crash a stop: counted.
+printf '#!/bin/sh\ntrap "touch \\"$PATCHCAST_ROOT/reloaded\\"" HUP\ntouch "$PATCHCAST_ROOT/up"\nwhile [ ! -e "$PATCHCAST_ROOT/crash" ]; do sleep 0.05; done\nexit 1\n' >t/versions/1.2.0/bin/reload
+chmod 755 t/versions/1.2.0/bin/reload
+rm -f t/up
+"$PC" run --root t -- bin/reload >/dev/null 2>&1 &
+pid=$!
+wait_for 5 test -e t/up
+kill -HUP "$pid"
+wait_for 5 test -e t/reloaded
+touch t/crash
+wait "$pid"
+rc=$?
+rm -f t/crash
+[ "$rc" = 1 ] && [ "$(field t status "['failed_starts']")" = 1 ] && pass crash_after_reload_counted ||
+    fail crash_after_reload_counted "exit $rc, $("$PC" status --root t --json)"
 # The program has ended and patchcast waits for an update's lock to record it:
 # a signal ends patchcast then (nothing left to pass it to), not after 600 s.
 printf '#!/bin/sh\ntouch "$PATCHCAST_ROOT/ended"\nexit 1\n' >t/versions/1.2.0/bin/end
