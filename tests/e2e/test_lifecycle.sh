@@ -283,7 +283,7 @@ build '{}'
 pending() { client "$1" 1.0.0 && "$PC" update --root "$1" --to 1.2.0 >/dev/null 2>&1; }
 pending t
 # lock ROOT FLAG [SECONDS]: hold ROOT's lock (as an update does), FLAG made once held.
-lock() { python3 -c 'import fcntl, sys, time
+lock() { exec python3 -c 'import fcntl, sys, time
 f = open(sys.argv[1] + "/.lock", "a"); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w")
 time.sleep(float(sys.argv[3]))' "$1" "$2" "${3:-30}"; }
 # A server: runs until stopped. A service stopped (SIGTERM to patchcast, passed
@@ -335,8 +335,7 @@ if wait_for 5 sh -c "kill -TERM $pid 2>/dev/null; ! kill -0 $pid 2>/dev/null"; t
 else
     fail signal_ends_run_waiting_for_lock "patchcast run still waits after SIGTERM"
 fi
-kill -KILL "$pid" "$locker" 2>/dev/null
-wait "$pid" "$locker" 2>/dev/null
+{ kill -KILL "$pid" "$locker"; wait "$pid" "$locker"; } 2>/dev/null
 # --healthy-after while an update holds the lock: marked good once it is free.
 pending t2
 printf '#!/bin/sh\nsleep 3\nexit 1\n' >t2/versions/1.2.0/bin/slow
