@@ -282,7 +282,9 @@ PC_API pc_status pc_client_rollback(pc_client *c, pc_update_info **out);
  * pc_client_update chooses) into a complete version beside the current one
  * without switching to it. It stays staged across restarts until
  * pc_client_apply_staged (or `patchcast run`) switches to it; staging
- * another version discards it; any other switch discards it too. */
+ * another version discards it; any other switch discards it too, and so do
+ * an update or stage that chooses another version (the staged one since
+ * withdrawn, skipped, ...) and pc_client_skip_version of it. */
 PC_API pc_status pc_client_stage(pc_client *c, const char *version, pc_update_info **out);
 /* Switch to the staged version after checking its tree; PC_ERR_NOT_FOUND
  * if nothing is staged. The version is then pending, as after an update. */
@@ -344,9 +346,11 @@ PC_API void pc_hold_release(pc_hold *h);
  * version rolled back from, or NULL (free it). */
 PC_API pc_status pc_client_start_run(pc_client *c, unsigned max_attempts, unsigned flags,
                                      char **rolled_back, pc_hold **out);
-/* After the program of `version` ended: healthy marks it good; otherwise,
- * once it failed max_attempts starts, it is rolled back as above and
- * *rolled_back (may be NULL) receives its name. */
+/* After the program of `version` ended: healthy > 0 marks it good;
+ * healthy 0 is a failed start: once it failed max_attempts starts, it is
+ * rolled back as above and *rolled_back (may be NULL) receives its name;
+ * healthy < 0: it was stopped from outside (a service stopped, an
+ * interrupt passed on to it), and this start is not counted. */
 PC_API pc_status pc_client_end_run(pc_client *c, const char *version, int healthy,
                                    unsigned max_attempts, char **rolled_back);
 

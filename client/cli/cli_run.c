@@ -36,18 +36,66 @@ static const char usage[] =
     "otherwise (a non-zero exit, a signal) is a failed start; after --attempts\n"
     "failed starts (default 3) the version is rolled back to the last good one\n"
     "and never installed automatically again. Signals patchcast receives are\n"
-    "passed to the program.\n"
+    "passed to the program (not those it was started ignoring, as by nohup); a\n"
+    "start that ended after patchcast passed it SIGTERM, or by a signal passed\n"
+    "on (a service stopped, ^C), is not counted as failed.\n"
     "--version V: run installed version V instead: no switch, no accounting.\n"
     "exit codes: the program's once it runs (128+N when killed by signal N);\n"
     "before, those of every command (2 bad usage, 7 permission, …) and 126\n"
     "(cannot execute) or 127 (no such program), as a shell's.\n";
 
-static volatile sig_atomic_t child_pid;
+/* The signals passed to the program, and those passed (a bit each). */
+static const int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define NFWD (sizeof fwd_sigs / sizeof *fwd_sigs)
+static volatile sig_atomic_t child_pid, passed;
 
 static void forward(int sig)
 {
-    if (child_pid > 0)
+    if (child_pid > 0) {
         kill((pid_t)child_pid, sig);
+        for (size_t i = 0; i < NFWD; i++)
+            if (fwd_sigs[i] == sig)
+                passed |= 1 << i;
+    }
+}
+
+/* Did the program, ended with wait status ws, stop because it was asked
+ * to from outside? Asked to terminate (SIGTERM passed on), or ended by a
+ * signal passed on (killed by it, or exit 128+N as shells and many
+ * runtimes report it). A SIGHUP or SIGINT it handled (a reload, an
+ * interrupted operation) does not make a later crash a stop. */
+static bool stopped_from_outside(int ws)
+{
+    int sig = WIFSIGNALED(ws)                             ? WTERMSIG(ws)
+              : WIFEXITED(ws) && WEXITSTATUS(ws) > 128 ? WEXITSTATUS(ws) - 128
+                                                         : 0;
+    for (size_t i = 0; i < NFWD; i++)
+        if ((passed & (1 << i)) && (fwd_sigs[i] == SIGTERM || fwd_sigs[i] == sig))
+            return true;
+    return false;
+}
+
+/* Pass fwd_sigs on to the program, except those patchcast was started
+ * ignoring (nohup, a background job): the program inherits that. The old
+ * actions go to old[] for restore_signals. */
+static void forward_signals(struct sigaction old[NFWD])
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = forward;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NFWD; i++) {
+        sigaction(fwd_sigs[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN)
+            sigaction(fwd_sigs[i], &sa, NULL);
+    }
+}
+
+/* Once the program has ended, a signal acts on patchcast again (an
+ * interrupt while it waits for the lock to record the end ends it). */
+static void restore_signals(const struct sigaction old[NFWD])
+{
+    for (size_t i = 0; i < NFWD; i++)
+        sigaction(fwd_sigs[i], &old[i], NULL);
 }
 
 /* A whole number from lo to hi; false if s is not one. */
@@ -62,48 +110,65 @@ static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsign
     return true;
 }
 
-/* Start path with argv in a child; its pid, or -1 with errno of the exec
- * (sent back through a close-on-exec pipe). */
+/* Start path with argv in a child; its pid (in child_pid too), or -1 with
+ * errno of the exec (sent back through a close-on-exec pipe). The signals
+ * passed on are blocked meanwhile: one that comes before child_pid is set
+ * is passed on then, not lost. */
 static pid_t start(const char *path, char **argv)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0)
         return -1;
+    sigset_t block, was;
+    sigemptyset(&block);
+    for (size_t i = 0; i < NFWD; i++)
+        sigaddset(&block, fwd_sigs[i]);
+    sigprocmask(SIG_BLOCK, &block, &was);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
         signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &was, NULL);
         execv(path, argv);
         int err = errno;
         (void)!write(p[1], &err, sizeof err);
         _exit(127);
     }
+    int fork_err = errno;
     close(p[1]);
     int err = 0;
-    ssize_t n = pid > 0 ? read(p[0], &err, sizeof err) : 0;
+    ssize_t n = 0;
+    if (pid > 0)
+        while ((n = read(p[0], &err, sizeof err)) < 0 && errno == EINTR)
+            ;
     close(p[0]);
-    if (pid < 0)
-        return -1;
-    if (n == (ssize_t)sizeof err) {
+    if (pid > 0 && n == (ssize_t)sizeof err) {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
-        errno = err;
-        return -1;
+        pid = -1;
+    } else if (pid < 0) {
+        err = fork_err;
+    } else {
+        child_pid = pid;
     }
+    sigprocmask(SIG_SETMASK, &was, NULL);
+    errno = err;
     return pid;
 }
 
-/* Wait for pid; at healthy_after seconds (0: never) call the mark. The
- * wait status, or -1. */
+/* Wait for pid; at healthy_after seconds (0: never) the version is
+ * healthy (*due) and marked good (*marked) — again and again while an
+ * update holds the lock. The wait status, or -1. */
 static int wait_child(pid_t pid, unsigned long healthy_after, pc_client *c, const char *version,
-                      bool *marked)
+                      bool *due, bool *marked)
 {
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool gave_up = false;
     int ws;
     for (;;) {
-        pid_t r = waitpid(pid, &ws, healthy_after && !*marked ? WNOHANG : 0);
+        pid_t r = waitpid(pid, &ws, healthy_after && !*marked && !gave_up ? WNOHANG : 0);
         if (r == pid)
             return ws;
         if (r < 0 && errno != EINTR)
@@ -112,10 +177,20 @@ static int wait_child(pid_t pid, unsigned long healthy_after, pc_client *c, cons
             continue;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if ((unsigned long)(now.tv_sec - t0.tv_sec) >= healthy_after) {
-            if (pc_client_mark_good(c, version) != PC_OK)
-                pc_cli_error("run: cannot mark %s good: %s", version, pc_client_errmsg(c));
-            *marked = true;
-            continue;
+            *due = true;
+            pc_status st = pc_client_mark_good(c, version);
+            if (st == PC_OK) {
+                *marked = true;
+                continue;
+            }
+            if (st != PC_ERR_BUSY) {
+                /* Marked at the end instead (a root this user cannot
+                 * write: not at all, as every account here). */
+                if (st != PC_ERR_PERMISSION)
+                    pc_cli_error("run: cannot mark %s good: %s", version, pc_client_errmsg(c));
+                gave_up = true;
+                continue;
+            }
         }
         struct timespec tick = {0, 100 * 1000 * 1000};
         nanosleep(&tick, NULL);
@@ -220,25 +295,27 @@ int pc_cmd_run(int argc, char **argv)
         pc_cli_error("run: %s: %s", path, strerror(err));
         rc = err == ENOENT ? 127 : 126;
     } else {
-        struct sigaction sa = {0};
-        sa.sa_handler = forward;
-        sigemptyset(&sa.sa_mask);
-        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-            sigaction(sigs[i], &sa, NULL);
+        struct sigaction old[NFWD];
+        forward_signals(old);
         pid_t pid = start(path, argv + optind);
-        bool marked = false, healthy = false;
+        bool marked = false, due = false;
+        int healthy = 0;
         if (pid < 0) {
             int err = errno;
             pc_cli_error("run: %s: %s", path, strerror(err));
             rc = err == ENOENT ? 127 : 126;
         } else {
-            child_pid = pid;
-            int ws = wait_child(pid, healthy_after, c, ver, &marked);
+            int ws = wait_child(pid, healthy_after, c, ver, &due, &marked);
             child_pid = 0;
             rc = ws < 0 ? PC_EXIT_FAIL : WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-            healthy = ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+            /* Healthy: exit 0 or ran --healthy-after seconds. Otherwise a
+             * failed start, unless it was stopped from outside (a service
+             * stopped, ^C): that start does not count. */
+            healthy = (ws >= 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || due ? 1
+                      : ws >= 0 && stopped_from_outside(ws)                  ? -1
+                                                                             : 0;
         }
+        restore_signals(old);
         if (!marked) {
             pc_client_set_wait(c, 600);
             st = pc_client_end_run(c, ver, healthy, (unsigned)attempts, &rolled);

@@ -289,7 +289,7 @@ static pc_status parse_lifecycle(pc_state *st, const cJSON *top, const char *pat
     uint64_t n = 0;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "attempts");
     if (!cJSON_IsObject(p) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "version")) ||
-        get_u64(a, &n) || n > 1000000)
+        get_u64(a, &n) || n > PC_STATE_ATTEMPTS_MAX)
         return bad(e, path, "pending", "expected {version, attempts}");
     st->attempts = (unsigned)n;
     return opt_string(p, "version", &st->pending, path, e);

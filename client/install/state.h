@@ -61,6 +61,7 @@ typedef struct pc_state {
 } pc_state;
 
 #define PC_STATE_LIST_MAX 1000 /* bad and skipped versions kept, newest last */
+#define PC_STATE_ATTEMPTS_MAX 1000000 /* pending.attempts: counting stops there */
 
 /* Load path into st; a missing file gives an empty state (PC_OK). Malformed
  * content is PC_ERR_STATE with the JSON path named. */

@@ -31,13 +31,16 @@ static bool older(const pc_repo *r, const char *a, const char *b)
     return ia < ib;
 }
 
-/* Any critical version after `from` up to `to` along to's parents (all of
- * them back to the first when from is not among them). */
+/* Any critical version after `from` up to `to` along to's parents, down to
+ * from or an ancestor of it (from on another line: the versions the two
+ * lines share were installed already); all of them back to the first when
+ * from is unknown. */
 static bool any_critical(const pc_repo *r, const char *from, const char *to)
 {
+    bool side = from && !pc_choose_is_ancestor(r, from, to);
     const pc_version_info *v = pc_repo_version(r, to, NULL);
     for (size_t n = 0; v && n < r->nversions; n++) {
-        if (from && !strcmp(v->name, from))
+        if (from && (!strcmp(v->name, from) || (side && pc_choose_is_ancestor(r, v->name, from))))
             return false;
         if (v->release.critical)
             return true;

@@ -91,6 +91,9 @@ static pc_status mark_good(pc_op *op, const char *v)
     op->state.attempts = 0;
     if (st == PC_OK)
         st = pc_state_set(&op->state.last_good, v, e);
+    /* Rolled back once, installed by name since, and good now: no longer
+     * kept from automatic updates. */
+    pc_state_list_remove(op->state.bad, &op->state.nbad, v);
     if (st == PC_OK && was_pending)
         st = pc_state_log(&op->state, "mark-good", NULL, v, 0, e);
     return st == PC_OK ? pc_state_save(&op->state, op->state_path, e) : st;
@@ -123,6 +126,9 @@ pc_status pc_client_skip_version(pc_client *c, const char *version, int skip)
         st = pc_state_list_add(&op.state.skipped, &op.state.nskipped, version, &c->err);
     else if (st == PC_OK)
         pc_state_list_remove(op.state.skipped, &op.state.nskipped, version);
+    /* Skipped while staged: not switched to at the next start either. */
+    if (st == PC_OK && skip && is(op.state.staged, version))
+        st = pc_update_unstage(&op);
     if (st == PC_OK)
         st = pc_state_save(&op.state, op.state_path, &c->err);
     pc_op_end(&op);
@@ -143,10 +149,20 @@ static pc_status roll_back_bad(pc_op *op, char **rolled_back)
                        "to roll back to", op->current, op->state.attempts);
     char *bad = strdup(op->current), *dest = strdup(to);
     pc_status st = bad && dest ? PC_OK : pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    /* Recorded bad before the switch: killed after it, the version is
+     * still never installed automatically again. */
     if (st == PC_OK)
         st = pc_state_list_add(&op->state.bad, &op->state.nbad, bad, e);
     if (st == PC_OK)
+        st = pc_state_save(&op->state, op->state_path, e);
+    if (st == PC_OK)
         st = pc_update_roll(op, dest, "auto-rollback", NULL);
+    if (st != PC_OK && bad && pc_state_list_has(op->state.bad, op->state.nbad, bad)) {
+        /* Still current: not rolled back (the record says so). */
+        pc_err later = {0};
+        pc_state_list_remove(op->state.bad, &op->state.nbad, bad);
+        (void)pc_state_save(&op->state, op->state_path, &later);
+    }
     if (st == PC_OK && rolled_back) {
         *rolled_back = bad;
         bad = NULL;
@@ -186,7 +202,9 @@ pc_status pc_client_start_run(pc_client *c, unsigned max_attempts, unsigned flag
         roll_back_bad(&op, rolled_back) != PC_OK)
         st = PC_OK; /* nothing to go back to: the start goes on, counted */
     if (st == PC_OK && pending_now(&op)) {
-        op.state.attempts++;
+        /* Bounded: with nothing to roll back to, starts go on. */
+        if (op.state.attempts < PC_STATE_ATTEMPTS_MAX)
+            op.state.attempts++;
         st = pc_state_save(&op.state, op.state_path, &c->err);
     }
     if (st == PC_OK && op.state.current && (run = strdup(op.state.current)) == NULL)
@@ -213,11 +231,18 @@ pc_status pc_client_end_run(pc_client *c, const char *version, int healthy,
         return pc_fail(&c->err, PC_ERR_INVALID, "invalid argument: no version or max_attempts");
     pc_op op;
     pc_status st = pc_op_begin(&op, c, PC_OP_CHANGE);
-    if (st == PC_OK && healthy)
+    if (st == PC_OK && healthy > 0) {
         st = mark_good(&op, version);
-    else if (st == PC_OK && pending_now(&op) && is(version, op.current) &&
-             op.state.attempts >= max_attempts)
+    } else if (st == PC_OK && healthy < 0) {
+        /* Stopped from outside: this start, counted when it began, is not. */
+        if (pending_now(&op) && is(version, op.current) && op.state.attempts > 0) {
+            op.state.attempts--;
+            st = pc_state_save(&op.state, op.state_path, &c->err);
+        }
+    } else if (st == PC_OK && pending_now(&op) && is(version, op.current) &&
+               op.state.attempts >= max_attempts) {
         st = roll_back_bad(&op, rolled_back);
+    }
     pc_op_end(&op);
     return st;
 }

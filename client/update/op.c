@@ -29,6 +29,48 @@ static void fetch_progress(void *ud, uint64_t done, uint64_t total)
     pc_op_progress(ud, "download", "", done, total);
 }
 
+static bool same(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
+/* The state after a switch to op->current it does not record yet (a kill
+ * between the switch and the state write), the release lifecycle as the
+ * switch left it (update.c, note_switch): a way back (to the previous or
+ * last good version) is not pending; the first install is good; any other
+ * switch was an update or apply-staged, and its version is pending, the one
+ * it replaced the last good one unless it failed a start itself. */
+static pc_status follow_link(pc_op *op)
+{
+    pc_state *s = &op->state;
+    pc_err *e = &op->c->err;
+    const char *to = op->current;
+    char *was = s->current; /* owned here from now */
+    s->current = NULL;
+    bool back = same(to, s->previous) || same(to, s->last_good);
+    bool was_failing = same(was, s->pending) && s->attempts > 0;
+    pc_status st = pc_state_set(&s->current, to, e);
+    if (st == PC_OK && was)
+        st = pc_state_set(&s->previous, was, e);
+    if (st == PC_OK)
+        st = pc_state_add_installed(s, to, e);
+    if (st == PC_OK && same(s->staged, to))
+        st = pc_state_set(&s->staged, NULL, e);
+    if (st == PC_OK && (back || !was)) {
+        st = pc_state_set(&s->pending, NULL, e);
+        if (st == PC_OK && !was)
+            st = pc_state_set(&s->last_good, to, e);
+    } else if (st == PC_OK) {
+        if (!was_failing)
+            st = pc_state_set(&s->last_good, was, e);
+        if (st == PC_OK)
+            st = pc_state_set(&s->pending, to, e);
+        s->attempts = 0;
+    }
+    free(was);
+    return st;
+}
+
 pc_status pc_op_begin(pc_op *op, pc_client *c, pc_op_mode mode)
 {
     memset(op, 0, sizeof *op);
@@ -53,24 +95,9 @@ pc_status pc_op_begin(pc_op *op, pc_client *c, pc_op_mode mode)
         st = pc_layout_current(&op->lay, &op->current, &c->err);
     /* After a crash between the switch and the state write, the link wins. */
     if (st == PC_OK && op->current &&
-        (op->state.current == NULL || strcmp(op->state.current, op->current) != 0)) {
-        if (op->state.current && (st = pc_state_set(&op->state.previous, op->state.current,
-                                                    &c->err)) != PC_OK)
-            return st;
-        if ((st = pc_state_set(&op->state.current, op->current, &c->err)) == PC_OK &&
-            (st = pc_state_add_installed(&op->state, op->current, &c->err)) == PC_OK &&
-            !op->readonly)
-            st = pc_state_save(&op->state, op->state_path, &c->err);
-    }
-    /* Killed between apply-staged's switch and its state write: the staged
-     * version is current, and pending as after an update. */
-    if (st == PC_OK && op->current && op->state.staged && !strcmp(op->state.staged, op->current)) {
-        if ((st = pc_state_set(&op->state.staged, NULL, &c->err)) == PC_OK &&
-            (st = pc_state_set(&op->state.pending, op->current, &c->err)) == PC_OK &&
-            !op->readonly)
-            st = pc_state_save(&op->state, op->state_path, &c->err);
-        op->state.attempts = 0;
-    }
+        (op->state.current == NULL || strcmp(op->state.current, op->current) != 0) &&
+        (st = follow_link(op)) == PC_OK && !op->readonly)
+        st = pc_state_save(&op->state, op->state_path, &c->err);
     /* The install id (rollout bucket), made by the first writer: init. */
     if (st == PC_OK && !op->readonly && op->state.install_id == NULL &&
         (st = pc_state_make_install_id(&op->state, &c->err)) == PC_OK)

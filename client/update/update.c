@@ -79,6 +79,23 @@ static void discard(pc_op *op, const char *v)
     free(copy);
 }
 
+pc_status pc_update_unstage(pc_op *op)
+{
+    char *v = op->state.staged;
+    if (v == NULL)
+        return PC_OK;
+    op->state.staged = NULL;
+    pc_status st = pc_state_save(&op->state, op->state_path, &op->c->err);
+    if (st == PC_OK) {
+        discard(op, v);
+        st = pc_state_save(&op->state, op->state_path, &op->c->err);
+        free(v);
+    } else {
+        op->state.staged = v;
+    }
+    return st;
+}
+
 /* The state's lifecycle after a switch to `to` (docs/guide.md, "Releasing
  * safely"): the first install is good by definition, a version installed
  * by an update is pending until marked good, and the version it replaced is
@@ -246,6 +263,11 @@ static pc_status run(pc_client *c, const char *version, bool apply, bool stage_o
         st = pc_op_fetch_repo(&op);
     if (st == PC_OK)
         st = pc_plan_make(&op, version, &p);
+    /* A version staged before that this update would not choose now (since
+     * withdrawn, skipped, no longer rolled out here, or the channel moved
+     * on): never switched to at the next start. */
+    if (st == PC_OK && apply && op.state.staged && strcmp(op.state.staged, p.to))
+        st = pc_update_unstage(&op);
     bool *refetched = NULL;
     bool moving = st == PC_OK && apply && !(p.from && !strcmp(p.from, p.to));
     if (moving && stage_only && op.state.staged && !strcmp(op.state.staged, p.to) &&

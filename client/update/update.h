@@ -22,4 +22,8 @@ pc_status pc_update_check_fix(pc_op *op, const char *v, const pc_manifest *m, un
  * (may be NULL) receives from and to. */
 pc_status pc_update_roll(pc_op *op, const char *to, const char *action, pc_update_info **out);
 
+/* Forget the staged version and remove its folder (unless current,
+ * previous, the last good version or held): it is not switched to. Saved. */
+pc_status pc_update_unstage(pc_op *op);
+
 #endif

@@ -104,6 +104,10 @@ intact c 1.0.0 && grep -q "up to date" up.out && pass bad_version_not_reinstalle
 # Named, it installs (the user's choice), and a newer good version is offered as usual.
 "$PC" update --root c --to 1.1.0 >/dev/null 2>&1 && intact c 1.1.0 &&
     pass bad_version_installs_when_named || fail bad_version_installs_when_named "on $(cur c)"
+# ... and once it proves good there, it is no longer kept from updates.
+"$PC" mark-good --root c >/dev/null 2>&1
+[ "$(field c status "['bad']")" = "[]" ] && [ "$(field c status "['last_good']")" = 1.1.0 ] &&
+    pass bad_version_marked_good_not_bad || fail bad_version_marked_good_not_bad "$("$PC" status --root c --json)"
 "$PC" rollback --root c >/dev/null 2>&1
 release 1.3.0 0 "Fixed."
 build '{"versions": {"1.1.0": {"rollout": {"percent": 100}}, "1.2.0": {"withdrawn": true}}}'
@@ -254,6 +258,133 @@ for d in 0 0.002 0.004 0.006 0.008 0.01 0.015 0.02 0.03 0.05; do
     "$PC" update --root k --to 1.0.0 >/dev/null 2>&1
 done
 [ "$ok" = 1 ] && pass sigkill_during_run_switch_leaves_whole_version || fail sigkill_during_run_switch_leaves_whole_version "$(cat kill.out)"
+
+# --- a staged version withdrawn or skipped since: not switched to ----------------------
+build '{}'
+client sw 1.1.0
+"$PC" update --root sw --stage >/dev/null 2>&1
+build '{"versions": {"1.2.0": {"withdrawn": true, "withdrawn_reason": "corrupts saved files"}}}'
+"$PC" update --root sw --stage >/dev/null 2>&1
+"$PC" run --root sw -- bin/run >run.out 2>&1
+[ "$(cur sw)" = 1.1.0 ] && grep -q "running 1.1.0" run.out && [ "$(field sw status "['staged']")" = None ] &&
+    [ ! -e sw/versions/1.2.0 ] && pass staged_then_withdrawn_not_applied ||
+    fail staged_then_withdrawn_not_applied "on $(cur sw): $(cat run.out)"
+build '{}'
+"$PC" update --root sw --stage >/dev/null 2>&1
+"$PC" skip --root sw 1.2.0 >/dev/null
+"$PC" run --root sw -- bin/run >run.out 2>&1
+[ "$(cur sw)" = 1.1.0 ] && grep -q "running 1.1.0" run.out && [ "$(field sw status "['staged']")" = None ] &&
+    pass staged_then_skipped_not_applied || fail staged_then_skipped_not_applied "on $(cur sw): $(cat run.out)"
+rm -rf sw
+
+# --- the launcher under a service manager ----------------------------------------------
+build '{}'
+# pending ROOT: a new install updated to 1.2.0, pending.
+pending() { client "$1" 1.0.0 && "$PC" update --root "$1" --to 1.2.0 >/dev/null 2>&1; }
+pending t
+# lock ROOT FLAG [SECONDS]: hold ROOT's lock (as an update does), FLAG made once held.
+lock() { exec python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1] + "/.lock", "a"); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w")
+time.sleep(float(sys.argv[3]))' "$1" "$2" "${3:-30}"; }
+# A server: runs until stopped. A service stopped (SIGTERM to patchcast, passed
+# on) is not a failed start, however often: no rollback of a version that works.
+printf '#!/bin/sh\ntouch "$PATCHCAST_ROOT/up"\nexec sleep 30\n' >t/versions/1.2.0/bin/serve
+chmod 755 t/versions/1.2.0/bin/serve
+rcs=
+for i in 1 2 3 4; do
+    rm -f t/up
+    "$PC" run --root t -- bin/serve >/dev/null 2>&1 &
+    pid=$!
+    wait_for 5 test -e t/up
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    rcs="$rcs $?"
+done
+[ "$rcs" = " 143 143 143 143" ] && [ "$(cur t)" = 1.2.0 ] && [ "$(field t status "['pending']")" = 1.2.0 ] &&
+    [ "$(field t status "['failed_starts']")" = 0 ] && [ "$(field t status "['bad']")" = "[]" ] &&
+    pass stopped_service_is_not_a_failed_start ||
+    fail stopped_service_is_not_a_failed_start "exits$rcs, on $(cur t): $("$PC" status --root t --json)"
+# A SIGHUP it handles (a reload) does not make a later crash a stop: counted.
+printf '#!/bin/sh\ntrap "touch \\"$PATCHCAST_ROOT/reloaded\\"" HUP\ntouch "$PATCHCAST_ROOT/up"\nwhile [ ! -e "$PATCHCAST_ROOT/crash" ]; do sleep 0.05; done\nexit 1\n' >t/versions/1.2.0/bin/reload
+chmod 755 t/versions/1.2.0/bin/reload
+rm -f t/up
+"$PC" run --root t -- bin/reload >/dev/null 2>&1 &
+pid=$!
+wait_for 5 test -e t/up
+kill -HUP "$pid"
+wait_for 5 test -e t/reloaded
+touch t/crash
+wait "$pid"
+rc=$?
+rm -f t/crash
+[ "$rc" = 1 ] && [ "$(field t status "['failed_starts']")" = 1 ] && pass crash_after_reload_counted ||
+    fail crash_after_reload_counted "exit $rc, $("$PC" status --root t --json)"
+# The program has ended and patchcast waits for an update's lock to record it:
+# a signal ends patchcast then (nothing left to pass it to), not after 600 s.
+printf '#!/bin/sh\ntouch "$PATCHCAST_ROOT/ended"\nexit 1\n' >t/versions/1.2.0/bin/end
+chmod 755 t/versions/1.2.0/bin/end
+rm -f t/locked t/ended
+lock t t/locked &
+locker=$!
+wait_for 5 test -e t/locked
+"$PC" run --root t -- bin/end >/dev/null 2>&1 &
+pid=$!
+wait_for 5 test -e t/ended
+if wait_for 5 sh -c "kill -TERM $pid 2>/dev/null; ! kill -0 $pid 2>/dev/null"; then
+    pass signal_ends_run_waiting_for_lock
+else
+    fail signal_ends_run_waiting_for_lock "patchcast run still waits after SIGTERM"
+fi
+{ kill -KILL "$pid" "$locker"; wait "$pid" "$locker"; } 2>/dev/null
+# --healthy-after while an update holds the lock: marked good once it is free.
+pending t2
+printf '#!/bin/sh\nsleep 3\nexit 1\n' >t2/versions/1.2.0/bin/slow
+chmod 755 t2/versions/1.2.0/bin/slow
+lock t2 t2/locked 2 &
+locker=$!
+wait_for 5 test -e t2/locked
+"$PC" run --root t2 --healthy-after 1 -- bin/slow >run.out 2>&1
+wait "$locker"
+[ "$(field t2 status "['pending']")" = None ] && [ "$(field t2 status "['last_good']")" = 1.2.0 ] &&
+    pass healthy_after_waits_for_lock || fail healthy_after_waits_for_lock "$(cat run.out) $("$PC" status --root t2 --json)"
+# Started ignoring SIGHUP (nohup): the program ignores it too.
+printf '#!/bin/sh\nkill -HUP $$\necho survived\n' >t2/versions/1.2.0/bin/hup
+chmod 755 t2/versions/1.2.0/bin/hup
+out=$(bash -c 'trap "" HUP; exec "$0" run --root "$1" -- bin/hup' "$PC" t2 2>&1)
+[ "$out" = survived ] && pass nohup_kept || fail nohup_kept "$out"
+rm -rf t t2
+
+# --- nothing to roll back to: starts go on, counted within bounds -----------------------
+client u 1.0.0
+"$PC" update --root u --to 1.1.0 >/dev/null 2>&1
+rm u/versions/1.0.0/share/data.txt # the way back damaged, and the repository away
+mv site site.off
+python3 -c "
+import json; p = 'u/state.json'; s = json.load(open(p)); s['pending']['attempts'] = 999999
+json.dump(s, open(p, 'w'))"
+"$PC" run --root u -- bin/run >/dev/null 2>&1
+"$PC" run --root u -- bin/run >run.out 2>&1
+mv site.off site
+[ "$(cur u)" = 1.1.0 ] && [ "$(field u status "['failed_starts']")" = 1000000 ] &&
+    [ "$(field u status "['bad']")" = "[]" ] && grep -q "running 1.1.0" run.out &&
+    pass failed_rollback_bounded_and_not_bad ||
+    fail failed_rollback_bounded_and_not_bad "on $(cur u): $(cat run.out) $("$PC" status --root u --json 2>&1)"
+
+# --- killed right after a switch (gdb stops patchcast as pc_layout_switch returns) -------
+# after_switch CMD...: run CMD, killed once it has switched and before it records it.
+after_switch() { gdb -q -batch -ex 'break pc_layout_switch' -ex run -ex finish -ex kill --args "$@" >/dev/null 2>&1; }
+if command -v gdb >/dev/null && nm "$PC" 2>/dev/null | grep -qw pc_layout_switch; then
+    client x 1.0.0
+    after_switch "$PC" update --root x --to 1.1.0
+    [ "$(cur x)" = 1.1.0 ] && [ "$(field x status "['pending']")" = 1.1.0 ] &&
+        [ "$(field x status "['last_good']")" = 1.0.0 ] && pass killed_after_update_switch_pending ||
+        fail killed_after_update_switch_pending "on $(cur x): $("$PC" status --root x --json)"
+    "$PC" run --root x --attempts 2 -- bin/run >/dev/null 2>&1
+    after_switch "$PC" run --root x --attempts 2 -- bin/run
+    [ "$(cur x)" = 1.0.0 ] && intact x 1.0.0 && [ "$(field x status "['pending']")" = None ] &&
+        [ "$(field x status "['bad']")" = "['1.1.0']" ] && pass killed_after_auto_rollback_switch_bad ||
+        fail killed_after_auto_rollback_switch_bad "on $(cur x): $("$PC" status --root x --json)"
+fi
 
 # --- a root this user cannot write: run still runs, without accounting ---------------
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then

@@ -147,6 +147,25 @@ static void withdrawn_critical_skipped_bad(void)
     CHECK(pick(&none, "1.1.0", NULL, NULL, 0, &c) == PC_OK && !c.critical);
 }
 
+/* An install on a side line (a hotfix whose parent is older than the
+ * head's): a critical version it already has, a common ancestor, does not
+ * make the update to the head critical; one only on the head's line does. */
+static void critical_from_side_line(void)
+{
+    reset("1.3.0");
+    V[3].parent = (char *)"1.1.0"; /* 1.2.0 and 1.3.0 both come from 1.1.0 */
+    V[0].release.critical = true;
+    pc_state st = {0};
+    pc_choice c;
+    CHECK(pick(&st, "1.2.0", NULL, NULL, 0, &c) == PC_OK && !strcmp(c.target, "1.3.0"));
+    CHECK(!c.critical && !c.downgrade);
+    V[0].release.critical = false;
+    V[1].release.critical = true;
+    CHECK(pick(&st, "1.2.0", NULL, NULL, 0, &c) == PC_OK && !c.critical);
+    V[3].release.critical = true;
+    CHECK(pick(&st, "1.2.0", NULL, NULL, 0, &c) == PC_OK && c.critical);
+}
+
 static void minimum_and_downgrade(void)
 {
     reset("1.3.0");
@@ -224,6 +243,7 @@ int main(void)
     RUN(rollout_by_bucket);
     RUN(percent_over_time);
     RUN(withdrawn_critical_skipped_bad);
+    RUN(critical_from_side_line);
     RUN(minimum_and_downgrade);
     RUN(release_settings_round_trip);
     TEST_MAIN_END();
