@@ -68,9 +68,10 @@ USES.client/cli       := client/common client/apply
 USES.generator/diff   := client/common client/apply
 USES.generator/sign   := client/common client/trust
 USES.generator/site   := client/common client/trust client/apply generator/diff generator/sign
-USES.generator/cli    := client/common client/trust client/apply client/update generator/diff generator/sign generator/site
+USES.generator/shard  := client/common client/trust client/apply generator/diff generator/sign generator/site
+USES.generator/cli    := client/common client/trust client/apply client/update generator/diff generator/sign generator/site generator/shard
 LIB_DIRS := client/common client/trust client/apply client/net client/install client/host client/update
-GEN_DIRS := generator/diff generator/sign generator/site
+GEN_DIRS := generator/diff generator/sign generator/site generator/shard
 ALL_DIRS := $(LIB_DIRS) client/cli $(GEN_DIRS) generator/cli
 # Tests see everything (tests/unit/<area>/ mirrors the folders).
 TEST_INC := $(ALL_DIRS) tests/unit tests/modules

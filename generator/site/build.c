@@ -55,7 +55,7 @@ pc_status build_check_version_cfgs(builder *b)
         if (settings && build_find_rel(b, vc->name) == NULL)
             return pc_fail(b->e, PC_ERR_INVALID,
                            "config: versions.%s: no release %s in %s for its release settings",
-                           vc->name, vc->name, b->o->releases);
+                           vc->name, vc->name, b->o->releases ? b->o->releases : "the plan");
         const char *min = r->minimum_version;
         if (min && build_find_rel(b, min) == NULL)
             return pc_fail(b->e, PC_ERR_INVALID,
