@@ -275,6 +275,14 @@ static pc_status read_job(reader *rd, const cJSON *o, const pc_jpath *jp, pc_sha
     return PC_OK;
 }
 
+static bool hex_run(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
 /* "objects/aa/<sha>" or "patches/aa/<from>-<to>", aa the first two digits. */
 static bool site_name_ok(const char *p, bool *patch)
 {
@@ -284,7 +292,7 @@ static bool site_name_ok(const char *p, bool *patch)
         return false;
     if (n != (*patch ? 11 + 129 : 11 + 64) || p[10] != '/' || memcmp(p + 8, p + 11, 2))
         return false;
-    return pc_is_lower_hex(p + 11, 64) && (!*patch || (p[75] == '-' && pc_is_lower_hex(p + 76, 64)));
+    return hex_run(p + 11, 64) && (!*patch || (p[75] == '-' && hex_run(p + 76, 64)));
 }
 
 static pc_status read_kept(reader *rd, const cJSON *o, const pc_jpath *jp, pc_shard_kept *k)
