@@ -267,7 +267,12 @@ out:
         while (elen > 0 && (ebuf[elen - 1] == '\n' || ebuf[elen - 1] == '\r'))
             ebuf[--elen] = '\0';
         const char *last = strrchr(ebuf, '\n');
-        if (st == PC_OK && *rc != 0 && !(ok1 && *rc == 1))
+        if (st == PC_OK && *rc == 127 && elen == 0) /* the exec failed in the child */
+            st = pc_fail(e, PC_ERR_NOT_FOUND,
+                         "%s: cannot run the AWS CLI (exit status 127): an s3:// store needs "
+                         "`aws` on PATH (Debian: apt-get install awscli)",
+                         s->name);
+        else if (st == PC_OK && *rc != 0 && !(ok1 && *rc == 1))
             st = pc_fail(e, PC_ERR_IO, "%s: exit status %d%s%s", cmd, *rc, elen ? ": " : "",
                          last ? last + 1 : ebuf);
     }
