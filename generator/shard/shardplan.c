@@ -38,6 +38,10 @@ static double patch_seconds(uint64_t from, uint64_t to)
  * the process itself takes (its code, the plan, codec contexts), is its
  * estimate. */
 #define JOB_BASE (16ull << 20)
+/* The patch writer's compressors (zstd 19 and xz 9 over windows of up to
+ * 4 MiB, two threads), which the build's estimate of a diff leaves out:
+ * they decide a small file's peak. */
+#define PATCH_WRITER (128ull << 20)
 static void estimate_job(pc_shard_job *j, const pc_config *cfg)
 {
     uint64_t biggest = 0, sum = 0;
@@ -219,6 +223,8 @@ pc_status pc_shard_plan_from_work(pc_build_work *w, const char *releases, const 
             const pc_build_task *t = &w->tasks[order[g[i].first + q]];
             pc_shard_task *pt = &j->tasks[j->ntasks++];
             *pt = (pc_shard_task){.patch = t->patch, .in = t->in, .to = t->to, .memory = t->memory};
+            if (t->patch)
+                pt->memory += PATCH_WRITER;
             pt->seconds = t->patch ? patch_seconds(t->in.size, t->to.size)
                                    : object_seconds(p->cfg.object_level, t->in.size);
             task_output(pt);
