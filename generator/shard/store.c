@@ -182,10 +182,13 @@ static pc_status aws(pc_store *s, const char *const *args, bool ok1, char **out,
         st = pc_fail(e, pc_errno_status(errno), "pipe: %s", strerror(errno));
         goto out;
     }
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, op[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-    int err = posix_spawnp(&pid, "aws", &fa, NULL, (char *const *)argv, environ);
+    int err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (!err)
+        err = posix_spawn_file_actions_adddup2(&fa, op[1], 1);
+    if (!err)
+        err = posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+    if (!err)
+        err = posix_spawnp(&pid, "aws", &fa, NULL, (char *const *)argv, environ);
     close(op[1]);
     close(ep[1]);
     op[1] = ep[1] = -1;
