@@ -2,8 +2,8 @@
 # test_shard_s3.sh — a sharded build whose store is an S3 prefix: the real
 # AWS CLI (Debian's awscli) against a real S3-compatible server (the npm
 # package s3rver that `make deps` installs in tests/ci/s3rver/ for the
-# publish-s3 tests; S3RVER_DIR names another copy) on a free loopback
-# port, started here and stopped at exit. The jobs run as parallel
+# publish-s3 tests, run by its serve.js; S3RVER_DIR names another copy) on
+# a free loopback port, started here and stopped at exit. The jobs run as parallel
 # processes into s3://…/run/1 and the assembled site is the one-machine
 # build's but for its times; a rerun stores nothing (the server's own log
 # of stores); two copies of every job at once into another prefix both
@@ -26,23 +26,11 @@ S3RVER=${S3RVER_DIR:-$TOP/tests/ci/s3rver}
     { fail tools_installed "node or $S3RVER/node_modules/s3rver is missing (make deps)"; finish; }
 pass tools_installed
 
-# The server on a free port (s3/port once it accepts), bucket pc-shard;
-# every object it stores or deletes, in order, in s3/events.
-cat >serve.js <<'EOF'
-'use strict';
-const fs = require('fs');
-const S3rver = require(process.argv[2]);
-const [, , , data, state] = process.argv;
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: data,
-  configureBuckets: [{ name: 'pc-shard' }] });
-server.on('event', e => { for (const r of e.Records)
-  fs.appendFileSync(state + '/events', `${r.eventName} ${r.s3.object.key}\n`); });
-server.run().then(({ port }) => {
-  fs.writeFileSync(state + '/port.tmp', `${port}\n`);
-  fs.renameSync(state + '/port.tmp', state + '/port');
-}, err => { console.error(err.message); process.exit(1); });
-EOF
-node --openssl-legacy-provider serve.js "$S3RVER/node_modules/s3rver" s3data s3 >s3/log 2>&1 &
+# The server (tests/ci/s3rver/serve.js, as the publish-s3 tests run it) on
+# a free port (s3/port once it accepts), bucket pc-shard; every object it
+# stores or deletes, in order, in s3/events ("PUT pc-shard key").
+NODE_PATH=$S3RVER/node_modules node --openssl-legacy-provider "$TOP/tests/ci/s3rver/serve.js" \
+    s3data s3 pc-shard >s3/log 2>&1 &
 S3PID=$!
 trap 'kill "$S3PID" 2>/dev/null; wait "$S3PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_for 30 test -s s3/port || { fail s3rver_starts "no port after 30 s: $(tail -3 s3/log | tr '\n' ' ')"; finish; }
@@ -77,8 +65,8 @@ run_jobs() {
 }
 if run_jobs s3://pc-shard/run/1 1; then pass parallel_jobs_into_s3; else
     fail parallel_jobs_into_s3 "$(cat job*.out | grep -iv '^job ' | head -3 | tr '\n' ' ')"; fi
-grep -q "^ObjectCreated:Put run/1/jobs/$PLAN/$((N - 1)).json$" s3/events &&
-    ! grep -qv '^ObjectCreated:Put run/1/\(objects\|patches\|jobs\)/' s3/events &&
+grep -q "^PUT pc-shard run/1/jobs/$PLAN/$((N - 1)).json$" s3/events &&
+    ! grep -qv '^\(PUT\|POST\) pc-shard run/1/\(objects\|patches\|jobs\)/' s3/events &&
     pass store_keys_under_prefix || fail store_keys_under_prefix "$(grep -v 'run/1/' s3/events | head -3)"
 if "$PCGEN" build --assemble jobs.json --store s3://pc-shard/run/1 -o siteB -s k.key >asm.out 2>&1 &&
     out=$(python3 "$TOP/tests/e2e/same_site.py" siteA siteB 2>&1); then
