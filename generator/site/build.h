@@ -108,7 +108,9 @@ typedef struct pc_build_work {
 /* What pc_build would do with the same options, without doing it: the
  * releases' trees, the edges, and every object and patch as a task. With
  * o->site, what that site already has (and a build would reuse) is marked
- * in_site; nothing is written there. o->keys are not used. */
+ * in_site; nothing is left there (a patch is checked as a build checks it,
+ * applied into a file beside it that is removed at once). o->keys are not
+ * used. */
 pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e);
 void pc_build_work_free(pc_build_work *w);
 
