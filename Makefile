@@ -37,7 +37,7 @@ LDFLAGS  += $(SAN)
 # Targets that install their packages first, then build in a sub-make (so
 # the flags below are read once the packages are there); every other target
 # that builds stops at once, naming what is missing.
-DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-big clean uninstall
+DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-big bench-shard clean uninstall
 ifneq ($(filter-out $(DEPS_FIRST),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell scripts/deps.sh --missing build)
   ifneq ($(MISSING),)
@@ -68,9 +68,10 @@ USES.client/cli       := client/common client/apply
 USES.generator/diff   := client/common client/apply
 USES.generator/sign   := client/common client/trust
 USES.generator/site   := client/common client/trust client/apply generator/diff generator/sign
-USES.generator/cli    := client/common client/trust client/apply client/update generator/diff generator/sign generator/site
+USES.generator/shard  := client/common client/trust client/apply generator/diff generator/sign generator/site
+USES.generator/cli    := client/common client/trust client/apply client/update generator/diff generator/sign generator/site generator/shard
 LIB_DIRS := client/common client/trust client/apply client/net client/install client/host client/update
-GEN_DIRS := generator/diff generator/sign generator/site
+GEN_DIRS := generator/diff generator/sign generator/site generator/shard
 ALL_DIRS := $(LIB_DIRS) client/cli $(GEN_DIRS) generator/cli
 # Tests see everything (tests/unit/<area>/ mirrors the folders).
 TEST_INC := $(ALL_DIRS) tests/unit tests/modules
@@ -95,7 +96,7 @@ SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 MAN_SRC    := $(wildcard docs/*.1.md)
 MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
 
-.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big FORCE
+.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big bench-shard FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
@@ -233,10 +234,16 @@ bench-big: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh big
 
-bench: bench-diff bench-gen bench-client bench-big
-	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh)."; echo; \
+# A sharded build against a one-machine build of 4 versions of 512 MiB
+# (SHARD_MIB): ~15 GB of memory (4 jobs at once) and ~10 GB of /tmp.
+bench-shard: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench-shard.sh
+
+bench: bench-diff bench-gen bench-client bench-big bench-shard
+	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh, scripts/bench-shard.sh)."; echo; \
 	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; echo; cat $(BUILD)/bench/client.md; \
-	  echo; cat $(BUILD)/bench/big.md; } > docs/benchmarks.md
+	  echo; cat $(BUILD)/bench/big.md; echo; cat $(BUILD)/bench/shard.md; } > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
 # Install layout; the .deb uses PREFIX=/usr and Debian's multiarch LIBDIR.

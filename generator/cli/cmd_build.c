@@ -1,4 +1,5 @@
-/* cmd_build.c — `patchcast-gen build`: options, key loading, summary table. */
+/* cmd_build.c — `patchcast-gen build`: options, key loading, summary table;
+ * a sharded build's --job and --assemble run in cmd_shard.c. */
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -15,10 +16,23 @@ static const char usage[] =
     "usage: patchcast-gen build RELEASES -o SITE -s SECKEY [-s SECKEY...] [--config FILE]\n"
     "                           [--trust ROOT.json] [--expires DURATION]\n"
     "                           [--password-file FILE] [-q]\n"
+    "       patchcast-gen build --job N JOBS.json --store STORE [--releases DIR] [-q]\n"
+    "       patchcast-gen build --assemble JOBS.json --store STORE -o SITE -s SECKEY...\n"
+    "                           [--trust ROOT.json] [--expires DURATION]\n"
+    "                           [--password-file FILE] [-q]\n"
     "\n"
     "Build (or update) a static update site from RELEASES/<version>/ folders.\n"
     "Existing objects and patches in SITE are verified and reused; only new\n"
     "edges are computed; repo.json and its signature are written last.\n"
+    "A sharded build (JOBS.json from `patchcast-gen plan`): --job N runs job N\n"
+    "and puts its results into STORE; --assemble checks every result by its\n"
+    "hash and writes the site as a build would, repo.json signed last.\n"
+    "  --job N               run job N of JOBS.json (numbered from 0)\n"
+    "  --assemble            assemble the site from the jobs' results\n"
+    "  --store STORE         the results: a folder, or s3://BUCKET[/PREFIX] through\n"
+    "                        the AWS CLI (S3_ENDPOINT_URL for other S3 stores)\n"
+    "  --releases DIR        the RELEASES folder on this machine (default: the\n"
+    "                        plan's)\n"
     "  -o SITE               output folder (created if missing)\n"
     "  -s SECKEY             minisign secret key that signs repo.json; repeat it when\n"
     "                        the root of trust asks for several signatures\n"
@@ -39,13 +53,18 @@ int gen_cmd_build(int argc, char **argv)
                                          {"expires", required_argument, NULL, 'x'},
                                          {"password-file", required_argument, NULL, 'P'},
                                          {"trust", required_argument, NULL, 'T'},
+                                         {"job", required_argument, NULL, 'J'},
+                                         {"assemble", no_argument, NULL, 'A'},
+                                         {"store", required_argument, NULL, 'D'},
+                                         {"releases", required_argument, NULL, 'R'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *site = NULL, *config = NULL, *expires = NULL, *pwfile = NULL, *trust = NULL;
+    const char *job = NULL, *store = NULL, *releases_here = NULL;
     const char *keyfiles[MAX_SIGNING_KEYS];
     size_t nkeyfiles = 0;
-    bool quiet = false;
+    bool quiet = false, assemble = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:s:qh", opts, NULL)) != -1) {
@@ -62,17 +81,38 @@ int gen_cmd_build(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'x': expires = optarg; break;
         case 'P': pwfile = optarg; break;
+        case 'J': job = optarg; break;
+        case 'A': assemble = true; break;
+        case 'D': store = optarg; break;
+        case 'R': releases_here = optarg; break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
     }
-    if (argc - optind != 1 || !site || nkeyfiles == 0) {
-        fprintf(stderr, "patchcast-gen build: %s\n%s",
-                argc - optind != 1 ? "expected one RELEASES folder" : "-o SITE and -s SECKEY are required",
-                usage);
+    const char *bad = NULL;
+    if (argc - optind != 1)
+        bad = job || assemble ? "expected one JOBS.json" : "expected one RELEASES folder";
+    else if (job && assemble)
+        bad = "--job and --assemble go to separate runs";
+    else if ((job || assemble) && !store)
+        bad = "--store STORE is required";
+    else if (job && (site || nkeyfiles || config || trust || expires || pwfile))
+        bad = "--job takes no -o, -s, --config, --trust, --expires or --password-file";
+    else if (assemble && config)
+        bad = "--assemble takes the plan's config, not --config";
+    else if (!job && releases_here)
+        bad = "--releases goes with --job";
+    else if (!job && !assemble && store)
+        bad = "--store goes with --job or --assemble";
+    else if (!job && (!site || nkeyfiles == 0))
+        bad = "-o SITE and -s SECKEY are required";
+    if (bad) {
+        fprintf(stderr, "patchcast-gen build: %s\n%s", bad, usage);
         return 2;
     }
+    if (job)
+        return gen_shard_job(argv[optind], job, store, releases_here, quiet);
     const char *releases = argv[optind];
     pc_err e = {0};
     pc_config cfg;
@@ -102,7 +142,9 @@ int gen_cmd_build(int argc, char **argv)
     pc_build_opts o = {.releases = releases, .site = site, .cfg = &cfg, .keys = sk,
                        .nkeys = nkeyfiles, .trust = trust, .quiet = quiet};
     pc_build_result r;
-    st = pc_build(&o, &r, &e);
+    st = assemble ? gen_shard_assemble(argv[optind], store, site, sk, nkeyfiles, trust, expires,
+                                       quiet, &r, &e)
+                  : pc_build(&o, &r, &e);
     for (size_t i = 0; i < nkeyfiles; i++)
         pc_seckey_wipe(&sk[i]);
     if (st != PC_OK) {
@@ -111,10 +153,12 @@ int gen_cmd_build(int argc, char **argv)
         pc_config_free(&cfg);
         return gen_exit_for(st);
     }
-    printf("%s: serial %llu, %u versions, %zu edges, built in %.1f s\n", site,
-           (unsigned long long)r.serial, r.versions, r.nedges, r.seconds);
-    printf("objects: %u written, %u reused; patches: %u computed, %u reused\n",
-           r.objects_written, r.objects_reused, r.diffs_computed, r.patches_reused);
+    printf("%s: serial %llu, %u versions, %zu edges, %s in %.1f s\n", site,
+           (unsigned long long)r.serial, r.versions, r.nedges, assemble ? "assembled" : "built",
+           r.seconds);
+    printf("objects: %u %s, %u reused; patches: %u %s, %u reused\n", r.objects_written,
+           assemble ? "from the store" : "written", r.objects_reused, r.diffs_computed,
+           assemble ? "from the store" : "computed", r.patches_reused);
     printf("%-24s %-24s %12s %12s %8s\n", "from", "to", "download", "full", "saving");
     for (size_t i = 0; i < r.nedges; i++) {
         const pc_build_edge_stat *s = &r.edges[i];

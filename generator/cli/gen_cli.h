@@ -2,7 +2,12 @@
 #ifndef PC_GEN_CLI_H
 #define PC_GEN_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "build.h"
 #include "error.h" /* the exit codes, PC_EXIT_* and pc_status_exit, shared with `patchcast` */
+#include "seckey.h"
 
 /* The exit code for a failed step. PC_ERR_INVALID is the generator's status
  * for a bad configuration, template or key file, not for a bad command line
@@ -25,5 +30,16 @@ int gen_cmd_build(int argc, char **argv);
 int gen_cmd_verify(int argc, char **argv);
 int gen_cmd_gc(int argc, char **argv);
 int gen_cmd_root(int argc, char **argv);
+int gen_cmd_plan(int argc, char **argv);
+
+/* cmd_shard.c: `build --job N PLAN --store STORE`, printing what it did;
+ * the exit code. */
+int gen_shard_job(const char *plan, const char *job, const char *store, const char *releases,
+                  bool quiet);
+/* `build --assemble PLAN --store STORE -o SITE`: the build's result as
+ * pc_build's (expires: --expires or NULL). */
+pc_status gen_shard_assemble(const char *plan, const char *store, const char *site,
+                             const pc_seckey *keys, size_t nkeys, const char *trust,
+                             const char *expires, bool quiet, pc_build_result *r, pc_err *e);
 
 #endif

@@ -7,6 +7,7 @@
 
 static const gen_cmd commands[] = {
     {"build", "build or update a signed static update site from release folders", gen_cmd_build},
+    {"plan", "list a build's work as jobs for other machines (a sharded build)", gen_cmd_plan},
     {"verify", "check a built site: signature, hashes, every patch applied once", gen_cmd_verify},
     {"gc", "remove site files no longer referenced (after the retention period)", gen_cmd_gc},
     {"root", "root of trust: init, sign and verify root metadata (key rotation)", gen_cmd_root},

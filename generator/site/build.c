@@ -44,7 +44,7 @@ static void free_edge(edge_plan *ep)
  * version silently not withdrawn. (Entries with only parent, notes or
  * channels for a release no longer there are ignored, as they always were.)
  * Before any work is done. */
-static pc_status check_version_cfgs(builder *b)
+pc_status build_check_version_cfgs(builder *b)
 {
     const pc_config *cfg = b->o->cfg;
     for (size_t i = 0; i < cfg->nversions; i++) {
@@ -55,7 +55,7 @@ static pc_status check_version_cfgs(builder *b)
         if (settings && build_find_rel(b, vc->name) == NULL)
             return pc_fail(b->e, PC_ERR_INVALID,
                            "config: versions.%s: no release %s in %s for its release settings",
-                           vc->name, vc->name, b->o->releases);
+                           vc->name, vc->name, b->o->releases ? b->o->releases : "the plan");
         const char *min = r->minimum_version;
         if (min && build_find_rel(b, min) == NULL)
             return pc_fail(b->e, PC_ERR_INVALID,
@@ -101,8 +101,7 @@ static void warn_withdrawn_heads(builder *b)
 
 /* ---- the pipeline -------------------------------------------------------- */
 
-static void progress(builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void progress(builder *b, const char *fmt, ...)
+void build_progress(builder *b, const char *fmt, ...)
 {
     if (b->o->quiet)
         return;
@@ -110,6 +109,78 @@ static void progress(builder *b, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
+}
+
+pc_status build_prepare(builder *b, edge_plan **eps, size_t *neps, bool objects)
+{
+    const pc_build_opts *o = b->o;
+    pc_status st;
+    for (size_t i = 0; i < b->nv; i++) {
+        rel *r = &b->v[i];
+        if (r->dir)
+            build_progress(b, "scanning %s\n", r->dir);
+        if ((st = build_read_notes(b, r)) != PC_OK || (st = build_scan(b, r)) != PC_OK ||
+            (objects && (st = build_objects(b, r)) != PC_OK))
+            return st;
+        const pc_version_cfg *vc = pc_config_version(o->cfg, r->name);
+        if (vc && vc->parent) {
+            if (build_find_rel(b, vc->parent) == NULL)
+                return pc_fail(b->e, PC_ERR_INVALID, "config: versions.%s.parent: no release %s",
+                               r->name, vc->parent);
+            r->parent = vc->parent;
+        } else if (i > 0) {
+            r->parent = b->v[i - 1].name;
+        }
+    }
+    warn_withdrawn_heads(b);
+    /* Edges: parent -> version, and skip edges to each channel's newest. */
+    for (size_t i = 0; i < b->nv; i++)
+        if (b->v[i].parent && (st = add_edge(b, eps, neps, build_find_rel(b, b->v[i].parent),
+                                             &b->v[i])) != PC_OK)
+            return st;
+    for (size_t c = 0; c < o->cfg->nchannels; c++) {
+        const pc_channel_cfg *ch = &o->cfg->channels[c];
+        size_t members[256], nm = 0;
+        for (size_t i = 0; i < b->nv; i++)
+            if (build_in_channel(b, &b->v[i], ch)) {
+                if (nm == 256)
+                    memmove(members, members + 1, sizeof members - sizeof members[0]), nm--;
+                members[nm++] = i;
+            }
+        if (nm < 2)
+            continue;
+        rel *newest = &b->v[members[nm - 1]];
+        for (size_t k = 1; k <= o->cfg->skip_edges && k < nm; k++)
+            if ((st = add_edge(b, eps, neps, &b->v[members[nm - 1 - k]], newest)) != PC_OK)
+                return st;
+    }
+    for (size_t i = 0; i < *neps; i++)
+        if ((st = build_plan_edge(b, &(*eps)[i], i)) != PC_OK)
+            return st;
+    return PC_OK;
+}
+
+void build_release_all(builder *b, edge_plan *eps, size_t neps)
+{
+    for (size_t i = 0; i < neps; i++)
+        free_edge(&eps[i]);
+    free(eps);
+    for (size_t i = 0; i < b->njobs; i++) {
+        free(b->jobs[i].from_file);
+        free(b->jobs[i].to_file);
+    }
+    free(b->jobs);
+    for (size_t i = 0; i < b->nv; i++) {
+        free(b->v[i].man.files); /* entries borrow from the tree and config */
+        if (b->v[i].dir)
+            pc_tree_free(&b->v[i].tree);
+        free(b->v[i].name);
+        free(b->v[i].dir);
+        free(b->v[i].notes);
+    }
+    free(b->v);
+    build_free_trust(b);
+    pc_site_close(&b->site);
 }
 
 pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
@@ -124,54 +195,14 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
     pc_status st;
     if (o->cfg->product == NULL)
         return pc_fail(e, PC_ERR_INVALID, "no product name (set \"product\" in the config)");
-    if ((st = build_find_versions(&b)) != PC_OK || (st = check_version_cfgs(&b)) != PC_OK ||
+    if ((st = build_find_versions(&b)) != PC_OK || (st = build_check_version_cfgs(&b)) != PC_OK ||
         (st = pc_site_open(&b.site, o->site, e)) != PC_OK)
         goto out;
-    if ((st = build_load_previous(&b, &prev)) != PC_OK || (st = build_check_trust(&b)) != PC_OK)
+    if ((st = build_load_previous(&b, &prev)) != PC_OK || (st = build_check_trust(&b)) != PC_OK ||
+        (st = build_prepare(&b, &eps, &neps, true)) != PC_OK)
         goto out;
-    for (size_t i = 0; i < b.nv; i++) {
-        rel *r = &b.v[i];
-        progress(&b, "scanning %s\n", r->dir);
-        if ((st = build_read_notes(&b, r)) != PC_OK || (st = build_manifest(&b, r)) != PC_OK)
-            goto out;
-        const pc_version_cfg *vc = pc_config_version(o->cfg, r->name);
-        if (vc && vc->parent) {
-            if (build_find_rel(&b, vc->parent) == NULL) {
-                st = pc_fail(e, PC_ERR_INVALID, "config: versions.%s.parent: no release %s",
-                             r->name, vc->parent);
-                goto out;
-            }
-            r->parent = vc->parent;
-        } else if (i > 0) {
-            r->parent = b.v[i - 1].name;
-        }
-    }
-    warn_withdrawn_heads(&b);
-    /* Edges: parent -> version, and skip edges to each channel's newest. */
-    for (size_t i = 0; i < b.nv; i++)
-        if (b.v[i].parent && (st = add_edge(&b, &eps, &neps, build_find_rel(&b, b.v[i].parent),
-                                            &b.v[i])) != PC_OK)
-            goto out;
-    for (size_t c = 0; c < o->cfg->nchannels; c++) {
-        const pc_channel_cfg *ch = &o->cfg->channels[c];
-        size_t members[256], nm = 0;
-        for (size_t i = 0; i < b.nv; i++)
-            if (build_in_channel(&b, &b.v[i], ch)) {
-                if (nm == 256)
-                    memmove(members, members + 1, sizeof members - sizeof members[0]), nm--;
-                members[nm++] = i;
-            }
-        if (nm < 2)
-            continue;
-        rel *newest = &b.v[members[nm - 1]];
-        for (size_t k = 1; k <= o->cfg->skip_edges && k < nm; k++)
-            if ((st = add_edge(&b, &eps, &neps, &b.v[members[nm - 1 - k]], newest)) != PC_OK)
-                goto out;
-    }
-    for (size_t i = 0; i < neps; i++)
-        if ((st = build_plan_edge(&b, &eps[i])) != PC_OK)
-            goto out;
-    progress(&b, "computing %zu patches for %zu edges\n", b.njobs, neps);
+    build_progress(&b, "%s %zu patches for %zu edges\n", o->source ? "taking" : "computing", b.njobs,
+             neps);
     if ((st = build_run_jobs(&b)) != PC_OK)
         goto out;
     res->edges = calloc(neps ? neps : 1, sizeof *res->edges);
@@ -189,7 +220,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         s->full_bytes = eps[i].to->full_bytes;
         s->patches = (unsigned)eps[i].delta.npatches;
         s->objects = eps[i].objects;
-        progress(&b, "edge %s -> %s: %u patches, %u whole files, %llu bytes (full %llu)\n",
+        build_progress(&b, "edge %s -> %s: %u patches, %u whole files, %llu bytes (full %llu)\n",
                  s->from, s->to, s->patches, s->objects, (unsigned long long)s->bytes,
                  (unsigned long long)s->full_bytes);
     }
@@ -197,25 +228,8 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         goto out;
     res->versions = (unsigned)b.nv;
 out:
-    for (size_t i = 0; i < neps; i++)
-        free_edge(&eps[i]);
-    free(eps);
-    for (size_t i = 0; i < b.njobs; i++) {
-        free(b.jobs[i].from_file);
-        free(b.jobs[i].to_file);
-    }
-    free(b.jobs);
-    for (size_t i = 0; i < b.nv; i++) {
-        free(b.v[i].man.files); /* entries borrow from the tree and config */
-        pc_tree_free(&b.v[i].tree);
-        free(b.v[i].name);
-        free(b.v[i].dir);
-        free(b.v[i].notes);
-    }
-    free(b.v);
+    build_release_all(&b, eps, neps);
     pc_repo_free(prev);
-    build_free_trust(&b);
-    pc_site_close(&b.site);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (st != PC_OK) {

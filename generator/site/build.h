@@ -10,11 +10,37 @@
 
 #include "config.h"
 #include "error.h"
+#include "meta.h"
 #include "seckey.h"
+#include "tree.h"
+
+/* A release given as a scanned tree instead of a folder of RELEASES (a
+ * sharded build's assemble, whose trees come from its plan). */
+typedef struct pc_build_release {
+    char *name;
+    char *notes;  /* NULL: none */
+    pc_tree tree;
+} pc_build_release;
+
+/* Where a build takes the objects and patches it would otherwise compress
+ * and diff (a sharded build's assemble: the jobs' results). Each callback
+ * makes dst, a file of SITE, hold the object of that content or the patch
+ * between those contents, or fails naming what is missing or wrong; it may
+ * be called from several threads at once. */
+typedef struct pc_build_source {
+    pc_status (*object)(void *ud, const uint8_t sha[32], uint64_t size, const char *dst,
+                        pc_err *e);
+    pc_status (*patch)(void *ud, const uint8_t from[32], const uint8_t to[32], const char *dst,
+                       pc_err *e);
+    void *ud;
+} pc_build_source;
 
 typedef struct pc_build_opts {
     const char *releases;   /* RELEASES/<version>/ trees, optional <version>.md notes */
-    const char *site;       /* output folder */
+    const pc_build_release *given; /* or these releases (ngiven of them), with source */
+    size_t ngiven;
+    const pc_build_source *source; /* objects and patches from here, not made */
+    const char *site;       /* output folder (pc_build_plan: the site to reuse, or NULL) */
     const pc_config *cfg;
     const pc_seckey *keys;  /* sign repo.json: one block each */
     size_t nkeys;
@@ -43,5 +69,49 @@ typedef struct pc_build_result {
 
 pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e);
 void pc_build_result_free(pc_build_result *r);
+
+/* ---- the work of a build, for a sharded build (build_work.c) ------------ */
+
+/* A regular file of a release: an input of the work. */
+typedef struct pc_build_file {
+    size_t version;        /* index in pc_build_work.versions */
+    const char *path;      /* borrowed from that release's tree */
+    uint64_t size;
+    uint8_t sha256[32];
+} pc_build_file;
+
+/* One piece of work: an object to compress, or a patch to diff. */
+typedef struct pc_build_task {
+    bool patch;
+    pc_build_file in;      /* the object's content, or the patch's old file */
+    pc_build_file to;      /* the patch's new file */
+    size_t group;          /* object: the first version with the content;
+                              patch: the first edge that needs it */
+    uint64_t memory;       /* estimated peak bytes of doing it */
+    /* Already in the site (pc_build_plan with a site), checked as a build
+     * checks what it reuses: the file's bytes and, for a patch, its format. */
+    bool in_site;
+    uint64_t site_size;
+    uint8_t site_sha256[32];
+    pc_patch_fmt site_format;
+} pc_build_task;
+
+typedef struct pc_build_work {
+    pc_build_release *versions; /* in version order; owned */
+    size_t nversions;
+    size_t (*edges)[2];    /* from, to: version indices */
+    size_t nedges;
+    pc_build_task *tasks;  /* objects (by version), then patches (by edge) */
+    size_t ntasks;
+} pc_build_work;
+
+/* What pc_build would do with the same options, without doing it: the
+ * releases' trees, the edges, and every object and patch as a task. With
+ * o->site, what that site already has (and a build would reuse) is marked
+ * in_site; nothing is left there (a patch is checked as a build checks it,
+ * applied into a file beside it that is removed at once). o->keys are not
+ * used. */
+pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e);
+void pc_build_work_free(pc_build_work *w);
 
 #endif

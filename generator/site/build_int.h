@@ -18,8 +18,8 @@
 
 typedef struct rel {
     char *name;
-    char *dir;
-    pc_tree tree;
+    char *dir;             /* NULL: a given release (opts.given) */
+    pc_tree tree;          /* borrowed from opts.given when dir is NULL */
     pc_manifest man;
     pc_hashref man_ref;
     uint64_t full_bytes, files;
@@ -30,7 +30,11 @@ typedef struct rel {
 
 typedef struct job {
     uint8_t from[32], to[32];
-    char *from_file, *to_file; /* on disk, inside RELEASES */
+    char *from_file, *to_file; /* on disk, inside RELEASES ("<version>/<path>"
+                                  for given releases: names only) */
+    size_t edge;               /* the first edge that needs it */
+    size_t from_v, to_v;       /* their releases' indices in builder.v */
+    const char *from_path, *to_path; /* in those trees (borrowed) */
     uint64_t from_size, to_size;
     uint64_t patch_size;       /* result */
     uint8_t patch_sha[32];     /* of the patch file's bytes */
@@ -65,16 +69,34 @@ typedef struct edge_plan {
     unsigned objects;
 } edge_plan;
 
+/* build.c: what building and planning share. */
+
+/* A progress line on stderr, unless quiet. */
+void build_progress(builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The config's version settings name releases that exist. */
+pc_status build_check_version_cfgs(builder *b);
+
+/* Everything before the patches: the releases scanned (and, with objects,
+ * their objects and manifests written, each release in turn), their
+ * parents, the edges (*eps) and their patches as jobs (b->jobs, not run). */
+pc_status build_prepare(builder *b, edge_plan **eps, size_t *neps, bool objects);
+/* Release what build_prepare made. */
+void build_release_all(builder *b, edge_plan *eps, size_t neps);
+
 /* build_release.c: the releases, their objects and manifests. */
 
-/* RELEASES/<version>/ folders into b->v, sorted by version. */
+/* RELEASES/<version>/ folders (or opts.given) into b->v, sorted by version. */
 pc_status build_find_versions(builder *b);
 /* The release of that name, or NULL. */
 rel *build_find_rel(builder *b, const char *name);
-/* r's notes: from the config, else RELEASES/<version>.md if there is one. */
+/* r's notes: from the config, else RELEASES/<version>.md if there is one
+ * (a given release's own). */
 pc_status build_read_notes(builder *b, rel *r);
-/* Scan r's tree, write its objects and its manifest. */
-pc_status build_manifest(builder *b, rel *r);
+/* Scan r's tree (a given one is taken as it is) into its manifest's files,
+ * without objects. */
+pc_status build_scan(builder *b, rel *r);
+/* Write r's objects (from opts.source when set) and its manifest. */
+pc_status build_objects(builder *b, rel *r);
 /* Whether r has a file of this content. */
 bool build_has_content(const rel *r, const uint8_t sha[32]);
 /* Whether r is in channel c (the config's list for r, else by prerelease). */
@@ -82,8 +104,14 @@ bool build_in_channel(const builder *b, const rel *r, const pc_channel_cfg *c);
 
 /* build_patch.c: the edges' patches. */
 
-/* The patches an edge needs, as jobs in b->jobs (one job per content pair). */
-pc_status build_plan_edge(builder *b, edge_plan *ep);
+/* The patches an edge needs, as jobs in b->jobs (one job per content pair);
+ * ep is edge number edge. */
+pc_status build_plan_edge(builder *b, edge_plan *ep, size_t edge);
+/* Estimated peak memory of diffing j. */
+uint64_t build_job_mem(const job *j);
+/* Whether the site's patch for j is there and turns j's old file into its
+ * new one; if so j's patch_size, patch_sha and format are set. */
+bool build_patch_in_site(builder *b, job *j);
 /* Compute or reuse every job's patch, in parallel under the memory budget. */
 pc_status build_run_jobs(builder *b);
 

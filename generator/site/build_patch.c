@@ -60,8 +60,16 @@ static const pc_file_entry *source_for(const rel *from, const pc_file_entry *t)
     return best;
 }
 
+/* A file of r: inside RELEASES, or "<version>/<path>" for a given release. */
+static char *rel_file(const rel *r, const char *path)
+{
+    if (r->dir)
+        return pc_path_join(r->dir, path);
+    return pc_path_join(r->name, path);
+}
+
 static pc_status add_job(builder *b, const rel *from, const pc_file_entry *s, const rel *to,
-                         const pc_file_entry *t, size_t *idx)
+                         const pc_file_entry *t, size_t edge, size_t *idx)
 {
     for (size_t i = 0; i < b->njobs; i++)
         if (!memcmp(b->jobs[i].from, s->sha256, 32) && !memcmp(b->jobs[i].to, t->sha256, 32)) {
@@ -82,8 +90,13 @@ static pc_status add_job(builder *b, const rel *from, const pc_file_entry *s, co
     memcpy(j->to, t->sha256, 32);
     j->from_size = s->size;
     j->to_size = t->size;
-    j->from_file = pc_path_join(from->dir, s->path);
-    j->to_file = pc_path_join(to->dir, t->path);
+    j->edge = edge;
+    j->from_v = (size_t)(from - b->v);
+    j->to_v = (size_t)(to - b->v);
+    j->from_path = s->path;
+    j->to_path = t->path;
+    j->from_file = rel_file(from, s->path);
+    j->to_file = rel_file(to, t->path);
     if (!j->from_file || !j->to_file) {
         free(j->from_file);
         free(j->to_file);
@@ -93,7 +106,7 @@ static pc_status add_job(builder *b, const rel *from, const pc_file_entry *s, co
     return PC_OK;
 }
 
-pc_status build_plan_edge(builder *b, edge_plan *ep)
+pc_status build_plan_edge(builder *b, edge_plan *ep, size_t edge)
 {
     const pc_manifest *tm = &ep->to->man;
     ep->jobs = calloc(tm->nfiles ? tm->nfiles : 1, sizeof *ep->jobs);
@@ -107,7 +120,7 @@ pc_status build_plan_edge(builder *b, edge_plan *ep)
         const pc_file_entry *s = t->size > 0 ? source_for(ep->from, t) : NULL;
         if (s == NULL || s->size == 0)
             continue;
-        pc_status st = add_job(b, ep->from, s, ep->to, t, &ep->jobs[ep->n]);
+        pc_status st = add_job(b, ep->from, s, ep->to, t, edge, &ep->jobs[ep->n]);
         if (st != PC_OK)
             return st;
         ep->files[ep->n++] = i;
@@ -117,13 +130,61 @@ pc_status build_plan_edge(builder *b, edge_plan *ep)
 
 /* A diff's memory (pc_diff_compute, bsdiff.h): old and its suffix array, 4 bytes an entry
  * (and the segments' overlaps over 512 MiB), twice new, a little more. */
-static uint64_t job_mem(const job *j)
+uint64_t build_job_mem(const job *j)
 {
     int64_t stride, k = 1;
     if (j->from_size > 0)
         k = pc_sa_segments((int64_t)j->from_size, pc_sa_seg_max, pc_sa_seg_overlap, &stride);
     return j->from_size * 5 + (uint64_t)(k - 1) * (uint64_t)pc_sa_seg_overlap * 4 +
            j->to_size * 2 + (1u << 20);
+}
+
+/* A patch file's format by its magic: pcz (either version) or BSDIFF40. */
+static bool format_of(const char *path, pc_patch_fmt *fmt)
+{
+    FILE *pf = fopen(path, "rb");
+    char magic[8] = {0};
+    bool ok = pf && fread(magic, 1, 8, pf) == 8;
+    if (pf)
+        fclose(pf);
+    if (ok && (!memcmp(magic, PC_PCZ1_MAGIC, 4) || !memcmp(magic, PC_PCZ2_MAGIC, 4)))
+        *fmt = PC_PF_PCZ;
+    else if (ok && !memcmp(magic, "BSDIFF40", 8))
+        *fmt = PC_PF_BSDIFF40;
+    else
+        ok = false;
+    return ok;
+}
+
+/* Whether the patch at path turns j's old file into its new one (applied
+ * into a file beside it, removed at once: mode 1 maps its output). */
+static bool patch_applies(const job *j, const char *path)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.verify", path) >= sizeof tmp)
+        return false;
+    pc_patch_expect ex = {.has_size = true, .new_size = j->to_size, .has_sha = true,
+                          .no_sync = true}; /* a check, unlinked at once */
+    memcpy(ex.new_sha256, j->to, 32);
+    pc_err scratch = {0};
+    bool ok = pc_patch_apply_file(j->from_file, path, tmp, &ex, &scratch) == PC_OK;
+    if (ok)
+        unlink(tmp);
+    return ok;
+}
+
+bool build_patch_in_site(builder *b, job *j)
+{
+    char rel[PC_SITE_PATH_MAX];
+    pc_site_patch_path(j->from, j->to, rel);
+    char *path = pc_site_file(&b->site, rel);
+    uint64_t n = 0;
+    bool ok = path && patch_applies(j, path) && format_of(path, &j->format) &&
+              pc_sha256_file(path, j->patch_sha, &n) == PC_OK;
+    if (ok)
+        j->patch_size = n;
+    free(path);
+    return ok;
 }
 
 static void run_job(builder *b, job *j)
@@ -137,32 +198,27 @@ static void run_job(builder *b, job *j)
     }
     if (pc_site_mkdirs(&b->site, rel, &j->err) != PC_OK)
         goto out;
-    /* Reuse an existing patch only if it really produces the target. */
     struct stat sb;
-    if (stat(path, &sb) == 0) {
-        char tmp[PATH_MAX];
-        snprintf(tmp, sizeof tmp, "%s.verify", path);
-        pc_patch_expect ex = {.has_size = true, .new_size = j->to_size, .has_sha = true,
-                              .no_sync = true}; /* a check, unlinked at once */
-        memcpy(ex.new_sha256, j->to, 32);
-        pc_err scratch = {0};
-        if (pc_patch_apply_file(j->from_file, path, tmp, &ex, &scratch) == PC_OK) {
-            unlink(tmp);
-            j->patch_size = (uint64_t)sb.st_size;
-            j->ok = j->reused = true;
-            FILE *pf = fopen(path, "rb");
-            char magic[4] = {0};
-            if (pf) {
-                if (fread(magic, 1, 4, pf) != 4)
-                    magic[0] = 0;
-                fclose(pf);
-            }
-            /* pcz of either version; the rest applied, so it is BSDIFF40 */
-            j->format = memcmp(magic, PC_PCZ1_MAGIC, 4) == 0 || memcmp(magic, PC_PCZ2_MAGIC, 4) == 0
-                            ? PC_PF_PCZ
-                            : PC_PF_BSDIFF40;
+    if (b->o->source) {
+        const pc_build_source *src = b->o->source;
+        if (src->patch(src->ud, j->from, j->to, path, &j->err) != PC_OK)
+            goto out;
+        if (stat(path, &sb) != 0 || !format_of(path, &j->format)) {
+            pc_fail(&j->err, PC_ERR_FORMAT, "%s: not a patch (no pcz or BSDIFF40 magic)", path);
             goto out;
         }
+        j->patch_size = (uint64_t)sb.st_size;
+        j->ok = true;
+        goto out;
+    }
+    /* Reuse an existing patch only if it really produces the target. */
+    if (stat(path, &sb) == 0 && patch_applies(j, path)) {
+        j->patch_size = (uint64_t)sb.st_size;
+        j->ok = j->reused = true;
+        /* pcz of either version; the rest applied, so it is BSDIFF40 */
+        if (!format_of(path, &j->format))
+            j->format = PC_PF_BSDIFF40;
+        goto out;
     }
     pc_diff_format fmt = b->o->cfg->patch_format == PC_PATCH_PCZ ? PC_DIFF_PCZ : PC_DIFF_BSDIFF40;
     if (pc_diff_files(j->from_file, j->to_file, path, fmt, NULL,
@@ -191,7 +247,7 @@ typedef struct diffs {
 static uint64_t diff_need(void *ud, size_t i)
 {
     const diffs *d = ud;
-    return job_mem(&d->b->jobs[d->order[i]]);
+    return d->b->o->source ? 1u << 20 : build_job_mem(&d->b->jobs[d->order[i]]);
 }
 
 static void diff_run(void *ud, size_t i)
@@ -209,7 +265,8 @@ static void diff_done(void *ud, size_t i, size_t ndone)
         const char *name = strrchr(j->to_file, '/');
         fprintf(stderr, "[%zu/%zu patches] %s: %llu -> %llu bytes%s\n", ndone, b->njobs,
                 name ? name + 1 : j->to_file, (unsigned long long)j->to_size,
-                (unsigned long long)j->patch_size, j->reused ? " (reused)" : "");
+                (unsigned long long)j->patch_size,
+                j->reused ? " (reused)" : b->o->source ? " (from the store)" : "");
     }
 }
 

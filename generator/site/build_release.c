@@ -22,8 +22,34 @@ static int cmp_rel(const void *a, const void *b)
 
 /* ---- versions ------------------------------------------------------------ */
 
+/* opts.given into b->v (names checked, trees borrowed). */
+static pc_status given_versions(builder *b)
+{
+    const pc_build_opts *o = b->o;
+    if (o->ngiven == 0)
+        return pc_fail(b->e, PC_ERR_INVALID, "no releases given");
+    if ((b->v = calloc(o->ngiven, sizeof *b->v)) == NULL)
+        return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < o->ngiven; i++) {
+        const pc_build_release *g = &o->given[i];
+        if (!pc_version_name_ok(g->name))
+            return pc_fail(b->e, PC_ERR_INVALID, "release '%s': not a version name", g->name);
+        if (build_find_rel(b, g->name))
+            return pc_fail(b->e, PC_ERR_INVALID, "release %s: given twice", g->name);
+        rel *r = &b->v[b->nv++];
+        r->tree = g->tree;
+        r->prerelease = pc_semver_is_prerelease(g->name);
+        if ((r->name = strdup(g->name)) == NULL)
+            return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+    }
+    qsort(b->v, b->nv, sizeof *b->v, cmp_rel);
+    return PC_OK;
+}
+
 pc_status build_find_versions(builder *b)
 {
+    if (b->o->given)
+        return given_versions(b);
     DIR *d = opendir(b->o->releases);
     if (d == NULL)
         return pc_fail(b->e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "releases folder %s: %s",
@@ -100,6 +126,14 @@ pc_status build_read_notes(builder *b, rel *r)
     const pc_version_cfg *vc = pc_config_version(b->o->cfg, r->name);
     if (vc && vc->notes)
         return (r->notes = strdup(vc->notes)) ? PC_OK : pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+    if (r->dir == NULL) {
+        for (size_t i = 0; i < b->o->ngiven; i++)
+            if (!strcmp(b->o->given[i].name, r->name) && b->o->given[i].notes)
+                return (r->notes = strdup(b->o->given[i].notes))
+                           ? PC_OK
+                           : pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+        return PC_OK;
+    }
     char *p = malloc(strlen(r->dir) + 4);
     if (p == NULL)
         return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
@@ -116,10 +150,10 @@ pc_status build_read_notes(builder *b, rel *r)
 
 /* ---- objects and manifests ----------------------------------------------- */
 
-pc_status build_manifest(builder *b, rel *r)
+pc_status build_scan(builder *b, rel *r)
 {
     const pc_config *cfg = b->o->cfg;
-    pc_status st = pc_tree_scan(r->dir, &r->tree, b->e);
+    pc_status st = r->dir ? pc_tree_scan(r->dir, &r->tree, b->e) : PC_OK;
     if (st != PC_OK)
         return st;
     r->man.product = cfg->product;
@@ -149,13 +183,50 @@ pc_status build_manifest(builder *b, rel *r)
                 f->depends = cfg->modules[m].depends; /* borrowed */
                 f->ndepends = cfg->modules[m].ndepends;
             }
-        char *src = pc_path_join(r->dir, f->path);
+    }
+    return PC_OK;
+}
+
+/* The object of f from opts.source, unless the site has a valid one. */
+static pc_status sourced_object(builder *b, pc_file_entry *f, bool *reused)
+{
+    char relp[PC_SITE_PATH_MAX];
+    pc_site_object_path(f->sha256, relp);
+    char *p = pc_site_file(&b->site, relp);
+    if (p == NULL)
+        return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = pc_site_mkdirs(&b->site, relp, b->e);
+    *reused = st == PC_OK && pc_site_object_check(&b->site, f->sha256, f->size, &f->object_size);
+    if (st == PC_OK && !*reused)
+        st = b->o->source->object(b->o->source->ud, f->sha256, f->size, p, b->e);
+    uint64_t n = 0;
+    if (st == PC_OK && (pc_sha256_file(p, f->object_sha256, &n) != PC_OK ||
+                        (*reused && n != f->object_size)))
+        st = pc_fail(b->e, PC_ERR_IO, "%s: could not hash the object", p);
+    f->object_size = n;
+    free(p);
+    return st;
+}
+
+pc_status build_objects(builder *b, rel *r)
+{
+    const pc_config *cfg = b->o->cfg;
+    pc_status st;
+    for (size_t i = 0; i < r->man.nfiles; i++) {
+        pc_file_entry *f = &r->man.files[i];
+        if (f->type != PC_FT_FILE)
+            continue;
         bool reused;
-        if (src == NULL)
-            return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-        st = pc_site_object(&b->site, src, f->sha256, f->size, cfg->object_level,
-                            &f->object_size, f->object_sha256, &reused, b->e);
-        free(src);
+        if (b->o->source) {
+            st = sourced_object(b, f, &reused);
+        } else {
+            char *src = pc_path_join(r->dir, f->path);
+            if (src == NULL)
+                return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+            st = pc_site_object(&b->site, src, f->sha256, f->size, cfg->object_level,
+                                &f->object_size, f->object_sha256, &reused, b->e);
+            free(src);
+        }
         if (st != PC_OK)
             return st;
         if (reused)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* the memory estimate for given parameters */
 #include <zstd.h>
 
 #include "fileio.h"
@@ -94,4 +95,16 @@ pc_status pc_object_pack_file(const char *src, const char *dst, int level, uint6
     }
     close(in);
     return st;
+}
+
+uint64_t pc_object_pack_memory(int level, uint64_t size)
+{
+    /* (a size hint of 0 means "unknown" to zstd: an empty file is tiny) */
+    ZSTD_compressionParameters cp = ZSTD_getCParams(level, size ? size : 1, 0);
+    if (cp.windowLog > PC_OBJECT_WINDOW_LOG_MAX)
+        cp.windowLog = PC_OBJECT_WINDOW_LOG_MAX;
+    cp = ZSTD_adjustCParams(cp, size ? size : 1, 0);
+    size_t est = ZSTD_estimateCStreamSize_usingCParams(cp);
+    return (uint64_t)(ZSTD_isError(est) ? 256u << 20 : est) + ZSTD_CStreamInSize() +
+           ZSTD_CStreamOutSize() + (1u << 20);
 }

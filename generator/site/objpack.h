@@ -14,4 +14,8 @@
 pc_status pc_object_pack_file(const char *src, const char *dst, int level, uint64_t *csize,
                               pc_err *e);
 
+/* Estimated peak memory of compressing a file of size bytes at that level
+ * (zstd's own estimate for its parameters, plus the read buffers). */
+uint64_t pc_object_pack_memory(int level, uint64_t size);
+
 #endif

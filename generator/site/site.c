@@ -77,6 +77,33 @@ pc_status pc_site_put(const pc_site *s, const char *rel, const void *data, size_
     return st;
 }
 
+bool pc_site_object_check(const pc_site *s, const uint8_t sha[32], uint64_t size,
+                          uint64_t *object_size)
+{
+    char rel[PC_SITE_PATH_MAX];
+    pc_site_object_path(sha, rel);
+    char *p = pc_site_file(s, rel);
+    if (p == NULL)
+        return false;
+    bool ok = false;
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    free(p);
+    if (fd < 0)
+        return false;
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    pc_err scratch = {0};
+    struct stat sb;
+    if (null >= 0 && fstat(fd, &sb) == 0 &&
+        pc_object_unpack_fd(fd, null, size, sha, &scratch) == PC_OK) {
+        ok = true;
+        *object_size = (uint64_t)sb.st_size;
+    }
+    if (null >= 0)
+        close(null);
+    close(fd);
+    return ok;
+}
+
 pc_status pc_site_object(const pc_site *s, const char *src, const uint8_t sha[32],
                          uint64_t size, int level, uint64_t *object_size,
                          uint8_t object_sha[32], bool *reused, pc_err *e)
@@ -87,25 +114,9 @@ pc_status pc_site_object(const pc_site *s, const char *src, const uint8_t sha[32
     if (p == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     pc_status st = pc_site_mkdirs(s, rel, e);
-    *reused = false;
-    if (st == PC_OK) {
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-            pc_err scratch = {0};
-            struct stat sb;
-            if (null >= 0 && fstat(fd, &sb) == 0 &&
-                pc_object_unpack_fd(fd, null, size, sha, &scratch) == PC_OK) {
-                *reused = true;
-                *object_size = (uint64_t)sb.st_size;
-            }
-            if (null >= 0)
-                close(null);
-            close(fd);
-        }
-        if (!*reused)
-            st = pc_object_pack_file(src, p, level, object_size, e);
-    }
+    *reused = st == PC_OK && pc_site_object_check(s, sha, size, object_size);
+    if (st == PC_OK && !*reused)
+        st = pc_object_pack_file(src, p, level, object_size, e);
     uint64_t n = 0;
     if (st == PC_OK && (pc_sha256_file(p, object_sha, &n) != PC_OK || n != *object_size))
         st = pc_fail(e, PC_ERR_IO, "%s: could not hash the object", p);

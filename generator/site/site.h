@@ -28,6 +28,12 @@ pc_status pc_site_mkdirs(const pc_site *s, const char *rel, pc_err *e);
 pc_status pc_site_put(const pc_site *s, const char *rel, const void *data, size_t len,
                       bool *written, pc_err *e);
 
+/* Whether the site has a valid object of this content (unpacked in
+ * memory-bounded streaming, its size and hash checked); *object_size then
+ * receives the object file's size. */
+bool pc_site_object_check(const pc_site *s, const uint8_t sha[32], uint64_t size,
+                          uint64_t *object_size);
+
 /* Ensure the object of a file (content sha, from src) exists and is valid:
  * an existing object is unpacked in memory-bounded streaming and its hash
  * checked; a missing or invalid one is (re)written at the given level.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # fake-store.sh — stands in for `aws` and `rclone` (linked under those names
-# on PATH) so that ci/publish-s3 runs without a network. Only the commands
+# on PATH) so that ci/publish-s3 and the CI examples (tests/ci/
+# test_ci_examples.sh, whose sharded variants also download with `aws s3
+# cp s3://… FILE`) run without a network. Only the commands
 # and options publish-s3 uses are understood; anything else fails, as the
 # real tools fail on an unknown option. Objects live in $FAKE_STORE/<bucket>/
 # <key>, their headers in $FAKE_STORE.meta/<bucket>/<key> ("Cache-Control:
@@ -97,7 +99,18 @@ if [ "$tool" = aws ]; then
     # The real CLI guesses a type from the name unless told not to.
     [ -n "$type" ] || { [ "$guess" -eq 1 ] && type=guessed || type=binary/octet-stream; }
     case $cmd in
-    cp) [ ${#args[@]} -eq 2 ] || die "cp SRC DST"; put "${args[0]}" "$(key "${args[1]}")" "$cache" "$type" ;;
+    cp)
+        [ ${#args[@]} -eq 2 ] || die "cp SRC DST"
+        case ${args[0]} in
+        s3://*) # download, as the real CLI: a missing key fails (exit 1)
+            k=$(key "${args[0]}")
+            [ -f "$STORE/$k" ] || {
+                echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"${k#*/}\" does not exist" >&2
+                exit 1
+            }
+            mkdir -p "$(dirname "${args[1]}")" && cp "$STORE/$k" "${args[1]}" ;;
+        *) put "${args[0]}" "$(key "${args[1]}")" "$cache" "$type" ;;
+        esac ;;
     sync)
         [ ${#args[@]} -eq 2 ] || die "sync SRC DST"
         case ${args[0]} in

@@ -116,7 +116,8 @@ ok=1 why=""
 for pair in client/common:patch.h client/common:net.h client/common:layout.h client/common:trust.h client/apply:sig.h \
             client/apply:net.h client/apply:op.h client/net:patch.h client/install:net.h \
             client/host:op.h client/update:seckey.h client/update:sufsort.h \
-            generator/diff:site.h generator/sign:patch.h generator/site:siteverify.h; do
+            generator/diff:site.h generator/sign:patch.h generator/site:siteverify.h \
+            generator/site:shardplan.h generator/diff:store.h; do
     if try_include "${pair%%:*}" "${pair#*:}"; then ok=0; why="$why ${pair} compiled;"; fi
 done
 [ $ok = 1 ] && pass wrong_way_includes_fail || fail wrong_way_includes_fail "$why"
@@ -124,7 +125,8 @@ ok=1 why=""
 # Along the arrows: each must compile (so the failures above are the rule, not a broken probe).
 for pair in client/common:meta.h client/apply:patch.h client/apply:sha256.h client/update:net.h \
             client/update:layout.h client/update:patch.h generator/diff:pcz.h generator/site:seckey.h \
-            generator/cli:siteverify.h generator/cli:site.h client/cli:patch.h; do
+            generator/cli:siteverify.h generator/cli:site.h client/cli:patch.h \
+            generator/shard:build.h generator/cli:job.h; do
     if ! try_include "${pair%%:*}" "${pair#*:}"; then ok=0; why="$why ${pair}: $(head -c 300 "$TMP/probe.err");"; fi
 done
 [ $ok = 1 ] && pass allowed_includes_compile || fail allowed_includes_compile "$why"

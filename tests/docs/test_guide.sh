@@ -117,6 +117,10 @@ status=$(out_of 'patchcast rollback --root' | grep '^{')
 upd=$(out_of 'pc_client_new')
 [[ $upd == *"update available: 1.0.0 -> 1.1.0"* && $upd == *"updated to 1.1.0 (restart required)"* ]] &&
     pass c_example_updates || fail c_example_updates "$(echo "$upd" | tail -3 | tr '\n' ' ')"
+# The sharded build: planned, assembled and signed, and the site verifies.
+sh=$(out_of 'store shards -o site')
+[[ $sh == *"jobs.json: plan "* && $sh == *"assembled in"* && $sh == *"checked "*" documents"* ]] && pass sharded_build_assembles ||
+    fail sharded_build_assembles "$(echo "$sh" | tail -3 | tr '\n' ' ')"
 out_of 'repo-2.key --config' | grep -q 'is up to date' && pass rotation_keeps_clients_updating ||
     fail rotation_keeps_clients_updating "$(out_of 'repo-2.key --config' | tail -2 | tr '\n' ' ')"
 # Root of trust: the client walked to root 2 and is up to date with the
