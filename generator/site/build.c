@@ -190,6 +190,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         s->full_bytes = eps[i].to->full_bytes;
         s->patches = (unsigned)eps[i].delta.npatches;
         s->objects = eps[i].objects;
+        s->release_bytes = eps[i].delta.release ? eps[i].delta.release->size : 0;
         progress(&b, "edge %s -> %s: %u patches, %u whole files, %llu bytes (full %llu)\n",
                  s->from, s->to, s->patches, s->objects, (unsigned long long)s->bytes,
                  (unsigned long long)s->full_bytes);
