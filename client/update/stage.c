@@ -534,6 +534,7 @@ static pc_status apply_release(apply_job *j, uint64_t *transferred, pc_err *e)
                 continue;
             char name[32];
             snprintf(name, sizeof name, "%zu", fp->piece);
+            fp->piece = SIZE_MAX; /* a local file now: if it proves bad, its object */
             free(fp->local);
             free(fp->chain);
             fp->chain = NULL;
@@ -541,7 +542,7 @@ static pc_status apply_release(apply_job *j, uint64_t *transferred, pc_err *e)
             fp->how = PC_HOW_LOCAL;
             if ((fp->local = pc_path_join(dir, name)) == NULL)
                 st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
-            /* Its mode, so that the first file of this content is linked. */
+            /* Its mode, so that it is linked rather than copied. */
             (void)fchmodat(fd, name, p->target->files[i].mode, 0);
         }
         goto out;
