@@ -7,6 +7,7 @@
 # decoded, and the site check, mirror and gc that know the patch.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
+source "$(dirname "$0")/signed.sh"
 cd "$TMP" || exit 1
 unset PATCHCAST_PASSWORD PATCHCAST_ROOT
 
@@ -173,6 +174,38 @@ else fail tampered_release_patch_refused "exit $rc: $(echo "$out" | tail -1)"; f
 out=$("$PCGEN" verify asite -p k.pub 2>&1) && fail verify_finds_tampered_release "verify passed" ||
     { echo "$out" | grep -q "$rp" && pass verify_finds_tampered_release ||
         fail verify_finds_tampered_release "$out"; }
+
+# A release patch that does not apply though its hash is the signed one (a
+# bug in the generator, or a publisher's key misused): the update takes the
+# per-file patches instead, after downloading it.
+rm -rf bsite && cp -a site bsite
+python3 - bsite "$rp" <<'PY'
+import hashlib, json, os, sys
+site, rp = sys.argv[1:]
+p = os.path.join(site, rp)
+b = bytearray(open(p, "rb").read())
+for i in range(220, len(b), 7):  # the stream, not the header
+    b[i] ^= 0x55
+open(p, "wb").write(b)
+r = json.load(open(os.path.join(site, "repo.json")))
+e = [e for e in r["edges"] if e["from"] == "1.0.0" and e["to"] == "1.1.0"][0]
+d = json.load(open(os.path.join(site, "deltas", e["delta"]["sha256"] + ".json")))
+d["release"]["sha256"] = hashlib.sha256(b).hexdigest()
+text = json.dumps(d, separators=(",", ":")).encode() + b"\n"
+h = hashlib.sha256(text).hexdigest()
+open(os.path.join(site, "deltas", h + ".json"), "wb").write(text)
+e["delta"] = {"sha256": h, "size": len(text)}
+r["serial"] += 1
+open(os.path.join(site, "repo.json"), "w").write(json.dumps(r, indent="\t") + "\n")
+PY
+resign bsite
+newroot r7 "$TMP/bsite"
+"$PC" update --root r7 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root r7 --to 1.1.0 --json 2>&1)
+[ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r7/current/ rel/1.1.0/ &&
+    [ "$(echo "$out" | json '["downloaded_bytes"]')" -gt "$(stat -c %s "bsite/$rp")" ] &&
+    pass broken_release_patch_falls_back_per_file ||
+    fail broken_release_patch_falls_back_per_file "$out"
 
 # --- mirror copies it; gc keeps it ---------------------------------------------
 out=$("$PC" mirror "$TMP/site" mir -p k.pub 2>&1)
