@@ -164,6 +164,7 @@ static pc_status map_one(int dirfd, const pc_file_entry *f, uint8_t *at, pc_err 
                        "%s: %s", f->path, strerror(err));
     struct stat sb;
     pc_status st = PC_OK;
+    void *m = NULL;
     if (fstat(fd, &sb) != 0)
         st = pc_fail(e, pc_errno_status(errno), "%s: %s", f->path, strerror(errno));
     else if (!S_ISREG(sb.st_mode))
@@ -171,12 +172,13 @@ static pc_status map_one(int dirfd, const pc_file_entry *f, uint8_t *at, pc_err 
     else if ((uint64_t)sb.st_size != f->size)
         st = pc_fail(e, PC_ERR_HASH, "%s: %llu bytes, the manifest says %llu", f->path,
                      (unsigned long long)sb.st_size, (unsigned long long)f->size);
-    else if (f->size > 0 && mmap(at, (size_t)f->size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) ==
-                                MAP_FAILED)
+    else if (f->size > 0 && (m = mmap(at, (size_t)f->size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
+                                      0)) == MAP_FAILED)
         st = pc_fail(e, pc_errno_status(errno), "%s: mmap: %s", f->path, strerror(errno));
     close(fd);
     if (st != PC_OK)
         return st;
+    (void)m; /* at itself: MAP_FIXED replaced the reservation there */
     uint8_t h[32];
     pc_sha256(at, (size_t)f->size, h);
     if (memcmp(h, f->sha256, 32) != 0)
