@@ -192,9 +192,10 @@ bench_gen() {
             echo "first build: $first_s s, peak RSS $(fmt_kb "$first_kb"); rebuild with nothing new: $SECS s;"
             echo "site size: $(du -sb "$W/site-$series" | cut -f1) bytes; \`patchcast-gen verify\`: $("$B/patchcast-gen" verify "$W/site-$series" -p "$W/k.pub" | tail -1 | sed 's/.*: //')"
             echo
-            echo "| from | to | download | full download | saving |"
-            echo "| --- | --- | ---: | ---: | ---: |"
-            awk 'NR > 3 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$W/summary"
+            echo "| from | to | download (per-file patches) | full download | saving | release patch | saving with it |"
+            echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+            awk 'NR > 3 { best = ($6 != "-" && $6 + 0 < $3 + 0) ? $6 : $3
+                          printf "| %s | %s | %s | %s | %s | %s | %.1f%% |\n", $1, $2, $3, $4, $5, $6, 100 * (1 - best / $4) }' "$W/summary"
             local med
             med=$(awk 'NR > 3 { print $5 }' "$W/summary" | tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
             # Adjacent versions: the parent edges (consecutive in version order).
@@ -204,6 +205,8 @@ bench_gen() {
                   tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
             echo
             echo "Median saving: $adj % over the edges between adjacent versions, $med % over all edges."
+            echo "A client that has the edge's \`from\` version installed downloads the release patch"
+            echo "where there is one (the generator names it only when it is the smaller)."
             echo
         done
     } >"$OUT/gen.md"
@@ -258,8 +261,8 @@ bench_client() {
         echo "of $runs runs; peak RSS from \`/usr/bin/time -f %M\`, the largest of the runs."
         echo "Every update is checked against the release tree (\`diff -r\`)."
         echo
-        echo "| update | adjacent | downloaded bytes | full .tgz bytes | downloaded / .tgz | patchcast full bytes | update s | curl + tar s | update / full | curl + tar + sync s | install s | update peak RSS | install peak RSS |"
-        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        echo "| update | adjacent | release patch | downloaded bytes | full .tgz bytes | downloaded / .tgz | patchcast full bytes | update s | curl + tar s | update / full | curl + tar + sync s | install s | update peak RSS | install peak RSS |"
+        echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     } >"$OUT/client.md"
     local targets_dl="" targets_time="" targets_rss=""
     while read -r series old new; do
@@ -288,16 +291,17 @@ bench_client() {
             echo "$SECS" >>"$W/t.inst"
             [ "$KB" -gt "$inst_kb" ] && inst_kb=$KB
         done
-        local dl full tgzb up fl sy inst
+        local dl full tgzb up fl sy inst relp
         dl=$(jfield "$W/up.json" downloaded_bytes)
+        relp=$(jfield "$W/up.json" release_patch | sed 's/True/yes/; s/False/no/')
         full=$(jfield "$W/up.json" full_bytes)
         tgzb=$(stat -c %s "$tgz")
         up=$(median <"$W/t.up"); fl=$(median <"$W/t.full"); sy=$(median <"$W/t.sync"); inst=$(median <"$W/t.inst")
         local pct ratio
         pct=$(awk -v a="$dl" -v b="$tgzb" 'BEGIN { printf "%.1f %%", 100 * a / b }')
         ratio=$(awk -v a="$up" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
-        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$series" "$old" "$new" "$adj" "$dl" "$tgzb" "$pct" "$full" "$up" "$fl" "$ratio" "$sy" \
+        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$series" "$old" "$new" "$adj" "$relp" "$dl" "$tgzb" "$pct" "$full" "$up" "$fl" "$ratio" "$sy" \
             "$inst" "$(fmt_kb "$up_kb")" "$(fmt_kb "$inst_kb")" >>"$OUT/client.md"
         [ "$adj" = yes ] && targets_dl="$targets_dl $series $old -> $new: $pct $(awk -v a="$dl" -v b="$tgzb" 'BEGIN { print (a <= 0.1 * b) ? "(met)" : "(NOT met)" }');"
         targets_time="$targets_time $series $old -> $new: $(awk -v a="$up" -v b="$fl" 'BEGIN { print (a < b) ? "met" : "NOT met" }');"

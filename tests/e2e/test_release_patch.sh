@@ -91,6 +91,10 @@ old_sha=$(sha256sum rel/1.0.0/old/name.txt | cut -d' ' -f1)
 out=$(delta 1.0.0 1.1.0 '[p["from_sha256"] for p in d["patches"] if p["path"] == "old/new-name.txt"]')
 [ "$out" = "['$old_sha']" ] && pass rename_patched_from_old_path || fail rename_patched_from_old_path "$out"
 out=$("$PCGEN" verify site -p k.pub 2>&1) && pass site_verifies || fail site_verifies "$out"
+# `patchcast-gen diff --release` makes the same patch from the two folders.
+out=$("$PCGEN" diff --release rel/1.0.0 rel/1.1.0 cli.pcz 2>&1)
+cmp -s cli.pcz "site/$rp" && echo "$out" | grep -q "7 new contents" && pass diff_release_cli ||
+    fail diff_release_cli "$out"
 # A second build reuses the release patches.
 "$PCGEN" build rel -o site -s k.key --config cfg.json >build2.out 2>&1
 grep -q "release patches\] 1.0.0 -> 1.1.0: .*(reused)" build2.out && [ -f "site/$rp" ] &&
