@@ -652,7 +652,7 @@ bench_release() {
         "$B/patchcast-gen" diff --release "$R/$old" "$R/$new" "$S/rel.pcz" 2>/dev/null
         relb=$(stat -c %s "$S/rel.pcz")
         reltar "$R/$old" "$S/old.tar" && reltar "$R/$new" "$S/new.tar"
-        zstd -q -f -19 --long=31 --patch-from="$S/old.tar" "$S/new.tar" -o "$S/tar.zst"
+        zstd -q -f -19 --long=31 --patch-from="$S/old.tar" "$S/new.tar" -o "$S/tar.zst" 2>/dev/null
         zb=$(stat -c %s "$S/tar.zst")
         "$pc" init --root "$S/r" --repo "$site" -p "$S/k.pub" >/dev/null
         "$pc" update --root "$S/r" --to "$old" >/dev/null 2>&1

@@ -255,6 +255,7 @@ pc_status build_run_jobs(builder *b)
 typedef struct rels {
     builder *b;
     edge_plan **todo;
+    size_t n;
     pc_err *errs;
 } rels;
 
@@ -288,8 +289,8 @@ static void rel_done(void *ud, size_t i, size_t ndone)
         fprintf(stderr, "warning: release patch %s -> %s not made: %s\n", ep->from->name,
                 ep->to->name, r->errs[i].msg);
     else
-        fprintf(stderr, "[%zu release patches] %s -> %s: %llu bytes%s\n", ndone, ep->from->name,
-                ep->to->name, (unsigned long long)ep->release.size,
+        fprintf(stderr, "[%zu/%zu release patches] %s -> %s: %llu bytes%s\n", ndone, r->n,
+                ep->from->name, ep->to->name, (unsigned long long)ep->release.size,
                 ep->release_new ? "" : " (reused)");
 }
 
@@ -329,6 +330,7 @@ pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps)
             ep->rd = NULL;
         }
     }
+    r.n = n;
     if (st == PC_OK && n > 0)
         pc_jobs_run(&(pc_jobs){.n = n, .workers = cfg->workers, .budget = budget,
                                .need = rel_need, .run = rel_run, .done = rel_done, .ud = &r});
