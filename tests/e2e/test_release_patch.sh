@@ -44,7 +44,8 @@ seq -f 'documentation %g' 1 2500 >"$v/docs/readme.txt"
 cp "$v/docs/readme.txt" "$v/docs/readme-copy.txt"
 printf 'deleted in 1.1.0\n' >"$v/gone.txt"
 : >"$v/empty.txt"
-# 1.1.0: edits; a rename with an edit; a move; a file deleted; a new file
+# 1.1.0: edits; a rename with an edit; a move; a move with an edit (the
+# executable lib/tool to bin/tool); a file deleted; a new file
 # made of pieces of two old ones; one new content at two paths; data.bin
 # replaced by other random bytes (no patch pays off for it).
 cp -a "$v" rel/1.1.0
@@ -62,6 +63,7 @@ printf 'both paths have this new content\n' >"$v/new/dup1.txt"
 cp "$v/new/dup1.txt" "$v/new/dup2.txt"
 head -c 60000 /dev/urandom >"$v/lib/data.bin"
 printf 'x' | dd of="$v/lib/tool" bs=1 seek=100 conv=notrunc status=none
+mkdir -p "$v/bin" && mv "$v/lib/tool" "$v/bin/tool"
 # 1.2.0: data.bin back to 1.0.0's bytes, one line edited.
 cp -a "$v" rel/1.2.0
 v=rel/1.2.0
@@ -90,6 +92,9 @@ out=$(delta 1.0.0 1.1.0 '(len(d["release"]["files"]), d["release"]["size"] < [e 
 old_sha=$(sha256sum rel/1.0.0/old/name.txt | cut -d' ' -f1)
 out=$(delta 1.0.0 1.1.0 '[p["from_sha256"] for p in d["patches"] if p["path"] == "old/new-name.txt"]')
 [ "$out" = "['$old_sha']" ] && pass rename_patched_from_old_path || fail rename_patched_from_old_path "$out"
+old_sha=$(sha256sum rel/1.0.0/lib/tool | cut -d' ' -f1)
+out=$(delta 1.0.0 1.1.0 '[p["from_sha256"] for p in d["patches"] if p["path"] == "bin/tool"]')
+[ "$out" = "['$old_sha']" ] && pass move_patched_from_old_path || fail move_patched_from_old_path "$out"
 out=$("$PCGEN" verify site -p k.pub 2>&1) && pass site_verifies || fail site_verifies "$out"
 # `patchcast-gen diff --release` makes the same patch from the two folders.
 out=$("$PCGEN" diff --release rel/1.0.0 rel/1.1.0 cli.pcz 2>&1)
