@@ -37,7 +37,7 @@ LDFLAGS  += $(SAN)
 # Targets that install their packages first, then build in a sub-make (so
 # the flags below are read once the packages are there); every other target
 # that builds stops at once, naming what is missing.
-DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-big bench-shard clean uninstall
+DEPS_FIRST := deps deps-build check demo demo-qt bench bench-diff bench-gen bench-client bench-release bench-big bench-shard clean uninstall
 ifneq ($(filter-out $(DEPS_FIRST),$(or $(MAKECMDGOALS),all)),)
   MISSING := $(shell scripts/deps.sh --missing build)
   ifneq ($(MISSING),)
@@ -96,7 +96,7 @@ SONAME     := libpatchcast.so.$(VERSION_MAJOR)
 MAN_SRC    := $(wildcard docs/*.1.md)
 MANPAGES   := $(MAN_SRC:docs/%.md=$(BUILD)/man/man1/%)
 
-.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-big bench-shard FORCE
+.PHONY: print-incs demo-run demo-qt demo-qt-run all deps deps-build check asan fuzz fuzz-build demo install uninstall deb lint clean bench bench-diff bench-gen bench-client bench-release bench-big bench-shard FORCE
 .SECONDARY:
 all: $(BUILD)/libpatchcast.a $(BUILD)/libpatchcast.so $(BUILD)/patchcast $(BUILD)/patchcast-gen $(UNIT_BIN) $(MANPAGES)
 
@@ -229,6 +229,11 @@ bench-client: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh client
 
+# Whole-release patches against per-file patches and zstd of the tarballs.
+bench-release: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh release
+
 # A generated pair over 2 GiB: ~15 GB of memory and ~10 GB of /tmp.
 bench-big: deps
 	@$(MAKE) --no-print-directory all
@@ -240,10 +245,10 @@ bench-shard: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench-shard.sh
 
-bench: bench-diff bench-gen bench-client bench-big bench-shard
+bench: bench-diff bench-gen bench-client bench-release bench-big bench-shard
 	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh, scripts/bench-shard.sh)."; echo; \
 	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; echo; cat $(BUILD)/bench/client.md; \
-	  echo; cat $(BUILD)/bench/big.md; echo; cat $(BUILD)/bench/shard.md; } > docs/benchmarks.md
+	  echo; cat $(BUILD)/bench/release.md; echo; cat $(BUILD)/bench/big.md; echo; cat $(BUILD)/bench/shard.md; } > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
 # Install layout; the .deb uses PREFIX=/usr and Debian's multiarch LIBDIR.

@@ -35,7 +35,8 @@ site_refs() {
             echo "deltas/$h.json"
             if [ -f "$site/deltas/$h.json" ]; then
                 # Each patch entry has one from_sha256 and one to_sha256, so the
-                # k-th of each belong to the same entry whatever the key order.
+                # k-th of each belong to the same entry whatever the key order;
+                # so has the release object, whose patch is named the same way.
                 paste -d- <(_refs_values from_sha256 "$site/deltas/$h.json") \
                     <(_refs_values to_sha256 "$site/deltas/$h.json") |
                     sed -E 's|^(..)(.*)$|patches/\1/\1\2|'

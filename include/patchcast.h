@@ -257,6 +257,9 @@ typedef struct pc_update_info {
     char **skipped;            /* versions skipped on this install */
     size_t nskipped;
     double rollout_bucket;     /* this install's bucket, 0.00 to 99.99 (-1: none yet) */
+    int release_patch;         /* the update takes (check) or took (update) one
+                                  whole-release patch for its changed files
+                                  rather than per-file patches and objects */
 } pc_update_info;
 PC_API void pc_update_info_free(pc_update_info *info);
 

@@ -8,6 +8,8 @@
 #   scripts/bench.sh scale    check and up-to-date update on generated sites of
 #                             100 to 10,000 versions and a tree of 100,000 files
 #   scripts/bench.sh big      the diff engine on a generated pair over 2 GiB
+#   scripts/bench.sh release  whole-release patches vs per-file patches and vs
+#                             zstd --patch-from of the release tarballs
 # Results go to build/bench/<name>.md; `make bench` gathers them into
 # docs/benchmarks.md.
 set -euo pipefail
@@ -192,9 +194,10 @@ bench_gen() {
             echo "first build: $first_s s, peak RSS $(fmt_kb "$first_kb"); rebuild with nothing new: $SECS s;"
             echo "site size: $(du -sb "$W/site-$series" | cut -f1) bytes; \`patchcast-gen verify\`: $("$B/patchcast-gen" verify "$W/site-$series" -p "$W/k.pub" | tail -1 | sed 's/.*: //')"
             echo
-            echo "| from | to | download | full download | saving |"
-            echo "| --- | --- | ---: | ---: | ---: |"
-            awk 'NR > 3 { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$W/summary"
+            echo "| from | to | download (per-file patches) | full download | saving | release patch | saving with it |"
+            echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+            awk 'NR > 3 { best = ($6 != "-" && $6 + 0 < $3 + 0) ? $6 : $3
+                          printf "| %s | %s | %s | %s | %s | %s | %.1f%% |\n", $1, $2, $3, $4, $5, $6, 100 * (1 - best / $4) }' "$W/summary"
             local med
             med=$(awk 'NR > 3 { print $5 }' "$W/summary" | tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
             # Adjacent versions: the parent edges (consecutive in version order).
@@ -204,6 +207,8 @@ bench_gen() {
                   tr -d '%' | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
             echo
             echo "Median saving: $adj % over the edges between adjacent versions, $med % over all edges."
+            echo "A client that has the edge's \`from\` version installed downloads the release patch"
+            echo "where there is one (the generator names it only when it is the smaller)."
             echo
         done
     } >"$OUT/gen.md"
@@ -258,8 +263,8 @@ bench_client() {
         echo "of $runs runs; peak RSS from \`/usr/bin/time -f %M\`, the largest of the runs."
         echo "Every update is checked against the release tree (\`diff -r\`)."
         echo
-        echo "| update | adjacent | downloaded bytes | full .tgz bytes | downloaded / .tgz | patchcast full bytes | update s | curl + tar s | update / full | curl + tar + sync s | install s | update peak RSS | install peak RSS |"
-        echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        echo "| update | adjacent | release patch | downloaded bytes | full .tgz bytes | downloaded / .tgz | patchcast full bytes | update s | curl + tar s | update / full | curl + tar + sync s | install s | update peak RSS | install peak RSS |"
+        echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     } >"$OUT/client.md"
     local targets_dl="" targets_time="" targets_rss=""
     while read -r series old new; do
@@ -288,16 +293,17 @@ bench_client() {
             echo "$SECS" >>"$W/t.inst"
             [ "$KB" -gt "$inst_kb" ] && inst_kb=$KB
         done
-        local dl full tgzb up fl sy inst
+        local dl full tgzb up fl sy inst relp
         dl=$(jfield "$W/up.json" downloaded_bytes)
+        relp=$(jfield "$W/up.json" release_patch | sed 's/True/yes/; s/False/no/')
         full=$(jfield "$W/up.json" full_bytes)
         tgzb=$(stat -c %s "$tgz")
         up=$(median <"$W/t.up"); fl=$(median <"$W/t.full"); sy=$(median <"$W/t.sync"); inst=$(median <"$W/t.inst")
         local pct ratio
         pct=$(awk -v a="$dl" -v b="$tgzb" 'BEGIN { printf "%.1f %%", 100 * a / b }')
         ratio=$(awk -v a="$up" -v b="$fl" 'BEGIN { printf "%.2f", a / b }')
-        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$series" "$old" "$new" "$adj" "$dl" "$tgzb" "$pct" "$full" "$up" "$fl" "$ratio" "$sy" \
+        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$series" "$old" "$new" "$adj" "$relp" "$dl" "$tgzb" "$pct" "$full" "$up" "$fl" "$ratio" "$sy" \
             "$inst" "$(fmt_kb "$up_kb")" "$(fmt_kb "$inst_kb")" >>"$OUT/client.md"
         [ "$adj" = yes ] && targets_dl="$targets_dl $series $old -> $new: $pct $(awk -v a="$dl" -v b="$tgzb" 'BEGIN { print (a <= 0.1 * b) ? "(met)" : "(NOT met)" }');"
         targets_time="$targets_time $series $old -> $new: $(awk -v a="$up" -v b="$fl" 'BEGIN { print (a < b) ? "met" : "NOT met" }');"
@@ -594,12 +600,86 @@ PY
     cat "$OUT/big.md"
 }
 
+# --- release --------------------------------------------------------------------
+# Whole-release patches (docs/format.md §5) on the corpus pairs: per pair a
+# site of the two versions (its edge's per-file download, and whether the
+# release patch is named in its delta), the release patch itself
+# (`patchcast-gen diff --release`, the same bytes), zstd --patch-from of the
+# new release's tar against the old one's (the yardstick of issue 20), and
+# a client update through the site: bytes downloaded, wall time, peak RSS
+# (mapped files included) and peak heap under massif (mapped files not).
+RELEASE_PAIRS="typescript 5.4.5 5.5.2
+typescript 5.5.2 5.5.3
+typescript 5.5.3 5.5.4
+typescript 5.5.4 5.6.2
+typescript 5.6.2 5.6.3
+typescript 5.5.3 5.6.2
+esbuild 0.24.0 0.24.1
+esbuild 0.24.1 0.24.2
+esbuild 0.24.2 0.25.0"
+
+reltar() { tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$1" -cf "$2" .; }
+
+bench_release() {
+    local S=$W/rel pc=$B/patchcast
+    mkdir -p "$S"
+    "$B/patchcast-gen" keygen -W -p "$S/k.pub" -s "$S/k.key" >/dev/null
+    {
+        echo "## Whole-release patches (\`scripts/bench.sh release\`)"
+        echo
+        echo "$(nproc) cores, $(date -u +%Y-%m-%d). Per pair: a site built from the two versions alone;"
+        echo "\"per-file\" is its edge's download with per-file patches and objects, \"release"
+        echo "patch\" the whole-release patch (\`patchcast-gen diff --release\`, the bytes \`build\`"
+        echo "writes; \"named\" when the delta names it, which it does only when it is the"
+        echo "smaller), \"zstd\" \`zstd -19 --long=31 --patch-from\` of the new release's tar"
+        echo "against the old one's. Then \`patchcast update --to NEW --json\` from an install of"
+        echo "OLD through the site: what it downloaded, whether it took the release patch,"
+        echo "its wall time, peak RSS (mapped files included) and peak heap (massif)."
+        echo
+        echo "| pair | per-file | release patch | named | zstd of the tars | release / zstd | update downloaded | took release | update s | peak RSS | peak heap |"
+        echo "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
+    } >"$OUT/release.md"
+    local series old new
+    while read -r series old new; do
+        local R=$S/releases site=$S/site
+        rm -rf "$R" "$site" "$S/r" "$S/r2" && mkdir -p "$R"
+        cp -al "$CORPUS/$series/$old" "$CORPUS/$series/$new" "$R/"
+        echo "{\"product\": \"$series\"}" >"$S/cfg.json"
+        "$B/patchcast-gen" build -q "$R" -o "$site" -s "$S/k.key" --config "$S/cfg.json" >"$S/summary"
+        local perfile named relb zb
+        perfile=$(awk 'NR == 4 { print $3 }' "$S/summary")
+        named=$(awk 'NR == 4 { print ($6 == "-") ? "no" : "yes" }' "$S/summary")
+        "$B/patchcast-gen" diff --release "$R/$old" "$R/$new" "$S/rel.pcz" 2>/dev/null
+        relb=$(stat -c %s "$S/rel.pcz")
+        reltar "$R/$old" "$S/old.tar" && reltar "$R/$new" "$S/new.tar"
+        zstd -q -f -19 --long=31 --patch-from="$S/old.tar" "$S/new.tar" -o "$S/tar.zst" 2>/dev/null
+        zb=$(stat -c %s "$S/tar.zst")
+        "$pc" init --root "$S/r" --repo "$site" -p "$S/k.pub" >/dev/null
+        "$pc" update --root "$S/r" --to "$old" >/dev/null 2>&1
+        cp -a "$S/r" "$S/r2"
+        MEASURE_OUT=$S/up.json measure "$pc" update --root "$S/r" --to "$new" --json
+        diff -r "$S/r/current/" "$CORPUS/$series/$new/" >/dev/null ||
+            { echo "bench: $series $old -> $new: the updated tree differs" >&2; exit 1; }
+        local up=$SECS kb=$KB dl took
+        heap "$pc" update --root "$S/r2" --to "$new"
+        dl=$(jfield "$S/up.json" downloaded_bytes)
+        took=$(jfield "$S/up.json" release_patch | sed 's/True/yes/; s/False/no/')
+        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$series" "$old" \
+            "$new" "$perfile" "$relb" "$named" "$zb" "$(ratio "$relb" "$zb")" "$dl" "$took" "$up" \
+            "$(fmt_kb "$kb")" "$(fmt_kb "$HEAP_KB")" >>"$OUT/release.md"
+        rm -f "$S/old.tar" "$S/new.tar" "$S/tar.zst" "$S/rel.pcz"
+    done <<<"$RELEASE_PAIRS"
+    rm -rf "$S"
+    cat "$OUT/release.md"
+}
+
 case ${1:-all} in
 diff) bench_diff ;;
 gen) bench_gen ;;
 client) bench_client ;;
 scale) bench_scale; cat "$OUT/scale.md" ;;
 big) bench_big ;;
-all) bench_diff; bench_gen; bench_client; bench_big ;;
-*) echo "usage: $0 diff|gen|client|scale|big|all" >&2; exit 2 ;;
+release) bench_release ;;
+all) bench_diff; bench_gen; bench_client; bench_release; bench_big ;;
+*) echo "usage: $0 diff|gen|client|scale|big|release|all" >&2; exit 2 ;;
 esac

@@ -262,6 +262,7 @@ static void print_info(const pc_update_info *i, int json, const char *verb)
         pc_json_uint("downloaded_bytes", i->download_bytes);
         pc_json_uint("full_bytes", i->full_bytes);
         pc_json_uint("hops", i->hops);
+        pc_json_bool("release_patch", i->release_patch);
         pc_json_bool("restart_required", i->restart_required);
         json_list("hot_modules", i->hot_modules, i->nhot);
         pc_json_uint("changed_files", i->nchanged);

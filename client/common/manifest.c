@@ -43,6 +43,9 @@ void pc_delta_free(pc_delta *d)
     for (size_t i = 0; i < d->npatches; i++)
         free(d->patches[i].path);
     free(d->patches);
+    if (d->release)
+        free(d->release->files);
+    free(d->release);
     free(d);
 }
 
@@ -388,6 +391,47 @@ static pc_status first_duplicate_patch(const pc_delta *d, size_t *dup, pc_err *e
     return PC_OK;
 }
 
+static int cmp_release_file(const void *a, const void *b)
+{
+    const pc_release_file *x = *(const pc_release_file *const *)a,
+                          *y = *(const pc_release_file *const *)b;
+    int c = memcmp(x->sha256, y->sha256, 32);
+    return c ? c : (x > y) - (x < y); /* one array: its order */
+}
+
+/* The whole-release patch: sizes in range and adding up, each content
+ * once, the reference a whole number of aligned slots. */
+static pc_status release_validate(const pc_release_ref *r, pc_err *e)
+{
+    if (r->nfiles == 0 || r->nfiles > PC_MAX_FILES)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.files: 1 to %d entries", PC_MAX_FILES);
+    if (r->size == 0 || r->size > PC_JSON_MAX_INT)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.size: out of range");
+    if (r->reference_size > PC_JSON_MAX_INT || r->reference_size % PC_RELEASE_ALIGN)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.reference_size: not a multiple of %d",
+                       PC_RELEASE_ALIGN);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->files[i].size > PC_JSON_MAX_INT || (sum += r->files[i].size) > PC_JSON_MAX_INT)
+            return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.files[%zu].size: out of range", i);
+    if (sum != r->to_size)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.to_size: not the sum of the files' sizes");
+    const pc_release_file **s = malloc(r->nfiles * sizeof *s);
+    if (s == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->nfiles; i++)
+        s[i] = &r->files[i];
+    qsort(s, r->nfiles, sizeof *s, cmp_release_file);
+    size_t dup = SIZE_MAX;
+    for (size_t k = 1; k < r->nfiles; k++)
+        if (!memcmp(s[k]->sha256, s[k - 1]->sha256, 32) && (size_t)(s[k] - r->files) < dup)
+            dup = (size_t)(s[k] - r->files);
+    free(s);
+    if (dup != SIZE_MAX)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": release.files[%zu]: duplicate content", dup);
+    return PC_OK;
+}
+
 pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
 {
     if (d->from == NULL || !pc_version_name_ok(d->from))
@@ -414,12 +458,56 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
         if (i == dup)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: duplicate patch", i);
     }
+    return d->release ? release_validate(d->release, e) : PC_OK;
+}
+
+static pc_status parse_release(pc_delta *d, const cJSON *o, pc_err *e)
+{
+    static const char *const known[] = {"from_sha256", "reference_size", "to_sha256", "to_size",
+                                        "size", "sha256", "files", NULL};
+    static const char *const known_file[] = {"sha256", "size", NULL};
+    pc_jpath p = {"release"};
+    pc_release_ref *r = d->release = calloc(1, sizeof *r);
+    const cJSON *arr = NULL, *it;
+    pc_status st;
+    if (r == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    if (!cJSON_IsObject(o))
+        return pc_jfail(e, DWHAT, &p, "expected an object");
+    if ((st = pc_jcheck_keys(o, known, DWHAT, &p, e)) ||
+        (st = pc_jget_sha256(o, "from_sha256", r->from, DWHAT, &p, e)) ||
+        (st = pc_jget_u64(o, "reference_size", true, 0, PC_JSON_MAX_INT, &r->reference_size,
+                          DWHAT, &p, e)) ||
+        (st = pc_jget_sha256(o, "to_sha256", r->to, DWHAT, &p, e)) ||
+        (st = pc_jget_u64(o, "to_size", true, 0, PC_JSON_MAX_INT, &r->to_size, DWHAT, &p, e)) ||
+        (st = pc_jget_u64(o, "size", true, 1, PC_JSON_MAX_INT, &r->size, DWHAT, &p, e)) ||
+        (st = pc_jget_sha256(o, "sha256", r->sha256, DWHAT, &p, e)) ||
+        (st = pc_jget_array(o, "files", true, &arr, DWHAT, &p, e)))
+        return st;
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    if (n > PC_MAX_FILES)
+        return pc_fail(e, PC_ERR_TOO_LARGE, DWHAT ": release.files: more than %d", PC_MAX_FILES);
+    if ((r->files = calloc(n ? n : 1, sizeof *r->files)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_jpath base = {"release.files"};
+    cJSON_ArrayForEach(it, arr)
+    {
+        pc_jpath fp;
+        pc_jpath_idx(&fp, &base, r->nfiles);
+        pc_release_file *f = &r->files[r->nfiles++];
+        if (!cJSON_IsObject(it))
+            return pc_jfail(e, DWHAT, &fp, "expected an object");
+        if ((st = pc_jcheck_keys(it, known_file, DWHAT, &fp, e)) ||
+            (st = pc_jget_sha256(it, "sha256", f->sha256, DWHAT, &fp, e)) ||
+            (st = pc_jget_u64(it, "size", true, 0, PC_JSON_MAX_INT, &f->size, DWHAT, &fp, e)))
+            return st;
+    }
     return PC_OK;
 }
 
 static pc_status parse_delta(pc_delta *d, const cJSON *root, pc_err *e)
 {
-    static const char *const known[] = {"format", "from", "to", "patches", NULL};
+    static const char *const known[] = {"format", "from", "to", "patches", "release", NULL};
     static const char *const known_patch[] = {"path", "from_sha256", "to_sha256", "to_size",
                                               "size", "sha256", "format", NULL};
     if (!cJSON_IsObject(root))
@@ -478,6 +566,9 @@ static pc_status parse_delta(pc_delta *d, const cJSON *root, pc_err *e)
         }
         free(fmt);
     }
+    const cJSON *rel = cJSON_GetObjectItemCaseSensitive(root, "release");
+    if (rel && (st = parse_release(d, rel, e)) != PC_OK)
+        return st;
     return pc_delta_validate(d, e);
 }
 
@@ -519,6 +610,21 @@ pc_status pc_delta_write(const pc_delta *d, char **out, size_t *len, pc_err *e)
              pc_jadd_u64(o, "to_size", p->to_size) && pc_jadd_u64(o, "size", p->size) &&
              pc_jadd_sha256(o, "sha256", p->sha256) &&
              cJSON_AddStringToObject(o, "format", pc_patch_fmt_name(p->format));
+    }
+    const pc_release_ref *r = d->release;
+    cJSON *ro = NULL, *files = NULL;
+    if (ok && r)
+        ok = (ro = cJSON_AddObjectToObject(root, "release")) &&
+             pc_jadd_sha256(ro, "from_sha256", r->from) &&
+             pc_jadd_u64(ro, "reference_size", r->reference_size) &&
+             pc_jadd_sha256(ro, "to_sha256", r->to) && pc_jadd_u64(ro, "to_size", r->to_size) &&
+             pc_jadd_u64(ro, "size", r->size) && pc_jadd_sha256(ro, "sha256", r->sha256) &&
+             (files = cJSON_AddArrayToObject(ro, "files"));
+    for (size_t i = 0; ok && r && i < r->nfiles; i++) {
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(files, o) &&
+             pc_jadd_sha256(o, "sha256", r->files[i].sha256) &&
+             pc_jadd_u64(o, "size", r->files[i].size);
     }
     return pc_jprint(root, ok, false, out, len, e);
 }

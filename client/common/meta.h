@@ -106,10 +106,34 @@ typedef struct pc_patch_ref {
     pc_patch_fmt format;
 } pc_patch_ref;
 
+/* A whole-release patch (docs/format.md §5, §7): one pcz patch from the
+ * `from` version's reference (every distinct content of its regular files
+ * in manifest order, each padded with zeros to a multiple of
+ * PC_RELEASE_ALIGN) to the concatenation of `files`, the contents of `to`
+ * that `from` does not have. */
+#define PC_RELEASE_ALIGN 4096
+
+typedef struct pc_release_file {
+    uint8_t sha256[32];
+    uint64_t size;
+} pc_release_file;
+
+typedef struct pc_release_ref {
+    uint8_t from[32];        /* SHA-256 of the reference */
+    uint64_t reference_size; /* its bytes, padding included */
+    uint8_t to[32];          /* SHA-256 of what the patch produces */
+    uint64_t to_size;        /* = the sum of the files' sizes */
+    uint64_t size;           /* bytes of the patch file ... */
+    uint8_t sha256[32];      /* ... and their SHA-256 */
+    pc_release_file *files;  /* the produced contents, in order, distinct */
+    size_t nfiles;
+} pc_release_ref;
+
 typedef struct pc_delta {
     char *from, *to;
     pc_patch_ref *patches;
     size_t npatches;
+    pc_release_ref *release; /* NULL: none */
 } pc_delta;
 
 /* Parse and validate (json need not be NUL-terminated). On failure *out is

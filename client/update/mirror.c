@@ -237,6 +237,10 @@ pc_status pc_client_mirror(pc_client *c, const char *url, const char *dir, unsig
             pc_site_patch_path(d->patches[k].from, d->patches[k].to, rel);
             st = add(&files, dir, rel, d->patches[k].size, d->patches[k].sha256, e);
         }
+        if (d && st == PC_OK && d->release) {
+            pc_site_patch_path(d->release->from, d->release->to, rel);
+            st = add(&files, dir, rel, d->release->size, d->release->sha256, e);
+        }
         pc_manifest_free(m);
         pc_delta_free(d);
     }

@@ -14,8 +14,20 @@
 #include "plan.h"
 #include "route.h"
 
+void pc_plan_drop_release(pc_plan *p)
+{
+    if (p->release == NULL)
+        return;
+    for (size_t i = 0; p->files && i < p->target->nfiles; i++)
+        p->files[i].piece = SIZE_MAX;
+    p->release = NULL;
+    p->download = p->download_files;
+    pc_relref_unmap(&p->ref);
+}
+
 void pc_plan_free(pc_plan *p)
 {
+    pc_relref_unmap(&p->ref);
     free(p->from);
     free(p->to);
     if (p->target && p->files)
@@ -249,6 +261,76 @@ static pc_status plan_chain(pc_op *op, pc_plan *p, const plan_index *ix, const p
     return PC_OK;
 }
 
+/* A file's download in the per-file plan. */
+static uint64_t file_cost(const pc_file_entry *t, const pc_file_plan *fp)
+{
+    uint64_t c = fp->how == PC_HOW_OBJECT ? t->object_size : 0;
+    for (size_t k = 0; k < fp->nchain; k++)
+        c += fp->chain[k]->size;
+    return c;
+}
+
+static int cmp_piece(const void *pa, const void *pb, void *files)
+{
+    const pc_release_file *f = files;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = memcmp(f[a].sha256, f[b].sha256, 32);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* The whole-release patch against the per-file plan: on a route of one
+ * hop from the installed version (whose files make the reference), the
+ * patch's bytes and those of what it does not make that is not local,
+ * against the per-file download. The cheaper is taken. */
+static pc_status price_release(pc_op *op, pc_plan *p)
+{
+    const pc_release_ref *rel = p->hops == 1 ? p->deltas[0]->release : NULL;
+    if (rel == NULL || op->current == NULL || p->nlocals == 0 ||
+        strcmp(p->local_names[0], op->current) || strcmp(p->deltas[0]->from, op->current) ||
+        sysconf(_SC_PAGESIZE) != PC_RELEASE_ALIGN)
+        return PC_OK;
+    size_t *by = malloc(rel->nfiles * sizeof *by);
+    size_t *piece = malloc((p->target->nfiles ? p->target->nfiles : 1) * sizeof *piece);
+    if (by == NULL || piece == NULL) {
+        free(by);
+        free(piece);
+        return pc_fail(&op->c->err, PC_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < rel->nfiles; i++)
+        by[i] = i;
+    qsort_r(by, rel->nfiles, sizeof *by, cmp_piece, rel->files);
+    uint64_t cost = rel->size;
+    for (size_t i = 0; i < p->target->nfiles; i++) {
+        const pc_file_entry *t = &p->target->files[i];
+        piece[i] = SIZE_MAX;
+        if (t->type != PC_FT_FILE || p->files[i].how == PC_HOW_LOCAL)
+            continue;
+        size_t lo = 0, hi = rel->nfiles;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (memcmp(rel->files[by[mid]].sha256, t->sha256, 32) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < rel->nfiles && !memcmp(rel->files[by[lo]].sha256, t->sha256, 32) &&
+            rel->files[by[lo]].size == t->size)
+            piece[i] = by[lo];
+        else
+            cost += file_cost(t, &p->files[i]);
+    }
+    if (cost < p->download) {
+        for (size_t i = 0; i < p->target->nfiles; i++)
+            p->files[i].piece = piece[i];
+        p->release = rel;
+        p->download_files = p->download;
+        p->download = cost;
+    }
+    free(by);
+    free(piece);
+    return PC_OK;
+}
+
 /* Build the plan for an update from op->current to `version`. */
 static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix)
 {
@@ -327,6 +409,7 @@ static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix
     for (size_t i = 0; i < p->target->nfiles; i++) {
         const pc_file_entry *t = &p->target->files[i];
         pc_file_plan *fp = &p->files[i];
+        fp->piece = SIZE_MAX;
         if (t->type != PC_FT_FILE)
             continue;
         /* Changed or new: a critical file means a restart, even when its new
@@ -346,7 +429,7 @@ static pc_status make(pc_op *op, const char *version, pc_plan *p, plan_index *ix
         for (size_t k = 0; k < fp->nchain; k++)
             p->download += fp->chain[k]->size;
     }
-    return PC_OK;
+    return price_release(op, p);
 }
 
 pc_status pc_plan_make(pc_op *op, const char *version, pc_plan *p)
@@ -425,6 +508,7 @@ pc_status pc_plan_info(pc_op *op, const pc_plan *p, pc_update_info **out)
     info->download_bytes = info->up_to_date ? 0 : p->download;
     info->full_bytes = p->tv->full_bytes;
     info->hops = p->hops;
+    info->release_patch = !info->up_to_date && p->release != NULL;
     info->restart_required = p->restart;
     info->notes = p->tv->notes ? strdup(p->tv->notes) : NULL;
     const pc_manifest *cur = p->nlocals && op->current ? p->locals[0] : NULL;

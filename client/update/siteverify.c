@@ -3,9 +3,11 @@
  * patch applied to its source produces its target, and the chain of root
  * metadata (roots/) repo.json names. Shared by
  * `patchcast-gen verify` (before uploading) and `patchcast mirror`. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,10 +15,12 @@
 #include "fileio.h"
 #include "hex.h"
 #include "jsonv.h"
+#include "layout.h"
 #include "meta.h"
 #include "object.h"
 #include "patch.h"
 #include "path.h"
+#include "relpatch.h"
 #include "seen.h"
 #include "sig.h"
 #include "sha256.h"
@@ -148,6 +152,102 @@ static const pc_file_entry *file_with(const pc_manifest *m, by_sha *ix, const ui
             hi = mid;
     }
     return lo < ix->n && !memcmp(ix->f[lo]->sha256, sha, 32) ? ix->f[lo] : NULL;
+}
+
+/* Append the object of f, unpacked, to fd and pad it to the alignment of
+ * a release reference. */
+static bool append_object(vctx *v, const pc_file_entry *f, int fd)
+{
+    if (!check_object(v, f, true))
+        return false;
+    int in = open(v->tmp, O_RDONLY | O_CLOEXEC);
+    uint8_t buf[65536];
+    ssize_t r = 0;
+    bool ok = in >= 0;
+    while (ok && (r = read(in, buf, sizeof buf)) > 0)
+        ok = pc_write_all(fd, buf, (size_t)r) == 0;
+    ok = ok && r == 0;
+    if (in >= 0)
+        close(in);
+    unlink(v->tmp);
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t pad = (PC_RELEASE_ALIGN - end % PC_RELEASE_ALIGN) % PC_RELEASE_ALIGN;
+    return ok && end >= 0 && ftruncate(fd, end + pad) == 0 && lseek(fd, 0, SEEK_END) >= 0;
+}
+
+static bool same_files(const pc_release_file *want, size_t n, const pc_release_ref *rel)
+{
+    if (n != rel->nfiles)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (want[i].size != rel->files[i].size || memcmp(want[i].sha256, rel->files[i].sha256, 32))
+            return false;
+    return true;
+}
+
+/* A whole-release patch: the file as the delta names it, the contents it
+ * makes those the rule gives, and applied to the reference built from the
+ * from version's objects it makes them. */
+static void check_release(vctx *v, const pc_release_ref *rel, const pc_manifest *from,
+                          const pc_manifest *to)
+{
+    char prel[PC_SITE_PATH_MAX];
+    pc_site_patch_path(rel->from, rel->to, prel);
+    char *pp = site_file(v, prel), *ref = site_file(v, ".verify-reference"),
+         *out = site_file(v, ".verify-release");
+    pc_release_file *want = NULL;
+    size_t *idx = NULL, nwant = 0, nref = 0;
+    uint64_t ref_size = 0;
+    pc_err e = {0};
+    struct stat sb;
+    int fd = -1, od = -1;
+    uint8_t *map = NULL;
+    v->patches++;
+    if (!pp || !ref || !out || pc_relref_targets(from, to, &want, NULL, &nwant, &e) ||
+        pc_relref_layout(from, &idx, &nref, &ref_size, &e))
+        problem(v, prel, e.msg[0] ? e.msg : "out of memory");
+    else if (stat(pp, &sb) != 0)
+        problem(v, prel, "missing");
+    else if ((uint64_t)sb.st_size != rel->size)
+        problem(v, prel, "size differs from the delta document");
+    else if (!file_hash_is(pp, rel->sha256))
+        problem(v, prel, "SHA-256 differs from the delta document");
+    else if (!same_files(want, nwant, rel))
+        problem(v, prel, "its files are not the contents its target adds to its source");
+    else if (ref_size != rel->reference_size)
+        problem(v, prel, "reference_size differs from the reference of its source");
+    else if ((fd = open(ref, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        problem(v, prel, "cannot make a scratch file");
+    else {
+        bool ok = true;
+        for (size_t k = 0; k < nref && ok; k++)
+            ok = append_object(v, &from->files[idx[k]], fd);
+        if (ok && ref_size > 0 &&
+            (map = mmap(NULL, (size_t)ref_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+            map = NULL, ok = false;
+        pc_relref r = {map, ref_size};
+        (void)mkdir(out, 0700);
+        if (!ok)
+            problem(v, prel, "not applied: an object of its source is damaged");
+        else if ((od = open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+                 pc_relpatch_apply(&r, rel, pp, od, &e) != PC_OK)
+            problem(v, prel, od < 0 ? "cannot make a scratch folder" : e.msg);
+    }
+    if (map)
+        munmap(map, (size_t)ref_size);
+    if (fd >= 0)
+        close(fd);
+    if (od >= 0)
+        close(od);
+    if (ref)
+        unlink(ref);
+    if (out)
+        (void)pc_rmtree(out, &e);
+    free(want);
+    free(idx);
+    free(pp);
+    free(ref);
+    free(out);
 }
 
 pc_status pc_site_verify_dir(pc_client *cl, const char *dir, pc_site_problem_fn fn, void *ud,
@@ -363,6 +463,8 @@ pc_status pc_site_verify_with(pc_client *cl, const char *dir, const char *json, 
             }
             free(pp);
         }
+        if (d && from && to && d->release)
+            check_release(&v, d->release, from, to);
         pc_delta_free(d);
     }
     for (size_t i = 0; i < r->nversions; i++) {

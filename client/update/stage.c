@@ -16,6 +16,7 @@
 #include "hex.h"
 #include "object.h"
 #include "patch.h"
+#include "relpatch.h"
 #include "path.h"
 #include "sha256.h"
 #include "stage.h"
@@ -31,13 +32,46 @@ char *pc_stage_cache_object(pc_op *op, const uint8_t sha[32])
     return pc_layout_path(&op->lay, "cache", "objects", hex);
 }
 
-static char *cache_patch(pc_op *op, const pc_patch_ref *pr)
+static char *cache_patch_of(pc_op *op, const uint8_t from[32], const uint8_t to[32])
 {
     char name[140], a[65], b[65];
-    pc_hex_encode(pr->from, 32, a);
-    pc_hex_encode(pr->to, 32, b);
+    pc_hex_encode(from, 32, a);
+    pc_hex_encode(to, 32, b);
     snprintf(name, sizeof name, "%s-%s", a, b);
     return pc_layout_path(&op->lay, "cache", "patches", name);
+}
+
+static char *cache_patch(pc_op *op, const pc_patch_ref *pr)
+{
+    return cache_patch_of(op, pr->from, pr->to);
+}
+
+/* The whole-release patch's reference: the installed version's files,
+ * mapped and each checked against its manifest before anything is
+ * downloaded for it. A file damaged or missing (or a reference this
+ * system cannot map) sends the update back to per-file patches, which
+ * handle damage file by file. */
+static void prepare_release(pc_op *op, pc_plan *p)
+{
+    char *dir = pc_layout_path(&op->lay, "versions", op->current, NULL);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    pc_err why = {0};
+    size_t bad;
+    if (fd < 0 || pc_relref_map(fd, p->locals[0], p->release->reference_size, &p->ref, &bad,
+                                &why) != PC_OK) {
+        pc_op_progress(op, "download", "per-file patches: the release patch's reference is "
+                       "not intact", 0, 0);
+        pc_plan_drop_release(p);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+}
+
+/* Does file i come from the release patch's output? */
+static bool from_release(const pc_plan *p, size_t i)
+{
+    return p->release && p->files[i].piece != SIZE_MAX;
 }
 
 /* Download items sort by site path, so that a file several entries need
@@ -51,10 +85,12 @@ static int by_rel(const void *a, const void *b)
 pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *transferred)
 {
     pc_err *e = &op->c->err;
-    size_t cap = 0, n = 0;
+    size_t cap = 1, n = 0;
+    if (only == NULL && p->release && p->ref.base == NULL)
+        prepare_release(op, p);
     for (size_t i = 0; i < p->target->nfiles; i++) {
         const pc_file_plan *fp = &p->files[i];
-        if (!only || only[i])
+        if ((!only || only[i]) && !from_release(p, i))
             cap += fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
     }
     pc_fetch_item *items = calloc(cap ? cap : 1, sizeof *items);
@@ -74,7 +110,7 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *t
         const pc_file_entry *t = &p->target->files[i];
         pc_file_plan *fp = &p->files[i];
         size_t want = fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
-        if (only && !only[i])
+        if ((only && !only[i]) || from_release(p, i))
             want = 0;
         for (size_t k = 0; k < want; k++) {
             char rel[PC_SITE_PATH_MAX];
@@ -97,6 +133,16 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *t
                 break;
             }
         }
+    }
+    if (st == PC_OK && only == NULL && p->release) {
+        char rel[PC_SITE_PATH_MAX];
+        pc_fetch_item *it = &items[n++];
+        pc_site_patch_path(p->release->from, p->release->to, rel);
+        it->dest = cache_patch_of(op, p->release->from, p->release->to);
+        it->size = p->release->size;
+        memcpy(it->sha256, p->release->sha256, 32); /* from signed metadata */
+        if ((it->rel = strdup(rel)) == NULL || it->dest == NULL)
+            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
     }
     size_t u = 0;
     if (st == PC_OK && n > 0) {
@@ -455,6 +501,76 @@ static pc_status refetch_damaged(apply_job *j, uint64_t *transferred, pc_err *e)
     return st;
 }
 
+/* The whole-release patch, applied to the mapped reference into
+ * scratch/release/<piece>: each target file it makes then becomes a local
+ * copy of its piece (linked into staging and checked like any other).
+ * Should the patch not apply (a cached patch that proves bad, a reference
+ * changed since it was checked), its files go back to their per-file
+ * plans, downloaded now; a failure to write is an error. */
+static pc_status apply_release(apply_job *j, uint64_t *transferred, pc_err *e)
+{
+    pc_op *op = j->op;
+    pc_plan *p = j->p;
+    char *dir = pc_path_join(j->scratch, "release");
+    char *patch = cache_patch_of(op, p->release->from, p->release->to);
+    int fd = -1;
+    pc_status st = PC_OK;
+    if (dir == NULL || patch == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (mkdir(dir, 0700) != 0 || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                     O_CLOEXEC)) < 0) {
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", dir, strerror(errno));
+        goto out;
+    }
+    pc_op_progress(op, "apply", "release patch", 0, 0);
+    st = pc_relpatch_apply(&p->ref, p->release, patch, fd, e);
+    pc_relref_unmap(&p->ref);
+    if (st == PC_OK) {
+        for (size_t i = 0; i < p->target->nfiles && st == PC_OK; i++) {
+            pc_file_plan *fp = &p->files[i];
+            if (!from_release(p, i))
+                continue;
+            char name[32];
+            snprintf(name, sizeof name, "%zu", fp->piece);
+            fp->piece = SIZE_MAX; /* a local file now: if it proves bad, its object */
+            free(fp->local);
+            free(fp->chain);
+            fp->chain = NULL;
+            fp->nchain = 0;
+            fp->how = PC_HOW_LOCAL;
+            if ((fp->local = pc_path_join(dir, name)) == NULL)
+                st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            /* Its mode, so that it is linked rather than copied. */
+            (void)fchmodat(fd, name, p->target->files[i].mode, 0);
+        }
+        goto out;
+    }
+    if (st != PC_ERR_PATCH && st != PC_ERR_HASH && st != PC_ERR_UNSUPPORTED)
+        goto out;
+    unlink(patch); /* fetched again next time, should the plan take it again */
+    /* Per file after all. */
+    bool *only = calloc(p->target->nfiles ? p->target->nfiles : 1, sizeof *only);
+    if (only == NULL) {
+        st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p->target->nfiles; i++)
+        only[i] = from_release(p, i);
+    pc_plan_drop_release(p);
+    pc_err_clear(e);
+    pc_op_progress(op, "apply", "per-file patches: the release patch did not apply", 0, 0);
+    st = pc_stage_download(op, p, only, transferred);
+    free(only);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(patch);
+    return st;
+}
+
 pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage, bool *refetched,
                          uint64_t *transferred)
 {
@@ -471,6 +587,8 @@ pc_status pc_stage_apply(pc_op *op, pc_plan *p, const char *stage, bool *refetch
     pc_err ignored = {0};
     if (st == PC_OK && (j.scratch = new_scratch(op, e)) == NULL)
         st = e->code;
+    if (st == PC_OK && p->release)
+        st = apply_release(&j, transferred, e);
     /* Largest first, so that the two threads finish together rather than
      * one of them starting the biggest file last. */
     if (st == PC_OK && (j.order = malloc((nfiles ? nfiles : 1) * sizeof *j.order)) == NULL)

@@ -159,12 +159,18 @@ int gen_cmd_build(int argc, char **argv)
     printf("objects: %u %s, %u reused; patches: %u %s, %u reused\n", r.objects_written,
            assemble ? "from the store" : "written", r.objects_reused, r.diffs_computed,
            assemble ? "from the store" : "computed", r.patches_reused);
-    printf("%-24s %-24s %12s %12s %8s\n", "from", "to", "download", "full", "saving");
+    /* download: per-file patches and objects; release: the whole-release
+     * patch a client with `from` installed takes instead (-: none). */
+    printf("%-24s %-24s %12s %12s %8s %12s\n", "from", "to", "download", "full", "saving",
+           "release");
     for (size_t i = 0; i < r.nedges; i++) {
         const pc_build_edge_stat *s = &r.edges[i];
         double save = s->full_bytes ? 100.0 * (1.0 - (double)s->bytes / (double)s->full_bytes) : 0;
-        printf("%-24s %-24s %12llu %12llu %7.1f%%\n", s->from, s->to, (unsigned long long)s->bytes,
-               (unsigned long long)s->full_bytes, save);
+        char rel[24] = "-";
+        if (s->release_bytes)
+            snprintf(rel, sizeof rel, "%llu", (unsigned long long)s->release_bytes);
+        printf("%-24s %-24s %12llu %12llu %7.1f%% %12s\n", s->from, s->to,
+               (unsigned long long)s->bytes, (unsigned long long)s->full_bytes, save, rel);
     }
     pc_build_result_free(&r);
     pc_config_free(&cfg);

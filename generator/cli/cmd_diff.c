@@ -1,6 +1,7 @@
 /* cmd_diff.c — `patchcast-gen diff OLD NEW PATCH`, with its progress: a
  * line redrawn on a terminal, plain lines otherwise, once a diff has run a
- * second (at once with --progress). */
+ * second (at once with --progress); with --release, a whole-release patch
+ * between two release folders. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,9 +14,12 @@
 #include "difffiles.h"
 #include "gen_cli.h"
 #include "progress.h"
+#include "reldiff.h"
+#include "tree.h"
 
 static const char usage[] =
     "usage: patchcast-gen diff OLD NEW PATCH [--format pcz|bsdiff40] [-q|--progress]\n"
+    "       patchcast-gen diff --release OLDDIR NEWDIR PATCH\n"
     "\n"
     "Write a binary patch that turns OLD into NEW; `patchcast apply` applies both\n"
     "formats. Uses two threads or more; memory about 5 to 6 times the size of OLD,\n"
@@ -30,7 +34,71 @@ static const char usage[] =
     "                     second: a line redrawn on a terminal, plain lines\n"
     "                     otherwise: each phase as it starts, the scan every 10 %;\n"
     "                     a terminal whose TERM is unset or dumb gets plain lines)\n"
-    "  --progress         progress from the start, even for quick diffs\n";
+    "  --progress         progress from the start, even for quick diffs\n"
+    "  --release          OLD and NEW are release folders: one pcz patch from every\n"
+    "                     file of OLD (its reference, docs/format.md §5) to the\n"
+    "                     contents NEW adds, as `build` makes for an edge\n";
+
+/* The regular files of a scanned folder as a manifest (paths borrowed). */
+static pc_status tree_manifest(const char *dir, pc_tree *t, pc_manifest *m, pc_err *e)
+{
+    memset(m, 0, sizeof *m);
+    pc_status st = pc_tree_scan(dir, t, e);
+    if (st != PC_OK)
+        return st;
+    if ((m->files = calloc(t->n ? t->n : 1, sizeof *m->files)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->n; i++) {
+        const pc_tree_entry *te = &t->entries[i];
+        if (te->type != PC_ENTRY_FILE)
+            continue;
+        pc_file_entry *f = &m->files[m->nfiles++];
+        f->path = te->path;
+        f->type = PC_FT_FILE;
+        f->size = te->size;
+        f->mode = te->mode;
+        memcpy(f->sha256, te->sha256, 32);
+    }
+    return PC_OK;
+}
+
+static int release_diff(const char *old, const char *nw, const char *patch)
+{
+    pc_err e = {0};
+    pc_tree ot = {0}, nt = {0};
+    pc_manifest om, nm;
+    pc_reldiff rd;
+    uint64_t size = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pc_status st = tree_manifest(old, &ot, &om, &e);
+    if (st == PC_OK)
+        st = tree_manifest(nw, &nt, &nm, &e);
+    if (st == PC_OK && (st = pc_reldiff_plan(&om, &nm, &rd, &e)) == PC_OK) {
+        if (rd.nfiles == 0)
+            st = pc_fail(&e, PC_ERR_INVALID, "%s adds no content to %s", nw, old);
+        else if ((st = pc_reldiff_load(&rd, old, &om, nw, &nm, &e)) == PC_OK)
+            st = pc_reldiff_write(&rd, patch, &size, &e);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (st == PC_OK)
+            fprintf(stderr, "%s: %llu bytes (%.2f s): %zu new contents of %llu bytes, from a "
+                            "reference of %zu contents, %llu bytes\n",
+                    patch, (unsigned long long)size,
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                    rd.nfiles, (unsigned long long)rd.to_size, rd.nref,
+                    (unsigned long long)rd.ref_size);
+        pc_reldiff_free(&rd);
+    }
+    free(om.files);
+    free(nm.files);
+    pc_tree_free(&ot);
+    pc_tree_free(&nt);
+    if (st != PC_OK) {
+        fprintf(stderr, "patchcast-gen diff: %s\n", e.msg);
+        return gen_exit_for(st);
+    }
+    return 0;
+}
 
 /* The display's state, shared by the diff (phase starts) and its thread. */
 typedef struct display {
@@ -135,9 +203,11 @@ int gen_cmd_diff(int argc, char **argv)
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"progress", no_argument, NULL, 'P'},
+                                         {"release", no_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c, shown = 1; /* 0: -q, 1: after a second, 2: --progress */
+    bool release = false;
     pc_diff_format fmt = PC_DIFF_PCZ;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -155,6 +225,7 @@ int gen_cmd_diff(int argc, char **argv)
             break;
         case 'q': shown = 0; break;
         case 'P': shown = 2; break;
+        case 'r': release = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -163,6 +234,8 @@ int gen_cmd_diff(int argc, char **argv)
         fprintf(stderr, "patchcast-gen diff: expected OLD NEW PATCH\n%s", usage);
         return 2;
     }
+    if (release)
+        return release_diff(argv[optind], argv[optind + 1], argv[optind + 2]);
     pc_err e = {0};
     uint64_t size = 0;
     display d = {.tty = smart_tty(), .after = shown == 2 ? 0 : 1, .shown = -1};

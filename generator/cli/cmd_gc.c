@@ -104,11 +104,18 @@ static int referenced(const char *site, strset *ref, pc_err *e)
         pc_site_delta_path(r->edges[i].delta.sha256, rel);
         rc = add(ref, rel, 0);
         pc_delta *d = NULL;
-        if ((text = slurp(site, rel, &len)) && pc_delta_parse(text, len, &d, e) == PC_OK)
+        if ((text = slurp(site, rel, &len)) && pc_delta_parse(text, len, &d, e) != PC_OK)
+            d = NULL;
+        if (d != NULL) {
             for (size_t k = 0; k < d->npatches && rc == 0; k++) {
                 pc_site_patch_path(d->patches[k].from, d->patches[k].to, rel);
                 rc = add(ref, rel, 0);
             }
+            if (d->release && rc == 0) {
+                pc_site_patch_path(d->release->from, d->release->to, rel);
+                rc = add(ref, rel, 0);
+            }
+        }
         free(text);
         pc_delta_free(d);
     }

@@ -84,32 +84,26 @@ static unsigned x86_range(size_t oldsize)
     return k;
 }
 
-pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
-                        pc_diff_format format, pc_diff_progress *prog, uint64_t *patch_size,
-                        pc_err *e)
+pc_status pc_diff_buffers(const uint8_t *o, size_t os, const uint8_t *n, size_t ns,
+                          const char *patch, pc_diff_format format,
+                          pc_diff_progress *prog, uint64_t *patch_size, pc_err *e)
 {
-    const uint8_t *o = NULL, *n = NULL;
-    size_t os = 0, ns = 0;
     pc_diff d = {0};
     hash_job h = {0};
     pthread_t tid;
     bool hashing = false;
-    pc_diff_phase_set(prog, PC_DIFF_READ, 0);
-    pc_status st = map_file(old, &o, &os, e);
-    if (st == PC_OK)
-        st = map_file(nw, &n, &ns, e);
+    pc_status st = PC_OK;
     /* x86-64 programs get pcz mode 2 (docs/format.md §7). */
     unsigned x86k = 0;
-    if (st == PC_OK && format == PC_DIFF_PCZ && pc_x86_is_x64(o, os) && pc_x86_is_x64(n, ns))
+    if (format == PC_DIFF_PCZ && pc_x86_is_x64(o, os) && pc_x86_is_x64(n, ns))
         x86k = x86_range(os);
-    if (st == PC_OK && format == PC_DIFF_PCZ) {
+    if (format == PC_DIFF_PCZ) {
         h = (hash_job){.old = o, .nw = n, .os = os, .ns = ns, .drop_old = x86k != 0};
         hashing = pthread_create(&tid, NULL, hash_thread, &h) == 0;
         if (!hashing)
             hash_thread(&h);
     }
-    if (st == PC_OK)
-        st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, prog, e);
+    st = pc_diff_compute(o, os, n, ns, format == PC_DIFF_PCZ && !x86k, x86k, &d, prog, e);
     if (hashing)
         pthread_join(tid, NULL);
     if (st == PC_OK) {
@@ -119,6 +113,21 @@ pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
                  : pc_bsdiff40_write(&d, o, os, n, ns, patch, patch_size, e);
     }
     pc_diff_free(&d);
+    return st;
+}
+
+pc_status pc_diff_files(const char *old, const char *nw, const char *patch,
+                        pc_diff_format format, pc_diff_progress *prog, uint64_t *patch_size,
+                        pc_err *e)
+{
+    const uint8_t *o = NULL, *n = NULL;
+    size_t os = 0, ns = 0;
+    pc_diff_phase_set(prog, PC_DIFF_READ, 0);
+    pc_status st = map_file(old, &o, &os, e);
+    if (st == PC_OK)
+        st = map_file(nw, &n, &ns, e);
+    if (st == PC_OK)
+        st = pc_diff_buffers(o, os, n, ns, patch, format, prog, patch_size, e);
     if (o)
         munmap((void *)o, os);
     if (n)

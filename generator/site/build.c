@@ -35,6 +35,7 @@ static void free_edge(edge_plan *ep)
     free(ep->jobs);
     free(ep->files);
     free(ep->delta.patches);
+    build_free_release(ep);
 }
 
 /* ---- the config's versions ------------------------------------------------ */
@@ -203,7 +204,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         goto out;
     build_progress(&b, "%s %zu patches for %zu edges\n", o->source ? "taking" : "computing", b.njobs,
              neps);
-    if ((st = build_run_jobs(&b)) != PC_OK)
+    if ((st = build_run_jobs(&b)) != PC_OK || (st = build_run_releases(&b, eps, neps)) != PC_OK)
         goto out;
     res->edges = calloc(neps ? neps : 1, sizeof *res->edges);
     if (res->edges == NULL) {
@@ -220,6 +221,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         s->full_bytes = eps[i].to->full_bytes;
         s->patches = (unsigned)eps[i].delta.npatches;
         s->objects = eps[i].objects;
+        s->release_bytes = eps[i].delta.release ? eps[i].delta.release->size : 0;
         build_progress(&b, "edge %s -> %s: %u patches, %u whole files, %llu bytes (full %llu)\n",
                  s->from, s->to, s->patches, s->objects, (unsigned long long)s->bytes,
                  (unsigned long long)s->full_bytes);

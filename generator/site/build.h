@@ -54,6 +54,7 @@ typedef struct pc_build_opts {
 typedef struct pc_build_edge_stat {
     char from[65], to[65];
     uint64_t bytes, full_bytes;
+    uint64_t release_bytes;  /* the whole-release patch named in the delta, or 0 */
     unsigned patches, objects;
 } pc_build_edge_stat;
 

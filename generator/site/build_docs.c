@@ -69,6 +69,7 @@ pc_status build_finish_edge(builder *b, edge_plan *ep)
         ep->objects++;
     }
     free(patched);
+    build_choose_release(b, ep);
     char *text;
     size_t len;
     pc_status st = pc_delta_write(&ep->delta, &text, &len, b->e);

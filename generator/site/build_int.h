@@ -12,6 +12,7 @@
 #include "config.h"
 #include "error.h"
 #include "meta.h"
+#include "reldiff.h"
 #include "site.h"
 #include "tree.h"
 #include "trust.h"
@@ -67,6 +68,10 @@ typedef struct edge_plan {
     pc_hashref ref;
     uint64_t bytes;
     unsigned objects;
+    /* The whole-release patch (build_patch.c): size 0 when there is none. */
+    pc_reldiff *rd;        /* while it is made */
+    pc_release_ref release;
+    bool release_new;      /* written by this build */
 } edge_plan;
 
 /* build.c: what building and planning share. */
@@ -114,6 +119,15 @@ uint64_t build_job_mem(const job *j);
 bool build_patch_in_site(builder *b, job *j);
 /* Compute or reuse every job's patch, in parallel under the memory budget. */
 pc_status build_run_jobs(builder *b);
+/* Each edge's whole-release patch, made or reused, in parallel under the
+ * memory budget; an edge whose patch cannot be made keeps its per-file
+ * patches alone (a warning). */
+pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps);
+/* Name the release patch in the delta when it is smaller than the per-file
+ * download (ep->bytes); otherwise forget it (removed if this build wrote it). */
+void build_choose_release(builder *b, edge_plan *ep);
+/* Release what build_run_releases kept for the edge. */
+void build_free_release(edge_plan *ep);
 
 /* build_root.c: the root of trust. */
 

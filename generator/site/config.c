@@ -431,6 +431,10 @@ static pc_status parse_root(pc_config *cfg, const cJSON *root, const char *what,
                 cfg->patch_format = PC_PATCH_BSDIFF40;
             else
                 st = bad(e, what, k, "expected \"pcz\" or \"bsdiff40\"");
+        } else if (!strcmp(k, "release_patches")) {
+            bool on = true;
+            if ((st = get_bool(v, what, k, &on, e)) == PC_OK)
+                cfg->no_release_patches = !on;
         } else if (!strcmp(k, "object_level")) {
             if ((st = get_uint(v, what, k, 1, 19, &u, e)) == PC_OK)
                 cfg->object_level = (int)u;

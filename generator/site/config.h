@@ -53,6 +53,7 @@ typedef struct pc_config {
     unsigned workers;            /* 0: number of online cores */
     uint64_t memory_budget;      /* bytes; 0: half the physical memory */
     pc_patch_format patch_format; /* pcz */
+    bool no_release_patches;     /* "release_patches": false */
     int object_level;            /* zstd level of objects: 19 */
     uint64_t expires_seconds;    /* 30 days */
 } pc_config;

@@ -82,6 +82,7 @@ class pc_update_info(Structure):
         ("skipped", POINTER(c_char_p)),
         ("nskipped", c_size_t),
         ("rollout_bucket", c_double),
+        ("release_patch", c_int),
     ]
 
 

@@ -78,7 +78,9 @@ class UpdateInfo:
     installed version (allow_downgrade follows it); release_notes, every
     version after the installed one up to the target that has notes, newest
     first; skipped, the versions skipped on this install; rollout_bucket,
-    this install's bucket from 0.00 to 99.99 (None: no install id yet).
+    this install's bucket from 0.00 to 99.99 (None: no install id yet);
+    release_patch, the update takes (check) or took (update) one
+    whole-release patch rather than per-file patches and objects.
     """
 
     from_version: Optional[str]
@@ -104,6 +106,7 @@ class UpdateInfo:
     release_notes: tuple[ReleaseNote, ...] = ()
     skipped: tuple[str, ...] = ()
     rollout_bucket: Optional[float] = None
+    release_patch: bool = False
 
     @property
     def saving_bytes(self) -> int:
@@ -212,6 +215,7 @@ def _info(p: "ctypes._Pointer[_lib.pc_update_info]") -> UpdateInfo:
         release_notes=notes,
         skipped=_lib.strings(i.skipped, i.nskipped),
         rollout_bucket=_bucket(i.rollout_bucket),
+        release_patch=bool(i.release_patch),
     )
 
 

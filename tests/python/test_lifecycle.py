@@ -47,7 +47,7 @@ def test_struct_layout_matches_header(tmp_path):
     assert got == want
     # Nothing in the header's structs that the binding leaves out: the last
     # field ends where the C struct does (padding aside).
-    assert _lib.pc_update_info._fields_[-1][0] == "rollout_bucket"
+    assert _lib.pc_update_info._fields_[-1][0] == "release_patch"
     assert _lib.pc_install_state._fields_[-1][0] == "rollout_bucket"
 
 

@@ -98,6 +98,9 @@ static void roundtrip_delta(void)
     pc_err e = {0};
     CHECKF(pc_delta_parse(delta_doc, delta_len, &d, &e) == PC_OK, "%s", e.msg);
     CHECK(d->npatches == 2 && d->patches[0].format == PC_PF_PCZ && d->patches[1].size == 900);
+    CHECK(d->release && d->release->nfiles == 2 && d->release->reference_size == 40960 &&
+          d->release->to_size == 34200 && d->release->size == 2600 &&
+          d->release->files[1].size == 16000 && d->release->files[1].sha256[0] == 0xbb);
     char *text;
     size_t len;
     CHECK(pc_delta_write(d, &text, &len, &e) == PC_OK);
@@ -119,6 +122,9 @@ static void site_paths(void)
     pc_site_manifest_path(b, p);
     CHECK_STR(p, "manifests/0101010101010101010101010101010101010101010101010101010101010101.json");
 }
+
+#define A64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B64 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 /* Malformed documents: a valid fixture with one substring replaced. */
 typedef struct bad_case {
@@ -234,6 +240,19 @@ static const bad_case bad[] = {
      "patches[0]: from and to are the same"},
     {'d', "\"to_sha256\":\"aaaa", "\"to_sha256\":\"zzzz", PC_ERR_FORMAT,
      "patches[0].to_sha256: expected 64"},
+    /* The whole-release patch (an old client says "unknown key" of it all). */
+    {'d', "\"release\":{", "\"release\":{\"format\":\"pcz\",", PC_ERR_FORMAT,
+     "release.format: unknown key"},
+    {'d', "\"reference_size\":40960", "\"reference_size\":40961", PC_ERR_FORMAT,
+     "release.reference_size: not a multiple of 4096"},
+    {'d', "\"to_size\":34200", "\"to_size\":34201", PC_ERR_FORMAT,
+     "release.to_size: not the sum of the files' sizes"},
+    {'d', "{\"sha256\":\"" B64 "\"", "{\"sha256\":\"" A64 "\"", PC_ERR_FORMAT,
+     "release.files[1]: duplicate content"},
+    {'d', "\"size\":2600", "\"size\":0", PC_ERR_FORMAT, "release.size: out of range"},
+    {'d', "\"files\":[{\"sha256\":\"aaaa", "\"files\":[{\"sha\":\"aaaa", PC_ERR_FORMAT,
+     "release.files[0].sha: unknown key"},
+    {'d', "\"release\":{", "\"release\":[{", PC_ERR_FORMAT, "not valid JSON"},
 };
 
 static void bad_doc(size_t i)

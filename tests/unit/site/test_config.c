@@ -14,7 +14,7 @@ static void defaults(void)
     CHECK(c.fallback_threshold == 0.7);
     CHECK(c.max_patch_size == 10u << 20);
     CHECK(c.patch_retention_days == 30 && c.workers == 0);
-    CHECK(c.patch_format == PC_PATCH_PCZ);
+    CHECK(c.patch_format == PC_PATCH_PCZ && !c.no_release_patches);
     CHECK(c.nchannels == 2);
     CHECK_STR(c.channels[0].name, "stable");
     CHECK(!c.channels[0].prereleases);
@@ -35,7 +35,7 @@ static void every_key(void)
         " \"versions\": {\"1.1.0\": {\"parent\": \"1.0.0\", \"notes\": \"Faster\","
         " \"channels\": [\"nightly\"]}}, \"patch_retention_days\": 7, \"workers\": 2,"
         " \"memory_budget\": \"1GiB\", \"patch_format\": \"bsdiff40\", \"object_level\": 9,"
-        " \"expires\": \"12h\"}";
+        " \"expires\": \"12h\", \"release_patches\": false}";
     pc_config c;
     pc_err e = {0};
     pc_config_defaults(&c);
@@ -58,7 +58,7 @@ static void every_key(void)
     CHECK(pc_config_version(&c, "9.9.9") == NULL);
     CHECK(c.patch_retention_days == 7 && c.workers == 2 && c.memory_budget == 1u << 30);
     CHECK(c.patch_format == PC_PATCH_BSDIFF40 && c.object_level == 9);
-    CHECK(c.expires_seconds == 12 * 3600);
+    CHECK(c.expires_seconds == 12 * 3600 && c.no_release_patches);
     pc_config_free(&c);
 }
 
@@ -127,6 +127,7 @@ static const struct {
     {"memory_budget_tiny", "{\"memory_budget\": 1024}", "memory_budget: must be at least"},
     {"patch_format_unknown", "{\"patch_format\": \"xdelta\"}", "patch_format"},
     {"object_level_high", "{\"object_level\": 22}", "object_level"},
+    {"release_patches_type", "{\"release_patches\": \"no\"}", "release_patches"},
     {"expires_bad", "{\"expires\": \"soon\"}", "expires"},
     {"product_empty", "{\"product\": \"\"}", "product"},
     {"rollout_not_object", "{\"versions\": {\"1.0.0\": {\"rollout\": 25}}}",
