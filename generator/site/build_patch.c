@@ -373,9 +373,13 @@ pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps)
         /* Worth making: the edge changes something, there is a reference
          * to match against, clients can map it, and it fits the budget. */
         uint64_t need = pc_reldiff_memory(ep->rd);
-        bool make = !cfg->no_release_patches && ep->rd->nfiles > 0 && ep->rd->ref_size > 0 &&
+        /* A sharded build's assembly has no release trees to read: it
+         * makes none (jobs do not make them yet). */
+        bool make = !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
+                    ep->rd->ref_size > 0 &&
                     ep->rd->nref <= PC_RELEASE_MAX_REFS && need <= budget;
-        if (!make && !cfg->no_release_patches && ep->rd->nfiles > 0 && !b->o->quiet)
+        if (!make && !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
+            !b->o->quiet)
             fprintf(stderr, "note: no release patch %s -> %s (%zu contents, %llu MiB needed)\n",
                     ep->from->name, ep->to->name, ep->rd->nref,
                     (unsigned long long)(need >> 20));

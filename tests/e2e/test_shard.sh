@@ -19,7 +19,7 @@ make_releases rel
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
 cat >cfg.json <<'EOF'
 {"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"],
- "skip_edges": 2, "workers": 2}
+ "skip_edges": 2, "workers": 2, "release_patches": false}
 EOF
 
 # same_site A B: the same files, the same bytes, but for a build's times.
