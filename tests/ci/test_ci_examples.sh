@@ -73,7 +73,9 @@ EOF
 app_release() {
     mkdir -p app/keys
     cp repo.pub app/keys/repo.pub
-    echo '{"product": "ciapp", "patch_retention_days": 0}' >app/patchcast.json
+    # Sharded builds make no whole-release patches yet: the one-machine
+    # build they are compared with makes none either.
+    echo '{"product": "ciapp", "patch_retention_days": 0, "release_patches": false}' >app/patchcast.json
     seq 1 "$((20000 + $1 * 100))" >app/data.txt
     printf 'version %s\n' "$1" >app/VERSION
     cat >app/Makefile <<'EOF'
