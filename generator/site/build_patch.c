@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "difffiles.h"
-#include "fileio.h"
 #include "jobs.h"
 #include "patch.h"
 #include "pcz.h"
@@ -295,68 +294,6 @@ static void rel_done(void *ud, size_t i, size_t ndone)
                 ep->release_new ? "" : " (reused)");
 }
 
-/* The previous build's delta of this edge when both versions' manifests
- * are unchanged (its release patch, or its note that one was left out,
- * then holds again), else NULL. */
-static pc_delta *previous_delta(builder *b, const pc_repo *prev, const edge_plan *ep)
-{
-    const pc_version_info *f = prev ? pc_repo_version(prev, ep->from->name, NULL) : NULL;
-    const pc_version_info *t = prev ? pc_repo_version(prev, ep->to->name, NULL) : NULL;
-    if (!f || !t || memcmp(f->manifest.sha256, ep->from->man_ref.sha256, 32) ||
-        memcmp(t->manifest.sha256, ep->to->man_ref.sha256, 32))
-        return NULL;
-    const pc_edge *ed = NULL;
-    for (size_t i = 0; i < prev->nedges && !ed; i++)
-        if (!strcmp(prev->edges[i].from, f->name) && !strcmp(prev->edges[i].to, t->name))
-            ed = &prev->edges[i];
-    char rel[PC_SITE_PATH_MAX], *text = NULL, *path;
-    size_t len;
-    pc_delta *d = NULL;
-    pc_err scratch = {0};
-    if (ed == NULL)
-        return NULL;
-    pc_site_delta_path(ed->delta.sha256, rel);
-    if ((path = pc_site_file(&b->site, rel)) != NULL &&
-        pc_read_file(path, PC_DELTA_MAX_BYTES, &text, &len, &scratch) == PC_OK &&
-        pc_hashref_matches(&ed->delta, text, len))
-        (void)pc_delta_parse(text, len, &d, &scratch);
-    free(path);
-    free(text);
-    return d;
-}
-
-/* Take the previous build's release patch for the edge: the one the plan
- * expects (the same contents), on the site with its size and SHA-256. */
-static bool reuse_release(builder *b, const pc_release_ref *r, edge_plan *ep)
-{
-    const pc_reldiff *rd = ep->rd;
-    if (r->reference_size != rd->ref_size || r->to_size != rd->to_size || r->nfiles != rd->nfiles)
-        return false;
-    for (size_t i = 0; i < r->nfiles; i++)
-        if (r->files[i].size != rd->files[i].size ||
-            memcmp(r->files[i].sha256, rd->files[i].sha256, 32))
-            return false;
-    char rel[PC_SITE_PATH_MAX];
-    pc_site_patch_path(r->from, r->to, rel);
-    char *path = pc_site_file(&b->site, rel);
-    uint8_t sha[32];
-    uint64_t n = 0;
-    bool ok = path && pc_sha256_file(path, sha, &n) == PC_OK && n == r->size &&
-              !memcmp(sha, r->sha256, 32);
-    free(path);
-    if (!ok || (ep->release.files = malloc(r->nfiles * sizeof *r->files)) == NULL)
-        return false;
-    memcpy(ep->release.files, r->files, r->nfiles * sizeof *r->files);
-    ep->release.nfiles = r->nfiles;
-    memcpy(ep->release.from, r->from, 32);
-    memcpy(ep->release.to, r->to, 32);
-    ep->release.reference_size = r->reference_size;
-    ep->release.to_size = r->to_size;
-    ep->release.size = r->size;
-    memcpy(ep->release.sha256, r->sha256, 32);
-    return true;
-}
-
 pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev)
 {
     const pc_config *cfg = b->o->cfg;
@@ -385,8 +322,10 @@ pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_r
             fprintf(stderr, "note: no release patch %s -> %s (%zu contents, %llu MiB needed)\n",
                     ep->from->name, ep->to->name, ep->rd->nref,
                     (unsigned long long)(need >> 20));
-        pc_delta *pd = make ? previous_delta(b, prev, ep) : NULL;
-        if (pd && pd->release && reuse_release(b, pd->release, ep)) {
+        pc_delta *pd = make ? pc_reldiff_previous(b->site.root, prev, &ep->from->man, &ep->from->man_ref,
+                                                  &ep->to->man, &ep->to->man_ref)
+                            : NULL;
+        if (pd && pd->release && pc_reldiff_reuse(ep->rd, b->site.root, pd->release, &ep->release)) {
             make = false; /* as it was: no need to read the releases again */
             if (!b->o->quiet)
                 fprintf(stderr, "release patch %s -> %s: %llu bytes (reused)\n", ep->from->name,
