@@ -183,6 +183,9 @@ bench_gen() {
     {
         echo "## Site generator (\`make bench-gen\`)"
         echo
+        echo "$(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at the start (the machine is shared: build times"
+        echo "grow with its load), $(date -u +%Y-%m-%d)."
+        echo
         for series in esbuild typescript; do
             echo "### $series: $(ls "$CORPUS/$series" | sort -V | tr '\n' ' ')"
             echo

@@ -458,6 +458,8 @@ pc_status pc_delta_validate(const pc_delta *d, pc_err *e)
         if (i == dup)
             return pc_fail(e, PC_ERR_FORMAT, DWHAT ": patches[%zu]: duplicate patch", i);
     }
+    if (d->release_left_out > PC_JSON_MAX_INT)
+        return pc_fail(e, PC_ERR_FORMAT, DWHAT ": x-release-size: out of range");
     return d->release ? release_validate(d->release, e) : PC_OK;
 }
 
@@ -569,6 +571,11 @@ static pc_status parse_delta(pc_delta *d, const cJSON *root, pc_err *e)
     const cJSON *rel = cJSON_GetObjectItemCaseSensitive(root, "release");
     if (rel && (st = parse_release(d, rel, e)) != PC_OK)
         return st;
+    /* An x- key: taken when it is what the writer writes, else ignored. */
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, "x-release-size");
+    if (cJSON_IsNumber(x) && x->valuedouble >= 1 && x->valuedouble <= (double)PC_JSON_MAX_INT &&
+        x->valuedouble == (double)(uint64_t)x->valuedouble)
+        d->release_left_out = (uint64_t)x->valuedouble;
     return pc_delta_validate(d, e);
 }
 
@@ -626,5 +633,7 @@ pc_status pc_delta_write(const pc_delta *d, char **out, size_t *len, pc_err *e)
              pc_jadd_sha256(o, "sha256", r->files[i].sha256) &&
              pc_jadd_u64(o, "size", r->files[i].size);
     }
+    if (ok && d->release_left_out)
+        ok = pc_jadd_u64(root, "x-release-size", d->release_left_out);
     return pc_jprint(root, ok, false, out, len, e);
 }

@@ -134,6 +134,10 @@ typedef struct pc_delta {
     pc_patch_ref *patches;
     size_t npatches;
     pc_release_ref *release; /* NULL: none */
+    /* "x-release-size" (a generator's note, ignored by clients): the size of
+     * the whole-release patch it made and left out, being no smaller than
+     * the per-file download; 0: none. */
+    uint64_t release_left_out;
 } pc_delta;
 
 /* Parse and validate (json need not be NUL-terminated). On failure *out is

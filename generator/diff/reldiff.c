@@ -228,6 +228,61 @@ pc_status pc_reldiff_make(pc_reldiff *rd, const char *site, const char *from_dir
     return PC_OK;
 }
 
+pc_delta *pc_reldiff_previous(const char *site, const pc_repo *prev, const pc_manifest *from,
+                              const pc_hashref *from_ref, const pc_manifest *to,
+                              const pc_hashref *to_ref)
+{
+    const pc_version_info *f = prev ? pc_repo_version(prev, from->version, NULL) : NULL;
+    const pc_version_info *t = prev ? pc_repo_version(prev, to->version, NULL) : NULL;
+    if (!f || !t || memcmp(f->manifest.sha256, from_ref->sha256, 32) ||
+        memcmp(t->manifest.sha256, to_ref->sha256, 32))
+        return NULL;
+    const pc_edge *ed = NULL;
+    for (size_t i = 0; i < prev->nedges && !ed; i++)
+        if (!strcmp(prev->edges[i].from, f->name) && !strcmp(prev->edges[i].to, t->name))
+            ed = &prev->edges[i];
+    char rel[PC_SITE_PATH_MAX], *text = NULL, *path;
+    size_t len;
+    pc_delta *d = NULL;
+    pc_err scratch = {0};
+    if (ed == NULL)
+        return NULL;
+    pc_site_delta_path(ed->delta.sha256, rel);
+    if ((path = pc_path_join(site, rel)) != NULL &&
+        pc_read_file(path, PC_DELTA_MAX_BYTES, &text, &len, &scratch) == PC_OK &&
+        pc_hashref_matches(&ed->delta, text, len))
+        (void)pc_delta_parse(text, len, &d, &scratch);
+    free(path);
+    free(text);
+    return d;
+}
+
+bool pc_reldiff_reuse(const pc_reldiff *rd, const char *site, const pc_release_ref *r,
+                      pc_release_ref *out)
+{
+    if (r->reference_size != rd->ref_size || r->to_size != rd->to_size || r->nfiles != rd->nfiles)
+        return false;
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->files[i].size != rd->files[i].size ||
+            memcmp(r->files[i].sha256, rd->files[i].sha256, 32))
+            return false;
+    char rel[PC_SITE_PATH_MAX];
+    pc_site_patch_path(r->from, r->to, rel);
+    char *path = pc_path_join(site, rel);
+    uint8_t sha[32];
+    uint64_t n = 0;
+    bool ok = path && pc_sha256_file(path, sha, &n) == PC_OK && n == r->size &&
+              !memcmp(sha, r->sha256, 32);
+    free(path);
+    pc_release_file *files = ok ? malloc(r->nfiles * sizeof *files) : NULL;
+    if (files == NULL)
+        return false;
+    memcpy(files, r->files, r->nfiles * sizeof *files);
+    *out = *r;
+    out->files = files;
+    return true;
+}
+
 void pc_reldiff_free(pc_reldiff *rd)
 {
     if (rd->ref)

@@ -57,6 +57,21 @@ pc_status pc_reldiff_make(pc_reldiff *rd, const char *site, const char *from_dir
                           const pc_manifest *from, const char *to_dir, const pc_manifest *to,
                           pc_release_ref *out, bool *fresh, pc_err *e);
 
+/* For a rebuild: the delta the previous site (prev, may be NULL; its
+ * documents in the folder site) has for the edge from -> to, when both
+ * versions' manifests are the same (then its release patch, or its note
+ * x-release-size, holds again), else NULL. Free it with pc_delta_free. */
+pc_delta *pc_reldiff_previous(const char *site, const pc_repo *prev, const pc_manifest *from,
+                              const pc_hashref *from_ref, const pc_manifest *to,
+                              const pc_hashref *to_ref);
+
+/* Take r, a previous delta's release patch, for the plan rd when it makes
+ * the same contents from a reference of the same size and is on the site
+ * with its size and SHA-256: copied into *out (out->files a new array).
+ * False otherwise (*out untouched). */
+bool pc_reldiff_reuse(const pc_reldiff *rd, const char *site, const pc_release_ref *r,
+                      pc_release_ref *out);
+
 void pc_reldiff_free(pc_reldiff *rd);
 
 #endif

@@ -204,7 +204,7 @@ pc_status pc_build(const pc_build_opts *o, pc_build_result *res, pc_err *e)
         goto out;
     build_progress(&b, "%s %zu patches for %zu edges\n", o->source ? "taking" : "computing", b.njobs,
              neps);
-    if ((st = build_run_jobs(&b)) != PC_OK || (st = build_run_releases(&b, eps, neps)) != PC_OK)
+    if ((st = build_run_jobs(&b)) != PC_OK || (st = build_run_releases(&b, eps, neps, prev)) != PC_OK)
         goto out;
     res->edges = calloc(neps ? neps : 1, sizeof *res->edges);
     if (res->edges == NULL) {

@@ -72,6 +72,7 @@ typedef struct edge_plan {
     pc_reldiff *rd;        /* while it is made */
     pc_release_ref release;
     bool release_new;      /* written by this build */
+    uint64_t release_left_out; /* its size when it is not the smaller */
 } edge_plan;
 
 /* build.c: what building and planning share. */
@@ -121,8 +122,10 @@ bool build_patch_in_site(builder *b, job *j);
 pc_status build_run_jobs(builder *b);
 /* Each edge's whole-release patch, made or reused, in parallel under the
  * memory budget; an edge whose patch cannot be made keeps its per-file
- * patches alone (a warning). */
-pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps);
+ * patches alone (a warning). An edge whose two manifests are those of the
+ * previous build (prev, may be NULL) takes its previous delta's release
+ * patch, checked by its SHA-256, or its note that one was left out. */
+pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev);
 /* Name the release patch in the delta when it is smaller than the per-file
  * download (ep->bytes); otherwise forget it (removed if this build wrote it). */
 void build_choose_release(builder *b, edge_plan *ep);

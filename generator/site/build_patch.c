@@ -351,7 +351,7 @@ static void rel_done(void *ud, size_t i, size_t ndone)
                 ep->release_new ? "" : " (reused)");
 }
 
-pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps)
+pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev)
 {
     const pc_config *cfg = b->o->cfg;
     uint64_t budget = cfg->memory_budget;
@@ -383,6 +383,19 @@ pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps)
             fprintf(stderr, "note: no release patch %s -> %s (%zu contents, %llu MiB needed)\n",
                     ep->from->name, ep->to->name, ep->rd->nref,
                     (unsigned long long)(need >> 20));
+        pc_delta *pd = make ? pc_reldiff_previous(b->site.root, prev, &ep->from->man, &ep->from->man_ref,
+                                                  &ep->to->man, &ep->to->man_ref)
+                            : NULL;
+        if (pd && pd->release && pc_reldiff_reuse(ep->rd, b->site.root, pd->release, &ep->release)) {
+            make = false; /* as it was: no need to read the releases again */
+            if (!b->o->quiet)
+                fprintf(stderr, "release patch %s -> %s: %llu bytes (reused)\n", ep->from->name,
+                        ep->to->name, (unsigned long long)ep->release.size);
+        } else if (pd && !pd->release && pd->release_left_out) {
+            make = false;
+            ep->release_left_out = pd->release_left_out;
+        }
+        pc_delta_free(pd);
         if (make) {
             r.todo[n++] = ep;
         } else {
@@ -406,6 +419,9 @@ void build_choose_release(builder *b, edge_plan *ep)
         ep->delta.release = &ep->release;
         return;
     }
+    if (ep->release.size > 0)
+        ep->release_left_out = ep->release.size;
+    ep->delta.release_left_out = ep->release_left_out;
     if (ep->release.size > 0 && ep->release_new) {
         char rel[PC_SITE_PATH_MAX];
         pc_site_patch_path(ep->release.from, ep->release.to, rel);

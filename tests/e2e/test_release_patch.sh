@@ -69,6 +69,10 @@ cp -a "$v" rel/1.2.0
 v=rel/1.2.0
 cp rel/1.0.0/lib/data.bin "$v/lib/data.bin"
 sed -i 's/^documentation 7$/documentation seven/' "$v/docs/readme.txt"
+# 1.3.0: data.bin replaced by new random bytes alone: its object costs less
+# than any patch, the release patch is left out (and noted).
+cp -a "$v" rel/1.3.0
+head -c 60000 /dev/urandom >rel/1.3.0/lib/data.bin
 
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
 echo '{"product": "demo", "skip_edges": 0}' >cfg.json
@@ -100,9 +104,14 @@ out=$("$PCGEN" verify site -p k.pub 2>&1) && pass site_verifies || fail site_ver
 out=$("$PCGEN" diff --release rel/1.0.0 rel/1.1.0 cli.pcz 2>&1)
 cmp -s cli.pcz "site/$rp" && echo "$out" | grep -q "7 new contents" && pass diff_release_cli ||
     fail diff_release_cli "$out"
-# A second build reuses the release patches.
+# Left out where it is no smaller than the per-file download, and noted.
+out=$(delta 1.2.0 1.3.0 '("release" in d, d.get("x-release-size", 0) > 0)' 2>&1)
+[ "$out" = "(False, True)" ] && pass release_left_out_and_noted || fail release_left_out_and_noted "$out"
+# A second build takes the previous delta's release patches (checked by
+# their hash) and notes, computing none again.
 "$PCGEN" build rel -o site -s k.key --config cfg.json >build2.out 2>&1
-grep -q "release patches\] 1.0.0 -> 1.1.0: .*(reused)" build2.out && [ -f "site/$rp" ] &&
+grep -q "release patch 1.0.0 -> 1.1.0: .*(reused)" build2.out && [ -f "site/$rp" ] &&
+    ! grep -q "release patches\]" build2.out && "$PCGEN" verify site -p k.pub >/dev/null 2>&1 &&
     pass release_patch_reused || fail release_patch_reused "$(grep -i release build2.out)"
 
 # --- round trip: the client takes the release patch ---------------------------

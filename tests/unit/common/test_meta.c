@@ -109,6 +109,31 @@ static void roundtrip_delta(void)
     pc_delta_free(d);
 }
 
+/* The generator's note x-release-size: read and written back when it is
+ * an integer; any other value is an x- key like others, ignored. */
+static void release_note_key(void)
+{
+    const char *vals[] = {"123", "\"abc\"", "-4", "1.5"};
+    for (size_t k = 0; k < 4; k++) {
+        char *doc = malloc(delta_len + 64);
+        memcpy(doc, delta_doc, delta_len - 2); /* without "}\n" */
+        int n = sprintf(doc + delta_len - 2, ",\"x-release-size\":%s}\n", vals[k]);
+        size_t len = delta_len - 2 + (size_t)n;
+        pc_delta *d = NULL;
+        pc_err e = {0};
+        CHECKF(pc_delta_parse(doc, len, &d, &e) == PC_OK, "%s: %s", vals[k], e.msg);
+        CHECKF(d->release_left_out == (k == 0 ? 123u : 0u), "%s: %llu", vals[k],
+               (unsigned long long)d->release_left_out);
+        char *text;
+        size_t tl;
+        CHECK(pc_delta_write(d, &text, &tl, &e) == PC_OK);
+        CHECK((strstr(text, "\"x-release-size\":123}") != NULL) == (k == 0));
+        free(text);
+        free(doc);
+        pc_delta_free(d);
+    }
+}
+
 static void site_paths(void)
 {
     uint8_t a[32], b[32];
@@ -510,6 +535,7 @@ int main(void)
     RUN(large_serial_exact);
     RUN(roundtrip_manifest);
     RUN(roundtrip_delta);
+    RUN(release_note_key);
     RUN(site_paths);
     RUN(size_caps);
     RUN(many_versions_lookups);
