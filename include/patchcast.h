@@ -170,6 +170,11 @@ PC_API pc_status pc_client_set_keep_versions(pc_client *c, unsigned n);
  * negative value. */
 PC_API pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seconds);
 
+/* How many files are downloaded at once, 1 to 16 (0: the default, 3). One
+ * at a time suits a link shared with other work or metered per connection.
+ * PC_ERR_INVALID for a larger number. */
+PC_API pc_status pc_client_set_transfers(pc_client *c, unsigned n);
+
 /* How long an operation that changes the root (update, rollback, repair)
  * waits for another process's change of the same root to end: 0 (the
  * default) fails at once with PC_ERR_BUSY, a negative value waits without

@@ -44,7 +44,7 @@ events { worker_connections 256; }
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    log_format pc '\$request \$status range=\$http_range sent=\$body_bytes_sent';
+    log_format pc '\$request \$status range=\$http_range sent=\$body_bytes_sent conn=\$connection';
     access_log $state/access.log pc;
     client_body_temp_path $state/tmp-body;
     proxy_temp_path $state/tmp-proxy;

@@ -61,10 +61,11 @@ int pc_cli_done(int rc);
  * The caller frees it. */
 char *pc_cli_abspath(const char *path);
 
-/* The slow-transfer limits of $PATCHCAST_LOW_SPEED_LIMIT and
- * $PATCHCAST_LOW_SPEED_TIME set on c: 0, or the exit code of the reported
- * failure. */
-int pc_cli_env_low_speed(pc_client *c);
+/* The network settings of the environment set on c: the slow-transfer
+ * limits of $PATCHCAST_LOW_SPEED_LIMIT and $PATCHCAST_LOW_SPEED_TIME, the
+ * transfers at once of $PATCHCAST_TRANSFERS. 0, or the exit code of the
+ * reported failure. */
+int pc_cli_env_net(pc_client *c);
 
 int pc_cmd_sha256(int argc, char **argv);
 int pc_cmd_verify(int argc, char **argv);

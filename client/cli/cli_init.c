@@ -230,7 +230,7 @@ static pc_client *configure(init_opts *o, const char *root, int *rc)
         *rc = pc_cli_fail(st, "init: %s", msg[0] ? msg : pc_strerror(st));
     }
     if (*rc == 0)
-        *rc = pc_cli_env_low_speed(c);
+        *rc = pc_cli_env_net(c);
     if (*rc != 0) {
         pc_client_free(c);
         return NULL;

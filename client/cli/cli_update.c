@@ -174,7 +174,7 @@ static bool env_long(const char *name, long *out)
     return true;
 }
 
-int pc_cli_env_low_speed(pc_client *c)
+int pc_cli_env_net(pc_client *c)
 {
     long bytes, secs;
     if (!env_long("PATCHCAST_LOW_SPEED_LIMIT", &bytes))
@@ -183,7 +183,13 @@ int pc_cli_env_low_speed(pc_client *c)
     if (!env_long("PATCHCAST_LOW_SPEED_TIME", &secs))
         return pc_cli_usage("PATCHCAST_LOW_SPEED_TIME='%s': expected a whole number >= 0",
                             getenv("PATCHCAST_LOW_SPEED_TIME"));
+    long transfers;
+    if (!env_long("PATCHCAST_TRANSFERS", &transfers) || transfers > 16)
+        return pc_cli_usage("PATCHCAST_TRANSFERS='%s': expected a whole number from 1 to 16",
+                            getenv("PATCHCAST_TRANSFERS"));
     pc_status st = pc_client_set_low_speed(c, bytes, secs);
+    if (st == PC_OK)
+        st = pc_client_set_transfers(c, (unsigned)transfers);
     return st == PC_OK ? 0 : pc_cli_fail(st, "%s", pc_client_errmsg(c));
 }
 
@@ -208,7 +214,7 @@ static pc_client *open_client(const opts *o, int *rc)
         *rc = fail(c, st);
         return NULL;
     }
-    if ((*rc = pc_cli_env_low_speed(c)) != 0) {
+    if ((*rc = pc_cli_env_net(c)) != 0) {
         pc_client_free(c);
         return NULL;
     }
@@ -544,7 +550,7 @@ int pc_cmd_mirror(int argc, char **argv)
         st = pc_client_set_ca_file(c, ca);
     if (st != PC_OK)
         return fail(c, st);
-    int rc = pc_cli_env_low_speed(c);
+    int rc = pc_cli_env_net(c);
     if (rc) {
         pc_client_free(c);
         return rc;

@@ -222,6 +222,15 @@ pc_status pc_client_set_low_speed(pc_client *c, long bytes_per_second, long seco
     return PC_OK;
 }
 
+pc_status pc_client_set_transfers(pc_client *c, unsigned n)
+{
+    if (c == NULL || n > 16)
+        return bad_arg(c, "transfers at once: expected 1 to 16 (0: the default)");
+    pc_err_clear(&c->err);
+    c->parallel = n;
+    return PC_OK;
+}
+
 void pc_client_set_progress(pc_client *c, pc_progress_fn fn, void *ud)
 {
     if (c) {

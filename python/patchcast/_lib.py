@@ -126,6 +126,7 @@ _PROTOTYPES = [
     ("pc_client_set_ca_file", c_int, [c_void_p, c_char_p]),
     ("pc_client_set_keep_versions", c_int, [c_void_p, c_uint]),
     ("pc_client_set_low_speed", c_int, [c_void_p, c_long, c_long]),
+    ("pc_client_set_transfers", c_int, [c_void_p, c_uint]),
     ("pc_client_set_wait", c_int, [c_void_p, c_int]),
     ("pc_client_set_trust_root", c_int, [c_void_p, c_char_p]),
     ("pc_client_save_config", c_int, [c_void_p]),

@@ -42,6 +42,27 @@ left=$(find rcache/cache -type f 2>/dev/null | wc -l)
 [ "$(readlink rcache/current)" = versions/1.10.0 ] && [ "$left" = 0 ] && pass cache_emptied_after_update ||
     fail cache_emptied_after_update "current $(readlink rcache/current), $left files left in the cache"
 
+# --- PATCHCAST_TRANSFERS: one transfer at a time takes every file of a
+# full install over one connection; the default (3) opens more ------------
+conns() { # the connections the files of the last install came over
+    tail -n +$((mark + 1)) "$STATE/access.log" | grep -E "^GET /(objects|patches)/" |
+        sed 's/.* conn=//' | sort -u | wc -l
+}
+newroot rtr1
+mark=$(wc -l <"$STATE/access.log")
+PATCHCAST_TRANSFERS=1 "$PC" update --root rtr1 --to 1.0.0 >tr1.out 2>&1
+one=$(conns)
+newroot rtr3
+mark=$(wc -l <"$STATE/access.log")
+"$PC" update --root rtr3 --to 1.0.0 >tr3.out 2>&1
+three=$(conns)
+[ "$(readlink rtr1/current)" = versions/1.0.0 ] && [ "$one" = 1 ] && [ "$three" -gt 1 ] &&
+    pass transfers_one_at_a_time ||
+    fail transfers_one_at_a_time "connections: $one with PATCHCAST_TRANSFERS=1, $three by default: $(cat tr1.out)"
+out=$(PATCHCAST_TRANSFERS=17 "$PC" update --root rtr1 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "PATCHCAST_TRANSFERS='17': expected a whole number from 1 to 16" &&
+    pass transfers_out_of_range_refused || fail transfers_out_of_range_refused "$out"
+
 # --- up to date: the installed manifest is the one repo.json names, so it is
 # not downloaded again; an installed copy that differs is not trusted ------------
 mark=$(wc -l <"$STATE/access.log")

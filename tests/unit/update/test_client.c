@@ -80,6 +80,9 @@ static void argument_errors_name_themselves(void)
     CHECKF(strstr(pc_client_errmsg(c), "repository URL") != NULL, "%s", pc_client_errmsg(c));
     CHECK(pc_client_set_low_speed(c, -1, 5) == PC_ERR_INVALID);
     CHECKF(strstr(pc_client_errmsg(c), "negative") != NULL, "%s", pc_client_errmsg(c));
+    CHECK(pc_client_set_transfers(c, 17) == PC_ERR_INVALID);
+    CHECKF(strstr(pc_client_errmsg(c), "1 to 16") != NULL, "%s", pc_client_errmsg(c));
+    CHECK(pc_client_set_transfers(c, 1) == PC_OK);
     /* A good call clears the message. */
     CHECK(pc_client_set_keep_versions(c, 3) == PC_OK);
     CHECK_STR(pc_client_errmsg(c), "");
