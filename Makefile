@@ -232,7 +232,7 @@ bench-client: deps
 # Whole-release patches against per-file patches and zstd of the tarballs.
 bench-release: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/bench.sh release
+	@scripts/bench-release.sh
 
 # A generated pair over 2 GiB: ~15 GB of memory and ~10 GB of /tmp.
 bench-big: deps
@@ -246,7 +246,7 @@ bench-shard: deps
 	@scripts/bench-shard.sh
 
 bench: bench-diff bench-gen bench-client bench-release bench-big bench-shard
-	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh, scripts/bench-shard.sh)."; echo; \
+	@{ echo "# Benchmarks"; echo; echo "Produced by \`make bench\` (scripts/bench.sh, scripts/bench-release.sh, scripts/bench-shard.sh)."; echo; \
 	  cat $(BUILD)/bench/diff.md; echo; cat $(BUILD)/bench/gen.md; echo; cat $(BUILD)/bench/client.md; \
 	  echo; cat $(BUILD)/bench/release.md; echo; cat $(BUILD)/bench/big.md; echo; cat $(BUILD)/bench/shard.md; } > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"

@@ -8,66 +8,11 @@
 #   scripts/bench.sh scale    check and up-to-date update on generated sites of
 #                             100 to 10,000 versions and a tree of 100,000 files
 #   scripts/bench.sh big      the diff engine on a generated pair over 2 GiB
-#   scripts/bench.sh release  whole-release patches vs per-file patches and vs
-#                             zstd --patch-from of the release tarballs
+# (Whole-release patches: scripts/bench-release.sh.)
 # Results go to build/bench/<name>.md; `make bench` gathers them into
 # docs/benchmarks.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-TOP=$(pwd)
-B=$TOP/${BUILD:-build}
-OUT=$B/bench
-mkdir -p "$OUT"
-CORPUS=${PATCHCAST_CORPUS:-$HOME/.cache/patchcast-corpus}
-FETCH=${PATCHCAST_FETCH:-$TOP/../shared/corpus/fetch}
-case ${1:-all} in
-scale | big) ;; # generated inputs only
-*) [ -d "$CORPUS/esbuild/0.25.0" ] && [ -d "$CORPUS/typescript/5.6.3" ] || "$FETCH" "$CORPUS" >&2 ;;
-esac
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-
-# measure CMD...: sets SECS and KB (peak RSS) of the command. Its output
-# goes to $MEASURE_OUT (default: nowhere).
-measure() {
-    /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"${MEASURE_OUT:-/dev/null}" 2>"$W/err" || {
-        echo "bench: failed: $* :: $(tail -2 "$W/err")" >&2
-        return 1
-    }
-    read -r SECS KB <"$W/time"
-}
-
-# timed N CMD...: runs CMD N times; sets SECS (median wall time, 3 decimals)
-# and KB (largest peak RSS). The machine is shared: a median of a few runs
-# is steadier than one.
-timed() {
-    local n=$1 i t0 t1
-    shift
-    local times=() kb=0
-    for ((i = 0; i < n; i++)); do
-        t0=$(date +%s%N)
-        measure "$@" || return 1
-        t1=$(date +%s%N)
-        times+=($(( (t1 - t0) / 1000 )))
-        [ "$KB" -gt "$kb" ] && kb=$KB
-    done
-    SECS=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] / 1e6 }')
-    KB=$kb
-}
-
-# heap CMD...: sets HEAP_KB, the peak of the heap (malloc'd memory, not the
-# mapped files) under valgrind's massif.
-heap() {
-    valgrind --tool=massif --massif-out-file="$W/massif" "$@" >/dev/null 2>&1 || {
-        echo "bench: failed under massif: $*" >&2
-        return 1
-    }
-    HEAP_KB=$(awk -F= '/^mem_heap_B=/ { h = $2 } /^mem_heap_extra_B=/ { if (h + $2 > m) m = h + $2 }
-                      END { printf "%d", m / 1024 }' "$W/massif")
-}
-
-fmt_kb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+source "$(dirname "$0")/bench-lib.sh"
 
 # --- diff ---------------------------------------------------------------------
 DIFF_RUNS=${DIFF_RUNS:-3}
@@ -230,9 +175,6 @@ typescript 5.5.4 5.6.2
 typescript 5.5.3 5.6.2
 typescript 5.5.3 5.6.3"
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-jfield() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
-stripped() { strip -o "$W/stripped" "$1" && stat -c %s "$W/stripped"; }
 
 bench_client() {
     local S=$OUT/client-site runs=${BENCH_RUNS:-5} pc=$B/patchcast
@@ -603,78 +545,6 @@ PY
     cat "$OUT/big.md"
 }
 
-# --- release --------------------------------------------------------------------
-# Whole-release patches (docs/format.md §5) on the corpus pairs: per pair a
-# site of the two versions (its edge's per-file download, and whether the
-# release patch is named in its delta), the release patch itself
-# (`patchcast-gen diff --release`, the same bytes), zstd --patch-from of the
-# new release's tar against the old one's (the yardstick of issue 20), and
-# a client update through the site: bytes downloaded, wall time, peak RSS
-# (mapped files included) and peak heap under massif (mapped files not).
-RELEASE_PAIRS="typescript 5.4.5 5.5.2
-typescript 5.5.2 5.5.3
-typescript 5.5.3 5.5.4
-typescript 5.5.4 5.6.2
-typescript 5.6.2 5.6.3
-typescript 5.5.3 5.6.2
-esbuild 0.24.0 0.24.1
-esbuild 0.24.1 0.24.2
-esbuild 0.24.2 0.25.0"
-
-reltar() { tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$1" -cf "$2" .; }
-
-bench_release() {
-    local S=$W/rel pc=$B/patchcast
-    mkdir -p "$S"
-    "$B/patchcast-gen" keygen -W -p "$S/k.pub" -s "$S/k.key" >/dev/null
-    {
-        echo "## Whole-release patches (\`scripts/bench.sh release\`)"
-        echo
-        echo "$(nproc) cores, $(date -u +%Y-%m-%d). Per pair: a site built from the two versions alone;"
-        echo "\"per-file\" is its edge's download with per-file patches and objects, \"release"
-        echo "patch\" the whole-release patch (\`patchcast-gen diff --release\`, the bytes \`build\`"
-        echo "writes; \"named\" when the delta names it, which it does only when it is the"
-        echo "smaller), \"zstd\" \`zstd -19 --long=31 --patch-from\` of the new release's tar"
-        echo "against the old one's. Then \`patchcast update --to NEW --json\` from an install of"
-        echo "OLD through the site: what it downloaded, whether it took the release patch,"
-        echo "its wall time, peak RSS (mapped files included) and peak heap (massif)."
-        echo
-        echo "| pair | per-file | release patch | named | zstd of the tars | release / zstd | update downloaded | took release | update s | peak RSS | peak heap |"
-        echo "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
-    } >"$OUT/release.md"
-    local series old new
-    while read -r series old new; do
-        local R=$S/releases site=$S/site
-        rm -rf "$R" "$site" "$S/r" "$S/r2" && mkdir -p "$R"
-        cp -al "$CORPUS/$series/$old" "$CORPUS/$series/$new" "$R/"
-        echo "{\"product\": \"$series\"}" >"$S/cfg.json"
-        "$B/patchcast-gen" build -q "$R" -o "$site" -s "$S/k.key" --config "$S/cfg.json" >"$S/summary"
-        local perfile named relb zb
-        perfile=$(awk 'NR == 4 { print $3 }' "$S/summary")
-        named=$(awk 'NR == 4 { print ($6 == "-") ? "no" : "yes" }' "$S/summary")
-        "$B/patchcast-gen" diff --release "$R/$old" "$R/$new" "$S/rel.pcz" 2>/dev/null
-        relb=$(stat -c %s "$S/rel.pcz")
-        reltar "$R/$old" "$S/old.tar" && reltar "$R/$new" "$S/new.tar"
-        zstd -q -f -19 --long=31 --patch-from="$S/old.tar" "$S/new.tar" -o "$S/tar.zst" 2>/dev/null
-        zb=$(stat -c %s "$S/tar.zst")
-        "$pc" init --root "$S/r" --repo "$site" -p "$S/k.pub" >/dev/null
-        "$pc" update --root "$S/r" --to "$old" >/dev/null 2>&1
-        cp -a "$S/r" "$S/r2"
-        MEASURE_OUT=$S/up.json measure "$pc" update --root "$S/r" --to "$new" --json
-        diff -r "$S/r/current/" "$CORPUS/$series/$new/" >/dev/null ||
-            { echo "bench: $series $old -> $new: the updated tree differs" >&2; exit 1; }
-        local up=$SECS kb=$KB dl took
-        heap "$pc" update --root "$S/r2" --to "$new"
-        dl=$(jfield "$S/up.json" downloaded_bytes)
-        took=$(jfield "$S/up.json" release_patch | sed 's/True/yes/; s/False/no/')
-        printf '| %s %s -> %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$series" "$old" \
-            "$new" "$perfile" "$relb" "$named" "$zb" "$(ratio "$relb" "$zb")" "$dl" "$took" "$up" \
-            "$(fmt_kb "$kb")" "$(fmt_kb "$HEAP_KB")" >>"$OUT/release.md"
-        rm -f "$S/old.tar" "$S/new.tar" "$S/tar.zst" "$S/rel.pcz"
-    done <<<"$RELEASE_PAIRS"
-    rm -rf "$S"
-    cat "$OUT/release.md"
-}
 
 case ${1:-all} in
 diff) bench_diff ;;
@@ -682,7 +552,6 @@ gen) bench_gen ;;
 client) bench_client ;;
 scale) bench_scale; cat "$OUT/scale.md" ;;
 big) bench_big ;;
-release) bench_release ;;
-all) bench_diff; bench_gen; bench_client; bench_release; bench_big ;;
-*) echo "usage: $0 diff|gen|client|scale|big|release|all" >&2; exit 2 ;;
+all) bench_diff; bench_gen; bench_client; bench_big ;;
+*) echo "usage: $0 diff|gen|client|scale|big|all" >&2; exit 2 ;;
 esac

@@ -18,9 +18,11 @@
 /* ---- the switch ---------------------------------------------------------- */
 
 /* Keep the newest `keep` installed versions, never current or previous,
- * nor a version a running program holds (it is left for a later update). */
-static void prune(pc_op *op)
+ * nor a version a running program holds (it is left for a later update).
+ * true when it removed one (the state then changed). */
+static bool prune(pc_op *op)
 {
+    size_t before = op->state.ninstalled;
     unsigned keep = op->c->keep_versions ? op->c->keep_versions : 2;
     for (size_t i = 0; op->state.ninstalled > keep && i < op->state.ninstalled;) {
         const char *v = op->state.installed[i];
@@ -49,6 +51,7 @@ static void prune(pc_op *op)
         pc_state_remove_installed(&op->state, copy ? copy : v);
         free(copy);
     }
+    return op->state.ninstalled != before;
 }
 
 /* Remove installed version v (folder, manifest, hold, state entry) unless
@@ -154,10 +157,8 @@ pc_status pc_update_switch(pc_op *op, const char *to, uint64_t transferred, cons
         pc_state_log(&op->state, action, op->current, to, transferred, &later))
         return PC_OK;
     /* Old versions go only once the state saying so is on disk. */
-    if (pc_state_save(&op->state, op->state_path, &later) == PC_OK) {
-        prune(op);
+    if (pc_state_save(&op->state, op->state_path, &later) == PC_OK && prune(op))
         (void)pc_state_save(&op->state, op->state_path, &later);
-    }
     /* What was downloaded is now in the version: the cache keeps partial
      * and failed downloads between runs, not the files of past updates. */
     static const char *const kept[] = {"objects", "patches", "meta"};
