@@ -178,6 +178,14 @@ cp r5/versions/1.0.0/lib/tool tool && rm r5/versions/1.0.0/lib/tool && ln -s "$T
 out=$("$PC" update --root r5 --to 1.1.0 --json 2>&1)
 [ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r5/current/ rel/1.1.0/ &&
     pass linked_reference_falls_back_per_file || fail linked_reference_falls_back_per_file "$out"
+# A FIFO in place of a reference file (nobody writes to it) is refused at
+# once, not waited on.
+newroot r5f
+"$PC" update --root r5f --to 1.0.0 >/dev/null 2>&1
+rm r5f/versions/1.0.0/src/b.js && mkfifo r5f/versions/1.0.0/src/b.js
+out=$(timeout -s KILL 120 "$PC" update --root r5f --to 1.1.0 --json 2>&1); rc=$?
+[ "$rc" = 0 ] && [ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r5f/current/ rel/1.1.0/ &&
+    pass fifo_reference_falls_back_per_file || fail fifo_reference_falls_back_per_file "exit $rc: $out"
 
 # --- a tampered release patch is refused before it is decoded ----------------
 rm -rf asite && cp -a site asite

@@ -2,12 +2,13 @@
  * generator/diff/reldiff.c): the reference rule (each content once, at its
  * first path, padded to 4096; empty contents take no space), the targets
  * rule, the reference mapped in place byte for byte as the rule lays it
- * out, each damaged, missing, resized or linked file refused by name, and a
- * patch made from one tree to another applied and cut into its checked
- * files; a corrupt patch, a wrong vouched reference and a wrong file list
- * refused. */
+ * out, each damaged, missing, resized or linked file (or a FIFO or a folder
+ * in its place) refused by name, and a patch made from one tree to another
+ * applied and cut into its checked files; a corrupt patch, a wrong vouched
+ * reference and a wrong file list refused. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,7 +155,17 @@ static void map_in_place(void)
     pc_manifest_free(m);
 }
 
-/* Each kind of damage is named, with the file's index; nothing stays mapped. */
+static void blocked(int sig)
+{
+    (void)sig;
+    static const char msg[] = "FAIL relpatch: blocked on a FIFO\n";
+    if (write(1, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+/* Each kind of damage is named, with the file's index; nothing stays
+ * mapped. A FIFO in a file's place is refused at once, not waited on. */
 static void map_refuses_damage(void)
 {
     char root[128], p[256];
@@ -166,7 +177,8 @@ static void map_refuses_damage(void)
         size_t bad;
     } cases[] = {{"edited", PC_ERR_HASH, 3}, {"truncated", PC_ERR_HASH, 0},
                  {"missing", PC_ERR_NOT_FOUND, 4}, {"symlink", PC_ERR_NOT_FOUND, 0},
-                 {"folder link", PC_ERR_NOT_FOUND, 1}};
+                 {"folder link", PC_ERR_NOT_FOUND, 1}, {"fifo", PC_ERR_NOT_FOUND, 4},
+                 {"folder", PC_ERR_NOT_FOUND, 3}, {"larger", PC_ERR_HASH, 4}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char cmd[1200];
         snprintf(cmd, sizeof cmd, "rm -rf %s", root);
@@ -186,16 +198,30 @@ static void map_refuses_damage(void)
             snprintf(p, sizeof p, "%s/a.txt", root);
             snprintf(cmd, sizeof cmd, "mv %s %s/../elsewhere && ln -s ../elsewhere %s", p, root, p);
             CHECK(system(cmd) == 0);
-        } else {
+        } else if (k == 4) {
             snprintf(cmd, sizeof cmd, "mv %s/b %s/../b-real && ln -s ../b-real %s/b", root, root,
                      root);
             CHECK(system(cmd) == 0);
+        } else if (k == 5) { /* nobody writes to it: an open that waits never returns */
+            snprintf(p, sizeof p, "%s/e", root);
+            CHECK(unlink(p) == 0 && mkfifo(p, 0644) == 0);
+        } else if (k == 6) {
+            snprintf(p, sizeof p, "%s/d.bin", root);
+            CHECK(unlink(p) == 0 && mkdir(p, 0755) == 0);
+        } else {
+            snprintf(p, sizeof p, "%s/e", root);
+            int fd = open(p, O_WRONLY | O_APPEND);
+            CHECK(fd >= 0 && write(fd, "y", 1) == 1);
+            close(fd);
         }
         int fd = open(root, O_RDONLY | O_DIRECTORY);
         pc_relref r;
         size_t bad = 99;
         pc_err e = {0};
+        signal(SIGALRM, blocked);
+        alarm(30);
         pc_status st = pc_relref_map(fd, m, 4 * 4096, &r, &bad, &e);
+        alarm(0);
         close(fd);
         snprintf(cmd, sizeof cmd, "rm -rf %s/../elsewhere %s/../b-real", root, root);
         CHECK(system(cmd) == 0);
