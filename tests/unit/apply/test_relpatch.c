@@ -5,7 +5,8 @@
  * out, each damaged, missing, resized or linked file (or a FIFO or a folder
  * in its place) refused by name, and a patch made from one tree to another
  * applied and cut into its checked files; a corrupt patch, a wrong vouched
- * reference and a wrong file list refused. */
+ * reference and a wrong file list refused; the generator's read of a tree
+ * changed since its scan refusing a FIFO or a folder link. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -232,6 +233,47 @@ static void map_refuses_damage(void)
     pc_manifest_free(m);
 }
 
+/* The generator's read of the trees (a tree changed since its scan): a
+ * FIFO in a file's place refused at once, not waited on; a folder turned
+ * into a link to an intact copy outside the tree not followed. */
+static void load_refuses_changed_tree(void)
+{
+    char ro[128], rn[128], p[300], cmd[800];
+    snprintf(ro, sizeof ro, "%s/gen-old", dir);
+    snprintf(rn, sizeof rn, "%s/gen-new", dir);
+    uint8_t *n1 = text_bytes(3000, 9);
+    tfile nf[2] = {{"a.txt", A, 5000}, {"n/one", n1, 3000}};
+    pc_manifest *from = manifest_of(old_files, 5), *to = manifest_of(nf, 2);
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/outside", ro, rn, dir);
+        CHECK(system(cmd) == 0 && write_tree(ro, old_files, 5) == 0 && write_tree(rn, nf, 2) == 0);
+        const char *want;
+        if (k == 0) {
+            snprintf(p, sizeof p, "%s/n/one", rn);
+            CHECK(unlink(p) == 0 && mkfifo(p, 0644) == 0);
+            want = "n/one";
+        } else {
+            snprintf(cmd, sizeof cmd, "mv %s/n %s/outside && ln -s ../outside %s/n", rn, dir, rn);
+            CHECK(system(cmd) == 0);
+            want = "n/one";
+        }
+        pc_reldiff rd;
+        pc_err e = {0};
+        CHECKF(pc_reldiff_plan(from, to, &rd, &e) == PC_OK, "%s", e.msg);
+        signal(SIGALRM, blocked);
+        alarm(30);
+        pc_status st = pc_reldiff_load(&rd, ro, from, rn, to, &e);
+        alarm(0);
+        CHECKF(st != PC_OK && strstr(e.msg, want) != NULL, "case %d: status %d: %s", k, st, e.msg);
+        pc_reldiff_free(&rd);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/outside", ro, rn, dir);
+    CHECK(system(cmd) == 0);
+    pc_manifest_free(from);
+    pc_manifest_free(to);
+    free(n1);
+}
+
 /* A release patch from the old tree to a new one: made, mapped, applied,
  * cut; then a corrupt patch and wrong metadata refused. */
 static void apply_and_cut(void)
@@ -345,6 +387,7 @@ int main(void)
     RUN(targets_rule);
     RUN(map_in_place);
     RUN(map_refuses_damage);
+    RUN(load_refuses_changed_tree);
     RUN(apply_and_cut);
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
