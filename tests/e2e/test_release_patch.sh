@@ -4,7 +4,8 @@
 # files built into a site, updates through a real client, the planner's
 # choice both ways, the fallback to per-file patches when an installed file
 # is damaged or missing, a tampered release patch refused before it is
-# decoded, and the site check, mirror and gc that know the patch.
+# decoded, none made where it would be one file's patch, and the site
+# check, mirror and gc that know the patch.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 source "$(dirname "$0")/signed.sh"
@@ -232,6 +233,25 @@ out=$("$PC" update --root r7 --to 1.1.0 --json 2>&1)
     [ "$(echo "$out" | json '["downloaded_bytes"]')" -gt "$(stat -c %s "bsite/$rp")" ] &&
     pass broken_release_patch_falls_back_per_file ||
     fail broken_release_patch_falls_back_per_file "$out"
+
+# --- an edge that is one file's patch ------------------------------------------
+# A version of one file whose size is a whole number of pages is its own
+# reference; with one new content, the release patch would be that file's
+# patch, at the per-file patch's site path. None is made: a bsdiff40
+# per-file patch there is neither replaced nor deleted.
+mkdir -p one/rel/1.0.0 one/rel/1.1.0
+seq 1 100000 | head -c 16384 >one/rel/1.0.0/a.txt
+sed 's/^500$/five hundred/' one/rel/1.0.0/a.txt >one/rel/1.1.0/a.txt
+echo '{"product": "demo", "skip_edges": 0, "patch_format": "bsdiff40"}' >one/cfg.json
+"$PCGEN" build one/rel -o one/site -s k.key --config one/cfg.json >one/build.out 2>&1
+out=$("$PCGEN" verify one/site -p k.pub 2>&1) && grep -q "no release patch 1.0.0 -> 1.1.0 (one file's patch)" one/build.out &&
+    pass one_file_edge_keeps_its_patch || fail one_file_edge_keeps_its_patch "$out"
+newroot r8 "$TMP/one/site"
+"$PC" update --root r8 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root r8 --to 1.1.0 --json 2>&1)
+[ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r8/current/ one/rel/1.1.0/ &&
+    [ "$(echo "$out" | json '["downloaded_bytes"]')" -lt 1000 ] &&
+    pass one_file_edge_updates_by_patch || fail one_file_edge_updates_by_patch "$out"
 
 # --- mirror copies it; gc keeps it ---------------------------------------------
 out=$("$PC" mirror "$TMP/site" mir -p k.pub 2>&1)
