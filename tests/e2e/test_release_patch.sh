@@ -3,9 +3,10 @@
 # end to end: a history with renamed, moved, duplicated, deleted and added
 # files built into a site, updates through a real client, the planner's
 # choice both ways, the fallback to per-file patches when an installed file
-# is damaged or missing, a tampered release patch refused before it is
-# decoded, none made where it would be one file's patch, and the site
-# check, mirror and gc that know the patch.
+# is damaged or missing, a file size limit met while one is decoded, a
+# tampered release patch refused before it is decoded, none made where it
+# would be one file's patch, and the site check, mirror and gc that know
+# the patch.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 source "$(dirname "$0")/signed.sh"
@@ -187,6 +188,18 @@ rm r5f/versions/1.0.0/src/b.js && mkfifo r5f/versions/1.0.0/src/b.js
 out=$(timeout -s KILL 120 "$PC" update --root r5f --to 1.1.0 --json 2>&1); rc=$?
 [ "$rc" = 0 ] && [ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r5f/current/ rel/1.1.0/ &&
     pass fifo_reference_falls_back_per_file || fail fifo_reference_falls_back_per_file "exit $rc: $out"
+
+# --- a file size limit (ulimit -f) while the release patch is decoded -------
+# A write past it fails and says so (not SIGXFSZ killing the update without
+# a word); the installed version stays, and the next update completes.
+newroot r5x
+"$PC" update --root r5x --to 1.0.0 >/dev/null 2>&1
+out=$( (ulimit -f 200; "$PC" update --root r5x --to 1.1.0) 2>&1); rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q "patch: write: File too large" &&
+    same_tree r5x/current/ rel/1.0.0/ && [ -z "$(ls r5x/staging)" ] &&
+    "$PC" update --root r5x --to 1.1.0 >/dev/null 2>&1 && same_tree r5x/current/ rel/1.1.0/; then
+    pass file_size_limit_fails_cleanly
+else fail file_size_limit_fails_cleanly "exit $rc: $(echo "$out" | tail -1)"; fi
 
 # --- a tampered release patch is refused before it is decoded ----------------
 rm -rf asite && cp -a site asite
