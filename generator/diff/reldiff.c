@@ -64,7 +64,8 @@ static pc_status copy_in(int dirfd, const char *dir, const pc_file_entry *f, int
     if (pd < 0)
         st = pc_fail(e, PC_ERR_NOT_FOUND, "%s: %s", path, why.msg);
     else if ((in = openat(pd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-        st = pc_fail(e, errno == ENOENT || errno == ELOOP ? PC_ERR_NOT_FOUND : pc_errno_status(errno),
+        st = pc_fail(e,
+                     errno == ENOENT || errno == ELOOP ? PC_ERR_NOT_FOUND : pc_errno_status(errno),
                      "%s: %s", path, strerror(errno));
     else if (fstat(in, &sb) != 0)
         st = pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
