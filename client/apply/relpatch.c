@@ -156,7 +156,9 @@ static pc_status map_one(int dirfd, const pc_file_entry *f, uint8_t *at, pc_err 
     int dir = pc_beneath_parent(dirfd, f->path, false, &name, &why);
     if (dir < 0)
         return pc_fail(e, PC_ERR_NOT_FOUND, "%s: %s", f->path, why.msg);
-    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted at a file's place must not block the open
+     * (it is then refused as no regular file). */
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     int err = errno;
     close(dir);
     if (fd < 0)

@@ -35,7 +35,8 @@ pc_status pc_relref_targets(const pc_manifest *from, const pc_manifest *to,
 
 /* A reference mapped in place: one region, each file mapped read-only and
  * privately at its slot; the tail of a file's last page reads as zeros,
- * which is the padding. */
+ * which is the padding. A file truncated by another process while mapped
+ * makes a read of its lost pages fault (SIGBUS): docs/threat-model.md. */
 typedef struct pc_relref {
     uint8_t *base; /* NULL when size is 0 */
     uint64_t size;

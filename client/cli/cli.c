@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -51,8 +52,23 @@ static void usage(FILE *f)
                "\n" PC_CLI_EXIT_CODES);
 }
 
+static void on_xfsz(int sig)
+{
+    (void)sig;
+}
+
 int main(int argc, char **argv)
 {
+    /* Past a file size limit (ulimit -f) a write then fails with EFBIG,
+     * reported like any failed write, instead of SIGXFSZ killing patchcast
+     * without a word. A handler, not SIG_IGN: a program `run` starts gets
+     * the default action back at its exec. */
+    struct sigaction xfsz;
+    if (sigaction(SIGXFSZ, NULL, &xfsz) == 0 && xfsz.sa_handler == SIG_DFL) {
+        struct sigaction sa = {.sa_handler = on_xfsz};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGXFSZ, &sa, NULL);
+    }
     /* Patching allocates and frees decoder windows and write buffers of a
      * few hundred KiB to a few MiB per file; glibc would map and unmap each
      * one, faulting its pages in again every time (an update of typescript's

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "difffiles.h"
 #include "fileio.h"
 #include "path.h"
@@ -44,27 +45,46 @@ uint64_t pc_reldiff_memory(const pc_reldiff *rd)
            rd->to_size * 3 + (4u << 20);
 }
 
-/* Copy the file dir/f->path to fd at off, hashing it into c and checking
- * it against the manifest. */
-static pc_status copy_in(const char *dir, const pc_file_entry *f, int fd, uint64_t off,
+/* Copy the file dir/f->path (dirfd: dir opened) to fd at off, hashing it
+ * into c and checking it against the manifest. The tree may have changed
+ * since it was scanned: the file is reached without following a link at
+ * any component, must still be a regular file (a FIFO is not waited on),
+ * and no more than one byte past its size is read. */
+static pc_status copy_in(int dirfd, const char *dir, const pc_file_entry *f, int fd, uint64_t off,
                          pc_sha256_ctx *c, uint8_t *buf, size_t bufsize, pc_err *e)
 {
     char *path = pc_path_join(dir, f->path);
     if (path == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
-    int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    const char *name;
+    pc_err why = {0};
+    int in = -1, pd = pc_beneath_parent(dirfd, f->path, false, &name, &why);
     pc_status st = PC_OK;
-    if (in < 0) {
-        st = pc_fail(e, errno == ENOENT ? PC_ERR_NOT_FOUND : pc_errno_status(errno), "%s: %s", path,
-                     strerror(errno));
+    struct stat sb;
+    if (pd < 0)
+        st = pc_fail(e, PC_ERR_NOT_FOUND, "%s: %s", path, why.msg);
+    else if ((in = openat(pd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+        st = pc_fail(e,
+                     errno == ENOENT || errno == ELOOP ? PC_ERR_NOT_FOUND : pc_errno_status(errno),
+                     "%s: %s", path, strerror(errno));
+    else if (fstat(in, &sb) != 0)
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        st = pc_fail(e, PC_ERR_HASH, "%s: changed since it was scanned (not a regular file)", path);
+    if (pd >= 0)
+        close(pd);
+    if (st != PC_OK) {
+        if (in >= 0)
+            close(in);
         free(path);
         return st;
     }
     pc_sha256_ctx one;
     pc_sha256_init(&one);
     uint64_t n = 0;
-    for (;;) {
-        ssize_t r = read(in, buf, bufsize);
+    while (n <= f->size) {
+        size_t want = f->size - n < bufsize ? (size_t)(f->size - n) + 1 : bufsize;
+        ssize_t r = read(in, buf, want);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -130,6 +150,13 @@ pc_status pc_reldiff_load(pc_reldiff *rd, const char *from_dir, const pc_manifes
     pc_status st = PC_OK;
     if (buf == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    int from_fd = open(from_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int to_fd = open(to_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (from_fd < 0 || to_fd < 0) {
+        st = pc_fail(e, pc_errno_status(errno), "%s: %s", from_fd < 0 ? from_dir : to_dir,
+                     strerror(errno));
+        goto out;
+    }
     if ((rd->ref_fd = new_memfile("patchcast-reference", rd->ref_size, e)) < 0 ||
         (rd->to_fd = new_memfile("patchcast-target", rd->to_size, e)) < 0) {
         st = e ? e->code : PC_ERR_NOMEM;
@@ -140,7 +167,7 @@ pc_status pc_reldiff_load(pc_reldiff *rd, const char *from_dir, const pc_manifes
     uint64_t off = 0;
     for (size_t k = 0; k < rd->nref && st == PC_OK; k++) {
         const pc_file_entry *f = &from->files[rd->ref_idx[k]];
-        st = copy_in(from_dir, f, rd->ref_fd, off, &c, buf, bufsize, e);
+        st = copy_in(from_fd, from_dir, f, rd->ref_fd, off, &c, buf, bufsize, e);
         size_t pad = (size_t)((PC_RELEASE_ALIGN - f->size % PC_RELEASE_ALIGN) % PC_RELEASE_ALIGN);
         pc_sha256_update(&c, zeros, pad);
         off += f->size + pad;
@@ -150,13 +177,17 @@ pc_status pc_reldiff_load(pc_reldiff *rd, const char *from_dir, const pc_manifes
     off = 0;
     for (size_t k = 0; k < rd->nfiles && st == PC_OK; k++) {
         const pc_file_entry *f = &to->files[rd->to_idx[k]];
-        st = copy_in(to_dir, f, rd->to_fd, off, &c, buf, bufsize, e);
+        st = copy_in(to_fd, to_dir, f, rd->to_fd, off, &c, buf, bufsize, e);
         off += f->size;
     }
     pc_sha256_final(&c, rd->to_sha);
     if (st == PC_OK && (st = map_memfile(rd->ref_fd, rd->ref_size, &rd->ref, e)) == PC_OK)
         st = map_memfile(rd->to_fd, rd->to_size, &rd->to, e);
 out:
+    if (from_fd >= 0)
+        close(from_fd);
+    if (to_fd >= 0)
+        close(to_fd);
     free(buf);
     return st;
 }

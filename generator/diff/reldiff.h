@@ -35,10 +35,11 @@ pc_status pc_reldiff_plan(const pc_manifest *from, const pc_manifest *to, pc_rel
  * array, the scan): for the build's memory budget. */
 uint64_t pc_reldiff_memory(const pc_reldiff *rd);
 
-/* Read the files (below from_dir and to_dir, checked against their
- * manifests' sizes and SHA-256s) into the memory files and hash them:
- * rd->ref_sha, rd->to_sha. Errors: PC_ERR_IO, PC_ERR_NOT_FOUND, PC_ERR_HASH
- * (a file changed since it was scanned), PC_ERR_NOMEM. */
+/* Read the files (below from_dir and to_dir, reached without following a
+ * link at any component, checked against their manifests' sizes and
+ * SHA-256s) into the memory files and hash them: rd->ref_sha, rd->to_sha.
+ * Errors: PC_ERR_IO, PC_ERR_NOT_FOUND, PC_ERR_HASH (a file changed since
+ * it was scanned, or no longer a regular file), PC_ERR_NOMEM. */
 pc_status pc_reldiff_load(pc_reldiff *rd, const char *from_dir, const pc_manifest *from,
                           const char *to_dir, const pc_manifest *to, pc_err *e);
 

@@ -351,6 +351,26 @@ static void rel_done(void *ud, size_t i, size_t ndone)
                 ep->release_new ? "" : " (reused)");
 }
 
+/* Is the release patch of rd a per-file patch in all but name: its
+ * reference one file's bytes exactly (one content, a whole number of
+ * pages), its output one content? Then it is the patch between those two
+ * contents, and its site path is that per-file patch's: writing it there
+ * would replace a per-file patch of another format (bsdiff40), and
+ * leaving it out would delete the per-file patch. */
+static bool release_is_file_patch(const pc_reldiff *rd, const pc_manifest *from)
+{
+    const pc_file_entry *only = NULL;
+    for (size_t k = 0; k < rd->nref; k++) {
+        const pc_file_entry *f = &from->files[rd->ref_idx[k]];
+        if (f->size == 0)
+            continue;
+        if (only)
+            return false;
+        only = f;
+    }
+    return rd->nfiles == 1 && only && only->size % PC_RELEASE_ALIGN == 0;
+}
+
 pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev)
 {
     const pc_config *cfg = b->o->cfg;
@@ -375,11 +395,16 @@ pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_r
         uint64_t need = pc_reldiff_memory(ep->rd);
         /* A sharded build's assembly has no release trees to read: it
          * makes none (jobs do not make them yet). */
+        bool one_file = release_is_file_patch(ep->rd, &ep->from->man);
         bool make = !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
-                    ep->rd->ref_size > 0 &&
+                    ep->rd->ref_size > 0 && !one_file &&
                     ep->rd->nref <= PC_RELEASE_MAX_REFS && need <= budget;
         if (!make && !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
-            !b->o->quiet)
+            !b->o->quiet && one_file)
+            fprintf(stderr, "note: no release patch %s -> %s (one file's patch)\n",
+                    ep->from->name, ep->to->name);
+        else if (!make && !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
+                 !b->o->quiet)
             fprintf(stderr, "note: no release patch %s -> %s (%zu contents, %llu MiB needed)\n",
                     ep->from->name, ep->to->name, ep->rd->nref,
                     (unsigned long long)(need >> 20));

@@ -3,8 +3,10 @@
 # end to end: a history with renamed, moved, duplicated, deleted and added
 # files built into a site, updates through a real client, the planner's
 # choice both ways, the fallback to per-file patches when an installed file
-# is damaged or missing, a tampered release patch refused before it is
-# decoded, and the site check, mirror and gc that know the patch.
+# is damaged or missing, a file size limit met while one is decoded, a
+# tampered release patch refused before it is decoded, none made where it
+# would be one file's patch, and the site check, mirror and gc that know
+# the patch.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 source "$(dirname "$0")/signed.sh"
@@ -178,6 +180,26 @@ cp r5/versions/1.0.0/lib/tool tool && rm r5/versions/1.0.0/lib/tool && ln -s "$T
 out=$("$PC" update --root r5 --to 1.1.0 --json 2>&1)
 [ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r5/current/ rel/1.1.0/ &&
     pass linked_reference_falls_back_per_file || fail linked_reference_falls_back_per_file "$out"
+# A FIFO in place of a reference file (nobody writes to it) is refused at
+# once, not waited on.
+newroot r5f
+"$PC" update --root r5f --to 1.0.0 >/dev/null 2>&1
+rm r5f/versions/1.0.0/src/b.js && mkfifo r5f/versions/1.0.0/src/b.js
+out=$(timeout -s KILL 120 "$PC" update --root r5f --to 1.1.0 --json 2>&1); rc=$?
+[ "$rc" = 0 ] && [ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r5f/current/ rel/1.1.0/ &&
+    pass fifo_reference_falls_back_per_file || fail fifo_reference_falls_back_per_file "exit $rc: $out"
+
+# --- a file size limit (ulimit -f) while the release patch is decoded -------
+# A write past it fails and says so (not SIGXFSZ killing the update without
+# a word); the installed version stays, and the next update completes.
+newroot r5x
+"$PC" update --root r5x --to 1.0.0 >/dev/null 2>&1
+out=$( (ulimit -f 200; "$PC" update --root r5x --to 1.1.0) 2>&1); rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q "patch: write: File too large" &&
+    same_tree r5x/current/ rel/1.0.0/ && [ -z "$(ls r5x/staging)" ] &&
+    "$PC" update --root r5x --to 1.1.0 >/dev/null 2>&1 && same_tree r5x/current/ rel/1.1.0/; then
+    pass file_size_limit_fails_cleanly
+else fail file_size_limit_fails_cleanly "exit $rc: $(echo "$out" | tail -1)"; fi
 
 # --- a tampered release patch is refused before it is decoded ----------------
 rm -rf asite && cp -a site asite
@@ -224,6 +246,25 @@ out=$("$PC" update --root r7 --to 1.1.0 --json 2>&1)
     [ "$(echo "$out" | json '["downloaded_bytes"]')" -gt "$(stat -c %s "bsite/$rp")" ] &&
     pass broken_release_patch_falls_back_per_file ||
     fail broken_release_patch_falls_back_per_file "$out"
+
+# --- an edge that is one file's patch ------------------------------------------
+# A version of one file whose size is a whole number of pages is its own
+# reference; with one new content, the release patch would be that file's
+# patch, at the per-file patch's site path. None is made: a bsdiff40
+# per-file patch there is neither replaced nor deleted.
+mkdir -p one/rel/1.0.0 one/rel/1.1.0
+seq 1 100000 | head -c 16384 >one/rel/1.0.0/a.txt
+sed 's/^500$/five hundred/' one/rel/1.0.0/a.txt >one/rel/1.1.0/a.txt
+echo '{"product": "demo", "skip_edges": 0, "patch_format": "bsdiff40"}' >one/cfg.json
+"$PCGEN" build one/rel -o one/site -s k.key --config one/cfg.json >one/build.out 2>&1
+out=$("$PCGEN" verify one/site -p k.pub 2>&1) && grep -q "no release patch 1.0.0 -> 1.1.0 (one file's patch)" one/build.out &&
+    pass one_file_edge_keeps_its_patch || fail one_file_edge_keeps_its_patch "$out"
+newroot r8 "$TMP/one/site"
+"$PC" update --root r8 --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root r8 --to 1.1.0 --json 2>&1)
+[ "$(echo "$out" | json '["release_patch"]')" = False ] && same_tree r8/current/ one/rel/1.1.0/ &&
+    [ "$(echo "$out" | json '["downloaded_bytes"]')" -lt 1000 ] &&
+    pass one_file_edge_updates_by_patch || fail one_file_edge_updates_by_patch "$out"
 
 # --- mirror copies it; gc keeps it ---------------------------------------------
 out=$("$PC" mirror "$TMP/site" mir -p k.pub 2>&1)

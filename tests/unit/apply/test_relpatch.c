@@ -2,12 +2,14 @@
  * generator/diff/reldiff.c): the reference rule (each content once, at its
  * first path, padded to 4096; empty contents take no space), the targets
  * rule, the reference mapped in place byte for byte as the rule lays it
- * out, each damaged, missing, resized or linked file refused by name, and a
- * patch made from one tree to another applied and cut into its checked
- * files; a corrupt patch, a wrong vouched reference and a wrong file list
- * refused. */
+ * out, each damaged, missing, resized or linked file (or a FIFO or a folder
+ * in its place) refused by name, and a patch made from one tree to another
+ * applied and cut into its checked files; a corrupt patch, a wrong vouched
+ * reference and a wrong file list refused; the generator's read of a tree
+ * changed since its scan refusing a FIFO or a folder link. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,7 +156,17 @@ static void map_in_place(void)
     pc_manifest_free(m);
 }
 
-/* Each kind of damage is named, with the file's index; nothing stays mapped. */
+static void blocked(int sig)
+{
+    (void)sig;
+    static const char msg[] = "FAIL relpatch: blocked on a FIFO\n";
+    if (write(1, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+/* Each kind of damage is named, with the file's index; nothing stays
+ * mapped. A FIFO in a file's place is refused at once, not waited on. */
 static void map_refuses_damage(void)
 {
     char root[128], p[256];
@@ -166,7 +178,8 @@ static void map_refuses_damage(void)
         size_t bad;
     } cases[] = {{"edited", PC_ERR_HASH, 3}, {"truncated", PC_ERR_HASH, 0},
                  {"missing", PC_ERR_NOT_FOUND, 4}, {"symlink", PC_ERR_NOT_FOUND, 0},
-                 {"folder link", PC_ERR_NOT_FOUND, 1}};
+                 {"folder link", PC_ERR_NOT_FOUND, 1}, {"fifo", PC_ERR_NOT_FOUND, 4},
+                 {"folder", PC_ERR_NOT_FOUND, 3}, {"larger", PC_ERR_HASH, 4}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char cmd[1200];
         snprintf(cmd, sizeof cmd, "rm -rf %s", root);
@@ -186,16 +199,30 @@ static void map_refuses_damage(void)
             snprintf(p, sizeof p, "%s/a.txt", root);
             snprintf(cmd, sizeof cmd, "mv %s %s/../elsewhere && ln -s ../elsewhere %s", p, root, p);
             CHECK(system(cmd) == 0);
-        } else {
+        } else if (k == 4) {
             snprintf(cmd, sizeof cmd, "mv %s/b %s/../b-real && ln -s ../b-real %s/b", root, root,
                      root);
             CHECK(system(cmd) == 0);
+        } else if (k == 5) { /* nobody writes to it: an open that waits never returns */
+            snprintf(p, sizeof p, "%s/e", root);
+            CHECK(unlink(p) == 0 && mkfifo(p, 0644) == 0);
+        } else if (k == 6) {
+            snprintf(p, sizeof p, "%s/d.bin", root);
+            CHECK(unlink(p) == 0 && mkdir(p, 0755) == 0);
+        } else {
+            snprintf(p, sizeof p, "%s/e", root);
+            int fd = open(p, O_WRONLY | O_APPEND);
+            CHECK(fd >= 0 && write(fd, "y", 1) == 1);
+            close(fd);
         }
         int fd = open(root, O_RDONLY | O_DIRECTORY);
         pc_relref r;
         size_t bad = 99;
         pc_err e = {0};
+        signal(SIGALRM, blocked);
+        alarm(30);
         pc_status st = pc_relref_map(fd, m, 4 * 4096, &r, &bad, &e);
+        alarm(0);
         close(fd);
         snprintf(cmd, sizeof cmd, "rm -rf %s/../elsewhere %s/../b-real", root, root);
         CHECK(system(cmd) == 0);
@@ -204,6 +231,47 @@ static void map_refuses_damage(void)
         CHECKF(strstr(e.msg, m->files[bad].path) != NULL, "%s: '%s'", cases[k].what, e.msg);
     }
     pc_manifest_free(m);
+}
+
+/* The generator's read of the trees (a tree changed since its scan): a
+ * FIFO in a file's place refused at once, not waited on; a folder turned
+ * into a link to an intact copy outside the tree not followed. */
+static void load_refuses_changed_tree(void)
+{
+    char ro[128], rn[128], p[300], cmd[800];
+    snprintf(ro, sizeof ro, "%s/gen-old", dir);
+    snprintf(rn, sizeof rn, "%s/gen-new", dir);
+    uint8_t *n1 = text_bytes(3000, 9);
+    tfile nf[2] = {{"a.txt", A, 5000}, {"n/one", n1, 3000}};
+    pc_manifest *from = manifest_of(old_files, 5), *to = manifest_of(nf, 2);
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/outside", ro, rn, dir);
+        CHECK(system(cmd) == 0 && write_tree(ro, old_files, 5) == 0 && write_tree(rn, nf, 2) == 0);
+        const char *want;
+        if (k == 0) {
+            snprintf(p, sizeof p, "%s/n/one", rn);
+            CHECK(unlink(p) == 0 && mkfifo(p, 0644) == 0);
+            want = "n/one";
+        } else {
+            snprintf(cmd, sizeof cmd, "mv %s/n %s/outside && ln -s ../outside %s/n", rn, dir, rn);
+            CHECK(system(cmd) == 0);
+            want = "n/one";
+        }
+        pc_reldiff rd;
+        pc_err e = {0};
+        CHECKF(pc_reldiff_plan(from, to, &rd, &e) == PC_OK, "%s", e.msg);
+        signal(SIGALRM, blocked);
+        alarm(30);
+        pc_status st = pc_reldiff_load(&rd, ro, from, rn, to, &e);
+        alarm(0);
+        CHECKF(st != PC_OK && strstr(e.msg, want) != NULL, "case %d: status %d: %s", k, st, e.msg);
+        pc_reldiff_free(&rd);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/outside", ro, rn, dir);
+    CHECK(system(cmd) == 0);
+    pc_manifest_free(from);
+    pc_manifest_free(to);
+    free(n1);
 }
 
 /* A release patch from the old tree to a new one: made, mapped, applied,
@@ -319,6 +387,7 @@ int main(void)
     RUN(targets_rule);
     RUN(map_in_place);
     RUN(map_refuses_damage);
+    RUN(load_refuses_changed_tree);
     RUN(apply_and_cut);
     char cmd[100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
