@@ -41,6 +41,7 @@ typedef struct job {
     bool any_hash; /* some mirror served such content */
     bool unreachable; /* the last attempt could not reach its server */
     bool reached;  /* some mirror was reached (so not offline) */
+    bool other;    /* some attempt failed for another reason than "no such file" */
     int write_errno;  /* writing the .part file failed: a local error, not the mirror's */
     char tried[1024]; /* each mirror left behind, and why */
 } job;
@@ -171,6 +172,7 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
     bool ok = false;
     bool discard = false;
     if (j->overflow) {
+        j->other = true;
         snprintf(j->why, sizeof j->why, "%s: more than the %llu bytes expected", j->url,
                  (unsigned long long)j->it->size);
         discard = true;
@@ -180,9 +182,13 @@ static bool job_finish(job *j, CURLM *multi, CURLcode rc, bool *permanent)
         if ((rc == CURLE_HTTP_RETURNED_ERROR && pc_request_permanent_http(code)) ||
             rc == CURLE_FILE_COULDNT_READ_FILE || rc == CURLE_REMOTE_FILE_NOT_FOUND)
             *permanent = true;
+        if (!(rc == CURLE_HTTP_RETURNED_ERROR && (code == 404 || code == 410)) &&
+            rc != CURLE_FILE_COULDNT_READ_FILE && rc != CURLE_REMOTE_FILE_NOT_FOUND)
+            j->other = true;
         if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416)
             discard = true; /* our partial file does not fit the server's */
     } else if (j->have + j->got != j->it->size) {
+        j->other = true;
         snprintf(j->why, sizeof j->why, "%s: got %llu bytes, expected %llu", j->url,
                  (unsigned long long)(j->have + j->got), (unsigned long long)j->it->size);
         discard = true; /* the server's copy is not the one the metadata describes */
@@ -342,6 +348,7 @@ pc_status pc_fetch_files(const pc_fetch_opts *o, pc_fetch_item *items, size_t n,
                 j->not_before = 0;
             }
             if (j->mirror >= o->nmirrors) {
+                j->it->missing = j->reached && !j->any_hash && !j->other;
                 st = pc_fail(e, j->any_hash  ? PC_ERR_HASH
                                 : !j->reached ? PC_ERR_OFFLINE
                                               : PC_ERR_NETWORK,

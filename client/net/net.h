@@ -44,6 +44,9 @@ typedef struct pc_fetch_item {
                               metadata: every file is checked before anything reads it */
     /* Out: how many bytes came over the network (resumed bytes excluded). */
     uint64_t transferred;
+    /* Out, after a failure: every mirror said it has no such file (HTTP 404
+     * or 410, no such local file). */
+    bool missing;
 } pc_fetch_item;
 
 /* Download every item to item->dest. Each goes first to dest + ".part"

@@ -82,20 +82,41 @@ static int by_rel(const void *a, const void *b)
     return strcmp(((const pc_fetch_item *)a)->rel, ((const pc_fetch_item *)b)->rel);
 }
 
+/* The whole-release patch, fetched before anything else: should no mirror
+ * have it (a mirror half synced, or pruned by hand), the update takes
+ * per-file patches instead. Any other failure stops the update as it would
+ * for any file: a patch that fails its hash on every mirror is tampering
+ * (exit 3), and no space, no network or a cancel would stop those too. */
+static pc_status fetch_release(pc_op *op, pc_plan *p, uint64_t *transferred)
+{
+    pc_err *e = &op->c->err;
+    char rel[PC_SITE_PATH_MAX];
+    pc_site_patch_path(p->release->from, p->release->to, rel);
+    pc_fetch_item it = {.rel = rel, .dest = cache_patch_of(op, p->release->from, p->release->to),
+                        .size = p->release->size};
+    memcpy(it.sha256, p->release->sha256, 32); /* from signed metadata */
+    if (it.dest == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = pc_fetch_files(&op->fo, &it, 1, e);
+    *transferred += it.transferred;
+    free((char *)it.dest);
+    if (st != PC_OK && it.missing) {
+        char why[PC_ERRMSG_MAX + 64];
+        snprintf(why, sizeof why, "per-file patches: the release patch: %s", e->msg);
+        pc_op_progress(op, "download", why, 0, 0);
+        pc_plan_drop_release(p);
+        pc_err_clear(e);
+        st = PC_OK;
+    }
+    return st;
+}
+
 pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *transferred)
 {
     pc_err *e = &op->c->err;
     size_t cap = 1, n = 0;
     if (only == NULL && p->release && p->ref.base == NULL)
         prepare_release(op, p);
-    for (size_t i = 0; i < p->target->nfiles; i++) {
-        const pc_file_plan *fp = &p->files[i];
-        if ((!only || only[i]) && !from_release(p, i))
-            cap += fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
-    }
-    pc_fetch_item *items = calloc(cap ? cap : 1, sizeof *items);
-    if (items == NULL)
-        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     char *d1 = pc_layout_path(&op->lay, "cache", "objects", NULL);
     char *d2 = pc_layout_path(&op->lay, "cache", "patches", NULL);
     pc_err ignored = {0}; /* the fetch names a folder that could not be made */
@@ -105,6 +126,19 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *t
         (void)pc_mkdirs(d2, false, &ignored);
     free(d1);
     free(d2);
+    if (only == NULL && p->release) {
+        pc_status st = fetch_release(op, p, transferred);
+        if (st != PC_OK)
+            return st;
+    }
+    for (size_t i = 0; i < p->target->nfiles; i++) {
+        const pc_file_plan *fp = &p->files[i];
+        if ((!only || only[i]) && !from_release(p, i))
+            cap += fp->how == PC_HOW_OBJECT ? 1 : fp->how == PC_HOW_CHAIN ? fp->nchain : 0;
+    }
+    pc_fetch_item *items = calloc(cap ? cap : 1, sizeof *items);
+    if (items == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     pc_status st = PC_OK;
     for (size_t i = 0; i < p->target->nfiles && st == PC_OK; i++) {
         const pc_file_entry *t = &p->target->files[i];
@@ -133,16 +167,6 @@ pc_status pc_stage_download(pc_op *op, pc_plan *p, const bool *only, uint64_t *t
                 break;
             }
         }
-    }
-    if (st == PC_OK && only == NULL && p->release) {
-        char rel[PC_SITE_PATH_MAX];
-        pc_fetch_item *it = &items[n++];
-        pc_site_patch_path(p->release->from, p->release->to, rel);
-        it->dest = cache_patch_of(op, p->release->from, p->release->to);
-        it->size = p->release->size;
-        memcpy(it->sha256, p->release->sha256, 32); /* from signed metadata */
-        if ((it->rel = strdup(rel)) == NULL || it->dest == NULL)
-            st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
     }
     size_t u = 0;
     if (st == PC_OK && n > 0) {

@@ -201,6 +201,17 @@ if [ "$rc" = 1 ] && echo "$out" | grep -q "patch: write: File too large" &&
     pass file_size_limit_fails_cleanly
 else fail file_size_limit_fails_cleanly "exit $rc: $(echo "$out" | tail -1)"; fi
 
+# --- a mirror without the release patch (half synced, pruned by hand): the
+# update takes per-file patches --------------------------------------------------
+rm -rf msite && cp -a site msite && rm "msite/$rp"
+newroot r6m "$TMP/msite"
+"$PC" update --root r6m --to 1.0.0 >/dev/null 2>&1
+out=$("$PC" update --root r6m --to 1.1.0 --json 2>r6m.err); rc=$?
+if [ "$rc" = 0 ] && [ "$(echo "$out" | json '["release_patch"]')" = False ] &&
+    same_tree r6m/current/ rel/1.1.0/; then
+    pass missing_release_patch_falls_back_per_file
+else fail missing_release_patch_falls_back_per_file "exit $rc: $out $(tail -2 r6m.err)"; fi
+
 # --- a tampered release patch is refused before it is decoded ----------------
 rm -rf asite && cp -a site asite
 printf 'evil' | dd of="asite/$rp" bs=1 seek=300 conv=notrunc status=none
