@@ -34,7 +34,8 @@ typedef struct pc_build_source {
                        pc_err *e);
     /* The whole-release patch of the edge from -> to (version names): the
      * SHA-256s of its reference and output, which name it for patch()
-     * above; PC_ERR_NOT_FOUND (e untouched) when there is none to take. */
+     * above; PC_ERR_NOT_FOUND (e untouched) when there is none to take.
+     * NULL: the build takes none. */
     pc_status (*release)(void *ud, const char *from, const char *to, uint8_t ref[32],
                          uint8_t out[32], pc_err *e);
     void *ud;

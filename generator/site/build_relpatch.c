@@ -111,8 +111,9 @@ static pc_status sourced_release(builder *b, edge_plan *ep)
     const pc_build_source *src = b->o->source;
     pc_reldiff *rd = ep->rd;
     char rel[PC_SITE_PATH_MAX], *path = NULL;
-    pc_status st = src->release(src->ud, ep->from->name, ep->to->name, rd->ref_sha, rd->to_sha,
-                                b->e);
+    pc_status st = src->release ? src->release(src->ud, ep->from->name, ep->to->name,
+                                               rd->ref_sha, rd->to_sha, b->e)
+                                : PC_ERR_NOT_FOUND;
     if (st == PC_ERR_NOT_FOUND) {
         st = PC_OK; /* its plan did not make one (over the planning machine's budget) */
         build_progress(b, "note: no release patch %s -> %s in the plan\n", ep->from->name,
