@@ -165,6 +165,16 @@ check_fails assemble_refuses_tampered_release_patch "store store7: $rpatch: SHA-
     "$PCGEN" build --assemble jobs.json --store store7 -o siteF -s k.key
 [ ! -f siteF/repo.json ] && pass tampered_release_patch_signs_nothing ||
     fail tampered_release_patch_signs_nothing "siteF/repo.json written"
+# Its job run again finds it wrong (it does not turn the reference into the
+# output) and makes it again; then the assemble goes through.
+if "$PCGEN" build --job "$RJ" jobs.json --store store7 >rerun7.out 2>&1 &&
+    grep -q "$rpatch in the store is not right, made again: .*does not turn the reference into the output" rerun7.out &&
+    "$PCGEN" build --assemble jobs.json --store store7 -o siteF -s k.key >asm7.out 2>&1 &&
+    out=$(same_site siteA siteF 2>&1); then
+    pass release_job_rerun_remakes_damaged_patch
+else
+    fail release_job_rerun_remakes_damaged_patch "$(tail -1 rerun7.out) $(tail -1 asm7.out) $out"
+fi
 # A job that has not run.
 cp -a store store5
 rm "store5/jobs/$PLAN/2.json" "store5/jobs/$PLAN/4.json"
