@@ -17,8 +17,9 @@ static const char usage[] =
     "                          [--max-jobs N] [--matrix github|gitlab] [-q]\n"
     "\n"
     "List the work of `patchcast-gen build RELEASES` — each version's new objects\n"
-    "to compress, each edge's patches to diff — as independent jobs, numbered\n"
-    "from 0, with each job's estimated peak memory and time. Run each with\n"
+    "to compress, each edge's patches to diff and whole-release patch to make —\n"
+    "as independent jobs, numbered from 0, with each job's estimated peak memory\n"
+    "and time. Run each with\n"
     "`patchcast-gen build --job N JOBS.json --store STORE`, on any machines,\n"
     "then `patchcast-gen build --assemble JOBS.json --store STORE -o SITE -s KEY`.\n"
     "  -o JOBS.json          the plan to write (docs/format.md section 14)\n"
@@ -44,13 +45,15 @@ static void human(uint64_t bytes, char out[32])
 
 static void table(FILE *f, const char *out, const pc_shard_plan *p)
 {
-    size_t objects = 0, patches = 0;
+    size_t objects = 0, patches = 0, releases = 0;
     for (size_t j = 0; j < p->njobs; j++)
-        for (size_t k = 0; k < p->jobs[j].ntasks; k++)
-            p->jobs[j].tasks[k].patch ? patches++ : objects++;
-    fprintf(f, "%s: plan %.16s…, %zu jobs: %zu objects and %zu patches to make; %zu files the "
-               "site has\n",
-            out, p->sha, p->njobs, objects, patches, p->nkept);
+        for (size_t k = 0; k < p->jobs[j].ntasks; k++) {
+            const pc_shard_task *t = &p->jobs[j].tasks[k];
+            t->release ? releases++ : t->patch ? patches++ : objects++;
+        }
+    fprintf(f, "%s: plan %.16s…, %zu jobs: %zu objects, %zu patches and %zu whole-release "
+               "patches to make; %zu files the site has\n",
+            out, p->sha, p->njobs, objects, patches, releases, p->nkept);
     if (p->njobs)
         fprintf(f, "%-5s %12s %10s  %s\n", "job", "memory", "time", "work");
     for (size_t j = 0; j < p->njobs; j++) {

@@ -241,12 +241,23 @@ pc_status pc_reldiff_make(pc_reldiff *rd, const char *site, const char *from_dir
                (st = pc_reldiff_write(rd, path, &size, e)) == PC_OK) {
         *fresh = true;
     }
-    uint64_t n = 0;
-    if (st == PC_OK && (pc_sha256_file(path, out->sha256, &n) != PC_OK || n != size))
+    if (st == PC_OK)
+        st = pc_reldiff_describe(rd, path, out, e);
+    if (st == PC_OK && out->size != size) {
+        free(out->files);
+        memset(out, 0, sizeof *out);
         st = pc_fail(e, PC_ERR_IO, "%s: could not hash the patch", path);
+    }
     free(path);
-    if (st != PC_OK)
-        return st;
+    return st;
+}
+
+pc_status pc_reldiff_describe(const pc_reldiff *rd, const char *path, pc_release_ref *out,
+                              pc_err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (pc_sha256_file(path, out->sha256, &out->size) != PC_OK)
+        return pc_fail(e, PC_ERR_IO, "%s: could not hash the patch", path);
     if ((out->files = malloc((rd->nfiles ? rd->nfiles : 1) * sizeof *out->files)) == NULL)
         return pc_fail(e, PC_ERR_NOMEM, "out of memory");
     memcpy(out->files, rd->files, rd->nfiles * sizeof *out->files);
@@ -255,7 +266,6 @@ pc_status pc_reldiff_make(pc_reldiff *rd, const char *site, const char *from_dir
     memcpy(out->to, rd->to_sha, 32);
     out->reference_size = rd->ref_size;
     out->to_size = rd->to_size;
-    out->size = size;
     return PC_OK;
 }
 

@@ -58,6 +58,13 @@ pc_status pc_reldiff_make(pc_reldiff *rd, const char *site, const char *from_dir
                           const pc_manifest *from, const char *to_dir, const pc_manifest *to,
                           pc_release_ref *out, bool *fresh, pc_err *e);
 
+/* *out for the patch at path, made by the plan rd from the reference and
+ * target rd->ref_sha and rd->to_sha name: its size and SHA-256 hashed,
+ * the rest from rd (out->files a new array, caller frees). Errors:
+ * PC_ERR_IO, PC_ERR_NOMEM. */
+pc_status pc_reldiff_describe(const pc_reldiff *rd, const char *path, pc_release_ref *out,
+                              pc_err *e);
+
 /* For a rebuild: the delta the previous site (prev, may be NULL; its
  * documents in the folder site) has for the edge from -> to, when both
  * versions' manifests are the same (then its release patch, or its note

@@ -1,7 +1,8 @@
 /* assemble.c — a sharded build's last step: the jobs' results indexed by
  * file name, then pc_build on the plan's trees with a source that copies
  * each object and patch from the store into the site, hashing as it
- * copies, or finds it in the site as the plan did. */
+ * copies, or finds it in the site as the plan did; an edge's whole-release
+ * patch is found by its task, its name in that job's result. */
 #include "assemble.h"
 
 #include <errno.h>
@@ -143,6 +144,27 @@ static pc_status fill_patch(void *ud, const uint8_t from[32], const uint8_t to[3
     return fill(ud, rel, dst, e);
 }
 
+static pc_status find_release(void *ud, const char *from, const char *to, uint8_t ref[32],
+                              uint8_t out[32], pc_err *e)
+{
+    const assembly *a = ud;
+    const pc_shard_plan *p = a->o->plan;
+    for (size_t j = 0; j < p->njobs; j++)
+        for (size_t k = 0; k < p->jobs[j].ntasks; k++) {
+            const pc_shard_task *t = &p->jobs[j].tasks[k];
+            if (!t->release || strcmp(p->versions[t->in.version].name, from) ||
+                strcmp(p->versions[t->to.version].name, to))
+                continue;
+            /* "patches/aa/<ref>-<out>", checked when the result was read */
+            const char *name = a->outs[j][k].path;
+            if (!pc_hex_decode(name + 11, ref, 32) || !pc_hex_decode(name + 76, out, 32))
+                return pc_fail(e, PC_ERR_FORMAT, "job %zu's result: %s: not a patch name", j,
+                               name);
+            return PC_OK;
+        }
+    return PC_ERR_NOT_FOUND;
+}
+
 /* Every job's result, or the list of jobs without one. */
 static pc_status read_results(assembly *a, pc_err *e)
 {
@@ -205,7 +227,8 @@ pc_status pc_assemble(const pc_assemble_opts *o, pc_build_result *res, pc_err *e
     }
     if (st == PC_OK) {
         qsort(a.idx, a.n, sizeof *a.idx, cmp_entry);
-        pc_build_source src = {.object = fill_object, .patch = fill_patch, .ud = &a};
+        pc_build_source src = {.object = fill_object, .patch = fill_patch,
+                               .release = find_release, .ud = &a};
         pc_build_opts bo = {.given = p->versions, .ngiven = p->nversions, .source = &src,
                             .site = o->site, .cfg = &p->cfg, .keys = o->keys, .nkeys = o->nkeys,
                             .trust = o->trust, .quiet = o->quiet};

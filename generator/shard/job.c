@@ -1,7 +1,8 @@
 /* job.c — running one job of a sharded build: inputs checked against the
- * plan, its tasks on the pool of jobs.h under the job's memory estimate,
- * each output checked as a build checks what it reuses, and the result
- * file written last. */
+ * plan, its tasks on the pool of jobs.h under the job's memory estimate
+ * (a whole-release patch made by generator/diff/reldiff.c, as a build
+ * makes it: shardrel.c), each output checked as a build checks what it
+ * reuses, and the result file written last. */
 #include "job.h"
 
 #include <cJSON.h>
@@ -21,6 +22,7 @@
 #include "patch.h"
 #include "pcz.h"
 #include "sha256.h"
+#include "shardrel.h"
 
 /* ---- result files ------------------------------------------------------------ */
 
@@ -96,9 +98,18 @@ pc_status pc_shard_result_parse(const pc_shard_plan *p, size_t n, const char *js
                      PC_OK &&
                  (st = pc_jget_sha256(o, "sha256", x->sha256, what, &ip, e)) == PC_OK &&
                  (st = pc_jget_string(o, "format", false, 16, &fmt, what, &ip, e)) == PC_OK) {
-            x->patch = t->patch;
+            bool patch = false;
+            x->patch = t->patch || t->release;
             snprintf(x->path, sizeof x->path, "%s", path);
-            if (strcmp(path, t->output))
+            if (t->release && (!pc_shard_site_name_ok(path, &patch) || !patch))
+                st = pc_jfail(e, what, &ip, "path: expected a patch name (the job's task %zu, "
+                                            "a whole-release patch)",
+                              i - 1);
+            else if (t->release)
+                st = fmt && !strcmp(fmt, "pcz")
+                         ? PC_OK
+                         : pc_jfail(e, what, &ip, "format: expected \"pcz\" (a whole-release patch)");
+            else if (strcmp(path, t->output))
                 st = pc_jfail(e, what, &ip, "path: expected %s (the job's task %zu)", t->output,
                               i - 1);
             else if (t->patch && fmt && !strcmp(fmt, "pcz"))
@@ -137,7 +148,9 @@ static pc_status hash_file(const char *path, uint64_t *size, uint8_t sha[32], pc
 typedef struct runner {
     const pc_job_opts *o;
     const pc_shard_job *job;
+    const char *releases;  /* RELEASES here */
     char **in, **to;       /* per task: its files on disk */
+    pc_shard_release **rel; /* per release task: its plan, then its memory files */
     pc_job_output *outs;
     pc_err *errs;
     bool *ok, *made;
@@ -151,7 +164,13 @@ static pc_status check_output(runner *r, size_t i, const char *path, pc_err *e)
     const pc_shard_task *t = &r->job->tasks[i];
     pc_job_output *x = &r->outs[i];
     pc_status st;
-    if (!t->patch) {
+    if (t->release) {
+        st = pc_reldiff_check(&r->rel[i]->rd, path)
+                 ? PC_OK
+                 : pc_fail(e, PC_ERR_FORMAT, "%s: does not turn the reference into the output",
+                           path);
+        x->format = PC_PF_PCZ;
+    } else if (!t->patch) {
         int fd = open(path, O_RDONLY | O_CLOEXEC), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
         st = fd < 0 || null < 0 ? pc_fail(e, PC_ERR_IO, "%s: cannot open it", path)
                                 : pc_object_unpack_fd(fd, null, t->in.size, t->in.sha256, e);
@@ -178,8 +197,6 @@ static pc_status check_output(runner *r, size_t i, const char *path, pc_err *e)
         if (f)
             fclose(f);
     }
-    x->patch = t->patch;
-    snprintf(x->path, sizeof x->path, "%s", t->output);
     if (st == PC_OK)
         st = hash_file(path, &x->size, x->sha256, e);
     return st;
@@ -193,8 +210,19 @@ static void run_task(runner *r, size_t i)
     const pc_config *cfg = &r->o->plan->cfg;
     pc_store *store = r->o->store;
     pc_err *e = &r->errs[i];
+    pc_job_output *x = &r->outs[i];
     char *have = NULL;
-    pc_status st = pc_store_get(store, t->output, &have, e);
+    x->patch = t->patch || t->release;
+    snprintf(x->path, sizeof x->path, "%s", t->output);
+    /* A whole-release patch is named by the trees' bytes: read them first. */
+    if (t->release &&
+        pc_shard_release_load(r->o->plan, t, r->releases, r->rel[i], x->path, e) != PC_OK) {
+        pc_fail_prefix(e, "release patch %s -> %s: ", r->o->plan->versions[t->in.version].name,
+                       r->o->plan->versions[t->to.version].name);
+        return;
+    }
+    const char *output = x->path;
+    pc_status st = pc_store_get(store, output, &have, e);
     bool had = st == PC_OK;
     if (had) {
         pc_err why = {0};
@@ -205,42 +233,42 @@ static void run_task(runner *r, size_t i)
             return;
         }
         if (!r->o->quiet)
-            fprintf(stderr, "%s in the store is not right, made again: %s\n", t->output, why.msg);
+            fprintf(stderr, "%s in the store is not right, made again: %s\n", output, why.msg);
     } else if (st != PC_ERR_NOT_FOUND) {
         return;
     }
     pc_err_clear(e);
-    char *tmp = pc_store_scratch(store, t->output);
+    char *tmp = pc_store_scratch(store, output);
     if (tmp == NULL) {
-        pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", t->output);
+        pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", output);
         return;
     }
     uint64_t n = 0;
-    if (t->patch) {
+    if (t->release) {
+        st = pc_reldiff_write(&r->rel[i]->rd, tmp, &n, e);
+        x->format = PC_PF_PCZ;
+    } else if (t->patch) {
         pc_diff_format fmt = cfg->patch_format == PC_PATCH_PCZ ? PC_DIFF_PCZ : PC_DIFF_BSDIFF40;
         st = pc_diff_files(r->in[i], r->to[i], tmp, fmt, NULL, &n, e);
         r->outs[i].format = fmt == PC_DIFF_PCZ ? PC_PF_PCZ : PC_PF_BSDIFF40;
     } else {
         st = pc_object_pack_file(r->in[i], tmp, cfg->object_level, &n, e);
     }
-    pc_job_output *x = &r->outs[i];
-    x->patch = t->patch;
-    snprintf(x->path, sizeof x->path, "%s", t->output);
     if (st == PC_OK)
         st = hash_file(tmp, &x->size, x->sha256, e);
     bool existed = false;
     if (st == PC_OK)
-        st = pc_store_put(store, tmp, t->output, !had, &existed, e);
+        st = pc_store_put(store, tmp, output, !had, &existed, e);
     else
         unlink(tmp);
     free(tmp);
     /* Another copy of this job put it first: that one stands, if right. */
-    if (st == PC_OK && existed && (st = pc_store_get(store, t->output, &have, e)) == PC_OK) {
+    if (st == PC_OK && existed && (st = pc_store_get(store, output, &have, e)) == PC_OK) {
         st = check_output(r, i, have, e);
         pc_store_done(store, have);
     }
     if (st != PC_OK)
-        pc_fail_prefix(e, "%s: ", t->output);
+        pc_fail_prefix(e, "%s: ", output);
     r->ok[i] = st == PC_OK;
     r->made[i] = st == PC_OK && !existed;
 }
@@ -248,12 +276,15 @@ static void run_task(runner *r, size_t i)
 static uint64_t task_need(void *ud, size_t i)
 {
     const runner *r = ud;
-    return r->job->tasks[i].memory;
+    return r->rel[i] ? pc_reldiff_memory(&r->rel[i]->rd) : r->job->tasks[i].memory;
 }
 
 static void task_run(void *ud, size_t i)
 {
-    run_task(ud, i);
+    runner *r = ud;
+    run_task(r, i);
+    if (r->rel[i]) /* its memory files go at once */
+        pc_reldiff_free(&r->rel[i]->rd);
 }
 
 static void task_done(void *ud, size_t i, size_t ndone)
@@ -262,53 +293,90 @@ static void task_done(void *ud, size_t i, size_t ndone)
     if (r->o->quiet)
         return;
     const pc_shard_task *t = &r->job->tasks[i];
-    fprintf(stderr, "[%zu/%zu] %s: %s\n", ndone, r->job->ntasks, t->output,
+    const pc_shard_plan *p = r->o->plan;
+    char what[PC_SITE_PATH_MAX + 300];
+    if (t->release)
+        snprintf(what, sizeof what, "release patch %s -> %s (%s)", p->versions[t->in.version].name,
+                 p->versions[t->to.version].name, r->outs[i].path[0] ? r->outs[i].path : "unnamed");
+    else
+        snprintf(what, sizeof what, "%s", t->output);
+    fprintf(stderr, "[%zu/%zu] %s: %s\n", ndone, r->job->ntasks, what,
             !r->ok[i] ? "failed" : r->made[i] ? "made" : "in the store already");
 }
 
 /* ---- the job ---------------------------------------------------------------------- */
 
-/* Every input is the file the plan hashed (each file once). */
-static pc_status check_inputs(runner *r, const char *releases, pc_err *e)
+/* The file at path is f, the file the plan hashed. */
+static pc_status check_file(const runner *r, const char *path, const pc_build_file *f, pc_err *e)
+{
+    uint8_t sha[32];
+    uint64_t size = 0;
+    if (pc_sha256_file(path, sha, &size) != PC_OK)
+        return pc_fail(e, PC_ERR_NOT_FOUND,
+                       "job %zu: %s: cannot read it (is RELEASES here %s? --releases "
+                       "names another folder)",
+                       r->o->n, path, r->releases);
+    if (size != f->size || memcmp(sha, f->sha256, 32)) {
+        char got[65], want[65];
+        pc_hex_encode(sha, 32, got);
+        pc_hex_encode(f->sha256, 32, want);
+        return pc_fail(e, PC_ERR_HASH,
+                       "job %zu: %s: SHA-256 %.16s… (%llu bytes), but the plan has "
+                       "%.16s… (%llu bytes): not the release trees the plan was made "
+                       "from",
+                       r->o->n, path, got, (unsigned long long)size, want,
+                       (unsigned long long)f->size);
+    }
+    return PC_OK;
+}
+
+/* A file a whole-release patch reads (pc_shard_release_inputs). */
+static pc_status check_release_file(void *ud, const pc_build_file *f, pc_err *e)
+{
+    const runner *r = ud;
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s/%s", r->releases, r->o->plan->versions[f->version].name,
+                 f->path) < 0)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    pc_status st = check_file(r, path, f, e);
+    free(path);
+    return st;
+}
+
+/* Every input is the file the plan hashed (each file of an object or patch
+ * once; a whole-release patch's files too, its plan made here). */
+static pc_status check_inputs(runner *r, pc_err *e)
 {
     const pc_shard_plan *p = r->o->plan;
-    for (size_t i = 0; i < r->job->ntasks; i++)
+    pc_status st;
+    for (size_t i = 0; i < r->job->ntasks; i++) {
+        const pc_shard_task *t = &r->job->tasks[i];
+        if (t->release) {
+            if ((r->rel[i] = calloc(1, sizeof *r->rel[i])) == NULL)
+                return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+            if ((st = pc_shard_release_plan(p, t, r->rel[i], e)) != PC_OK ||
+                (st = pc_shard_release_inputs(t, r->rel[i], check_release_file, r, e)) != PC_OK)
+                return st;
+            continue;
+        }
         for (int w = 0; w < 2; w++) {
-            const pc_shard_task *t = &r->job->tasks[i];
             if (w == 1 && !t->patch)
                 continue;
             const pc_build_file *f = w ? &t->to : &t->in;
             char **slot = w ? &r->to[i] : &r->in[i];
-            if (asprintf(slot, "%s/%s/%s", releases, p->versions[f->version].name, f->path) < 0) {
+            if (asprintf(slot, "%s/%s/%s", r->releases, p->versions[f->version].name, f->path) < 0) {
                 *slot = NULL;
                 return pc_fail(e, PC_ERR_NOMEM, "out of memory");
             }
             bool seen = false;
             for (size_t q = 0; q <= i && !seen; q++)
-                seen = (q < i || w == 1) && !strcmp(r->in[q], *slot);
+                seen = (q < i || w == 1) && r->in[q] && !strcmp(r->in[q], *slot);
             for (size_t q = 0; q < i && !seen; q++)
                 seen = r->to[q] && !strcmp(r->to[q], *slot);
-            if (seen)
-                continue;
-            uint8_t sha[32];
-            uint64_t size = 0;
-            if (pc_sha256_file(*slot, sha, &size) != PC_OK)
-                return pc_fail(e, PC_ERR_NOT_FOUND,
-                               "job %zu: %s: cannot read it (is RELEASES here %s? --releases "
-                               "names another folder)",
-                               r->o->n, *slot, releases);
-            if (size != f->size || memcmp(sha, f->sha256, 32)) {
-                char got[65], want[65];
-                pc_hex_encode(sha, 32, got);
-                pc_hex_encode(f->sha256, 32, want);
-                return pc_fail(e, PC_ERR_HASH,
-                               "job %zu: %s: SHA-256 %.16s… (%llu bytes), but the plan has "
-                               "%.16s… (%llu bytes): not the release trees the plan was made "
-                               "from",
-                               r->o->n, *slot, got, (unsigned long long)size, want,
-                               (unsigned long long)f->size);
-            }
+            if (!seen && (st = check_file(r, *slot, f, e)) != PC_OK)
+                return st;
         }
+    }
     return PC_OK;
 }
 
@@ -349,8 +417,9 @@ pc_status pc_shard_run_job(const pc_job_opts *o, pc_job_stats *s, pc_err *e)
                        p->njobs, p->njobs ? p->njobs - 1 : 0);
     const pc_shard_job *job = &p->jobs[o->n];
     size_t n = job->ntasks;
-    runner r = {.o = o, .job = job};
+    runner r = {.o = o, .job = job, .releases = o->releases ? o->releases : p->releases};
     r.in = calloc(n, sizeof *r.in);
+    r.rel = calloc(n, sizeof *r.rel);
     r.to = calloc(n, sizeof *r.to);
     r.outs = calloc(n, sizeof *r.outs);
     r.errs = calloc(n, sizeof *r.errs);
@@ -358,11 +427,11 @@ pc_status pc_shard_run_job(const pc_job_opts *o, pc_job_stats *s, pc_err *e)
     r.made = calloc(n, sizeof *r.made);
     char *json = NULL, *tmp = NULL;
     pc_status st = PC_OK;
-    if (!r.in || !r.to || !r.outs || !r.errs || !r.ok || !r.made) {
+    if (!r.in || !r.to || !r.rel || !r.outs || !r.errs || !r.ok || !r.made) {
         st = pc_fail(e, PC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = check_inputs(&r, o->releases ? o->releases : p->releases, e)) != PC_OK)
+    if ((st = check_inputs(&r, e)) != PC_OK)
         goto out;
     if (done_before(&r)) {
         s->done_before = true;
@@ -394,9 +463,14 @@ out:
     for (size_t i = 0; i < n; i++) {
         free(r.in ? r.in[i] : NULL);
         free(r.to ? r.to[i] : NULL);
+        if (r.rel && r.rel[i]) {
+            pc_shard_release_free(r.rel[i]);
+            free(r.rel[i]);
+        }
     }
     free(r.in);
     free(r.to);
+    free(r.rel);
     free(r.outs);
     free(r.errs);
     free(r.ok);

@@ -11,6 +11,7 @@
 #include "jsonv.h"
 #include "path.h"
 #include "shardplan.h"
+#include "shardrel.h"
 #include "sha256.h"
 
 
@@ -90,6 +91,15 @@ pc_status pc_shard_plan_print(const pc_shard_plan *p, char **json, size_t *len, 
         for (size_t k = 0; ok && k < j->ntasks; k++) {
             const pc_shard_task *t = &j->tasks[k];
             cJSON *to = cJSON_CreateObject(), *a, *b = NULL;
+            if (t->release) {
+                ok = to && cJSON_AddItemToArray(tasks, to) &&
+                     (a = cJSON_AddObjectToObject(to, "release")) &&
+                     cJSON_AddStringToObject(a, "from", p->versions[t->in.version].name) &&
+                     cJSON_AddStringToObject(a, "to", p->versions[t->to.version].name) &&
+                     pc_jadd_u64(a, "reference_size", t->in.size) &&
+                     pc_jadd_u64(a, "to_size", t->to.size);
+                continue;
+            }
             ok = to && cJSON_AddItemToArray(tasks, to) &&
                  cJSON_AddStringToObject(to, "output", t->output) &&
                  (a = file_ref(p, &t->in)) &&
@@ -220,10 +230,72 @@ static pc_status read_ref(reader *rd, const cJSON *t, const char *key, const pc_
     return st;
 }
 
+/* A version of the plan by name, or SIZE_MAX. */
+static size_t version_index(const pc_shard_plan *p, const char *name)
+{
+    for (size_t v = 0; v < p->nversions; v++)
+        if (!strcmp(p->versions[v].name, name))
+            return v;
+    return SIZE_MAX;
+}
+
+/* A release task: {"release": {"from", "to", "reference_size", "to_size"}}
+ * and nothing else, of two versions of the plan, with the sizes their
+ * trees give (the job learns the patch's name as it reads them). */
+static pc_status read_release(reader *rd, const cJSON *t, const pc_jpath *jp, pc_shard_task *pt)
+{
+    static const char *const only[] = {"release", NULL};
+    static const char *const keys[] = {"from", "to", "reference_size", "to_size", NULL};
+    const cJSON *o = NULL;
+    char *from = NULL, *to = NULL;
+    pc_jpath kp;
+    pc_jpath_key(&kp, jp, "release");
+    pc_status st;
+    if ((st = pc_jcheck_keys(t, only, rd->what, jp, rd->e)) != PC_OK ||
+        (st = pc_jget_object(t, "release", true, &o, rd->what, jp, rd->e)) != PC_OK ||
+        (st = pc_jcheck_keys(o, keys, rd->what, &kp, rd->e)) != PC_OK ||
+        (st = pc_jget_string(o, "from", true, 64, &from, rd->what, &kp, rd->e)) != PC_OK ||
+        (st = pc_jget_string(o, "to", true, 64, &to, rd->what, &kp, rd->e)) != PC_OK ||
+        (st = pc_jget_u64(o, "reference_size", true, 1, PC_JSON_MAX_INT, &pt->in.size, rd->what,
+                          &kp, rd->e)) != PC_OK ||
+        (st = pc_jget_u64(o, "to_size", true, 1, PC_JSON_MAX_INT, &pt->to.size, rd->what, &kp,
+                          rd->e)) != PC_OK)
+        goto out;
+    pt->release = true;
+    pt->in.version = version_index(rd->p, from);
+    pt->to.version = version_index(rd->p, to);
+    if (pt->in.version == SIZE_MAX || pt->to.version == SIZE_MAX) {
+        st = pc_jfail(rd->e, rd->what, &kp, "version %s is not in versions",
+                      pt->in.version == SIZE_MAX ? from : to);
+        goto out;
+    }
+    if (pt->in.version == pt->to.version) {
+        st = pc_jfail(rd->e, rd->what, &kp, "from and to: the same version %s", from);
+        goto out;
+    }
+    pc_shard_release r;
+    pc_err why = {0};
+    if (pc_shard_release_plan(rd->p, pt, &r, &why) != PC_OK)
+        st = pc_jfail(rd->e, rd->what, &kp, "%s", why.msg);
+    else if (r.rd.ref_size != pt->in.size)
+        st = pc_jfail(rd->e, rd->what, &kp,
+                      "reference_size: %llu, but the files of %s make a reference of %llu bytes",
+                      (unsigned long long)pt->in.size, from, (unsigned long long)r.rd.ref_size);
+    else if (r.rd.to_size != pt->to.size)
+        st = pc_jfail(rd->e, rd->what, &kp,
+                      "to_size: %llu, but the contents %s adds to %s are %llu bytes",
+                      (unsigned long long)pt->to.size, to, from, (unsigned long long)r.rd.to_size);
+    pc_shard_release_free(&r);
+out:
+    free(from);
+    free(to);
+    return st;
+}
+
 static pc_status read_job(reader *rd, const cJSON *o, const pc_jpath *jp, pc_shard_job *j)
 {
     static const char *const keys[] = {"title", "memory", "seconds", "tasks", NULL};
-    static const char *const tkeys[] = {"output", "input", "from", "to", NULL};
+    static const char *const tkeys[] = {"output", "input", "from", "to", "release", NULL};
     const cJSON *tasks = NULL;
     uint64_t secs = 0;
     pc_status st;
@@ -253,6 +325,11 @@ static pc_status read_job(reader *rd, const cJSON *o, const pc_jpath *jp, pc_sha
         char *output = NULL;
         if (!cJSON_IsObject(t))
             return pc_jfail(rd->e, rd->what, &tp, "expected an object");
+        if (cJSON_HasObjectItem(t, "release")) {
+            if ((st = read_release(rd, t, &tp, pt)) != PC_OK)
+                return st;
+            continue;
+        }
         pt->patch = cJSON_HasObjectItem(t, "from");
         if ((st = pc_jcheck_keys(t, tkeys, rd->what, &tp, rd->e)) != PC_OK ||
             (st = pc_jget_string(t, "output", true, PC_SITE_PATH_MAX - 1, &output, rd->what, &tp,
@@ -283,8 +360,7 @@ static bool hex_run(const char *s, size_t n)
     return true;
 }
 
-/* "objects/aa/<sha>" or "patches/aa/<from>-<to>", aa the first two digits. */
-static bool site_name_ok(const char *p, bool *patch)
+bool pc_shard_site_name_ok(const char *p, bool *patch)
 {
     size_t n = strlen(p);
     *patch = !strncmp(p, "patches/", 8);
@@ -309,7 +385,7 @@ static pc_status read_kept(reader *rd, const cJSON *o, const pc_jpath *jp, pc_sh
             PC_OK &&
         (st = pc_jget_sha256(o, "sha256", k->sha256, rd->what, jp, rd->e)) == PC_OK &&
         (st = pc_jget_string(o, "format", false, 16, &fmt, rd->what, jp, rd->e)) == PC_OK) {
-        if (!site_name_ok(path, &k->patch))
+        if (!pc_shard_site_name_ok(path, &k->patch))
             st = pc_jfail(rd->e, rd->what, jp, "path '%s': not an object or patch name", path);
         else if (k->patch != (fmt != NULL))
             st = pc_jfail(rd->e, rd->what, jp, "format: %s", k->patch ? "missing" : "only for patches");
@@ -325,6 +401,33 @@ static pc_status read_kept(reader *rd, const cJSON *o, const pc_jpath *jp, pc_sh
     free(path);
     free(fmt);
     return st;
+}
+
+/* Each edge's release patch in one task of one job (as every output). */
+static pc_status releases_once(reader *rd)
+{
+    const pc_shard_plan *p = rd->p;
+    for (size_t j = 0; j < p->njobs; j++)
+        for (size_t k = 0; k < p->jobs[j].ntasks; k++) {
+            const pc_shard_task *t = &p->jobs[j].tasks[k];
+            for (size_t q = 0; t->release && q <= j; q++)
+                for (size_t m = 0; m < (q < j ? p->jobs[q].ntasks : k); m++) {
+                    const pc_shard_task *u = &p->jobs[q].tasks[m];
+                    if (!u->release || u->in.version != t->in.version ||
+                        u->to.version != t->to.version)
+                        continue;
+                    pc_jpath a, b, c, d;
+                    pc_jpath_key(&a, &(pc_jpath){{0}}, "jobs");
+                    pc_jpath_idx(&b, &a, j);
+                    pc_jpath_key(&c, &b, "tasks");
+                    pc_jpath_idx(&d, &c, k);
+                    return pc_jfail(rd->e, rd->what, &d,
+                                    "release: %s -> %s again (jobs[%zu].tasks[%zu] has it)",
+                                    p->versions[t->in.version].name,
+                                    p->versions[t->to.version].name, q, m);
+                }
+        }
+    return PC_OK;
 }
 
 static pc_status read_plan(reader *rd, const cJSON *root)
@@ -409,7 +512,7 @@ static pc_status read_plan(reader *rd, const cJSON *root)
         if ((st = read_job(rd, it, &ip, &p->jobs[p->njobs++])) != PC_OK)
             return st;
     }
-    return PC_OK;
+    return releases_once(rd);
 }
 
 pc_status pc_shard_plan_load(const char *path, pc_shard_plan *p, pc_err *e)

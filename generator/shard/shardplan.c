@@ -33,6 +33,13 @@ static double patch_seconds(uint64_t from, uint64_t to)
     return 0.01 + (double)(from + to) / 10e6;
 }
 
+/* A whole-release patch is one diff of its reference and output. */
+static double task_seconds(const pc_build_task *t, int level)
+{
+    return t->patch || t->release ? patch_seconds(t->in.size, t->to.size)
+                                  : object_seconds(level, t->in.size);
+}
+
 /* A job runs its tasks under a memory budget: its biggest task alone, or
  * more at once up to the config's memory_budget. That budget, plus what
  * the process itself takes (its code, the plan, codec contexts), is its
@@ -64,7 +71,9 @@ void pc_shard_result_path(const pc_shard_plan *p, size_t n, char out[PC_SITE_PAT
 
 static void task_output(pc_shard_task *t)
 {
-    if (t->patch)
+    if (t->release)
+        t->output[0] = '\0'; /* named by what the job reads */
+    else if (t->patch)
         pc_site_patch_path(t->in.sha256, t->to.sha256, t->output);
     else
         pc_site_object_path(t->in.sha256, t->output);
@@ -92,9 +101,11 @@ static pc_status take_config(pc_shard_plan *p, const char *text, const char *pro
     return pc_config_parse(&p->cfg, p->config_json, len, "config", e);
 }
 
-/* Group g of the work: a version's objects or an edge's patches. */
+/* Group g of the work: a version's objects, an edge's patches or its
+ * whole-release patch. */
+enum { OBJECTS, PATCHES, RELEASE };
 typedef struct group {
-    bool patch;
+    int kind;
     size_t key;
     double seconds;
     size_t first, n; /* its tasks: order[first .. first + n) */
@@ -111,9 +122,9 @@ static int cmp_group_seconds(const void *a, const void *b)
 static pc_status add_title(pc_shard_job *j, const pc_build_work *w, const group *g, pc_err *e)
 {
     char t[300];
-    if (g->patch)
-        snprintf(t, sizeof t, "patches of %s -> %s", w->versions[w->edges[g->key][0]].name,
-                 w->versions[w->edges[g->key][1]].name);
+    if (g->kind != OBJECTS)
+        snprintf(t, sizeof t, "%s of %s -> %s", g->kind == PATCHES ? "patches" : "release patch",
+                 w->versions[w->edges[g->key][0]].name, w->versions[w->edges[g->key][1]].name);
     else
         snprintf(t, sizeof t, "objects of %s", w->versions[g->key].name);
     char *nt = NULL;
@@ -133,8 +144,9 @@ pc_status pc_shard_plan_from_work(pc_build_work *w, const char *releases, const 
         goto fail;
     if ((p->releases = strdup(releases)) == NULL)
         goto nomem;
-    /* Groups in order: objects by version, then patches by edge. */
-    group *g = calloc(w->nversions + w->nedges + 1, sizeof *g);
+    /* Groups in order: objects by version, patches by edge, then release
+     * patches by edge. */
+    group *g = calloc(w->nversions + 2 * w->nedges + 1, sizeof *g);
     size_t *order = calloc(w->ntasks + 1, sizeof *order), ng = 0, no = 0;
     p->kept = calloc(w->ntasks + 1, sizeof *p->kept);
     if (!g || !order || !p->kept) {
@@ -142,19 +154,19 @@ pc_status pc_shard_plan_from_work(pc_build_work *w, const char *releases, const 
         free(order);
         goto nomem;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        size_t nkeys = pass ? w->nedges : w->nversions;
+    for (int kind = OBJECTS; kind <= RELEASE; kind++) {
+        size_t nkeys = kind == OBJECTS ? w->nversions : w->nedges;
         for (size_t k = 0; k < nkeys; k++) {
             group *cur = &g[ng];
-            *cur = (group){.patch = pass == 1, .key = k, .first = no};
+            *cur = (group){.kind = kind, .key = k, .first = no};
             for (size_t i = 0; i < w->ntasks; i++) {
                 const pc_build_task *t = &w->tasks[i];
-                if (t->patch != (pass == 1) || t->group != k || t->in_site)
+                int tk = t->release ? RELEASE : t->patch ? PATCHES : OBJECTS;
+                if (tk != kind || t->group != k || t->in_site)
                     continue;
                 order[no++] = i;
                 cur->n++;
-                cur->seconds += t->patch ? patch_seconds(t->in.size, t->to.size)
-                                         : object_seconds(p->cfg.object_level, t->in.size);
+                cur->seconds += task_seconds(t, p->cfg.object_level);
             }
             ng += cur->n > 0;
         }
@@ -222,11 +234,11 @@ pc_status pc_shard_plan_from_work(pc_build_work *w, const char *releases, const 
         for (size_t q = 0; q < g[i].n; q++) {
             const pc_build_task *t = &w->tasks[order[g[i].first + q]];
             pc_shard_task *pt = &j->tasks[j->ntasks++];
-            *pt = (pc_shard_task){.patch = t->patch, .in = t->in, .to = t->to, .memory = t->memory};
-            if (t->patch)
+            *pt = (pc_shard_task){.patch = t->patch, .release = t->release, .in = t->in,
+                                  .to = t->to, .memory = t->memory};
+            if (t->patch || t->release)
                 pt->memory += PATCH_WRITER;
-            pt->seconds = t->patch ? patch_seconds(t->in.size, t->to.size)
-                                   : object_seconds(p->cfg.object_level, t->in.size);
+            pt->seconds = task_seconds(t, p->cfg.object_level);
             task_output(pt);
         }
         st = add_title(j, w, &g[i], e);

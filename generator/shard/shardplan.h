@@ -17,11 +17,15 @@
 
 #define PC_SHARD_PLAN_MAX_BYTES (1ull << 30)
 
-/* One piece of a job: an object to compress (in) or a patch (in -> to). */
+/* One piece of a job: an object to compress (in), a patch (in -> to), or
+ * an edge's whole-release patch (release: from version in.version to
+ * to.version, in.size the reference's bytes and to.size the output's; no
+ * paths, and no output name: the reference's hash names it, which the job
+ * learns as it reads the trees). */
 typedef struct pc_shard_task {
-    bool patch;
+    bool patch, release;
     pc_build_file in, to;          /* paths borrowed from the plan's trees */
-    char output[PC_SITE_PATH_MAX]; /* "objects/ab/…" or "patches/ab/…-…" */
+    char output[PC_SITE_PATH_MAX]; /* "objects/ab/…" or "patches/ab/…-…"; "" (release) */
     uint64_t memory;               /* estimated peak bytes */
     double seconds;                /* estimated, on one core */
 } pc_shard_task;
@@ -58,7 +62,8 @@ typedef struct pc_shard_plan {
 } pc_shard_plan;
 
 /* A plan from the work of a build (pc_build_plan): tasks grouped into jobs
- * — each version's new objects, each edge's new patches — and, with
+ * — each version's new objects, each edge's new patches, each edge's
+ * whole-release patch — and, with
  * max_jobs > 0, merged into at most that many jobs of about equal time.
  * What the site had (in_site) is kept, not a task. config_text: the
  * config file's text, or NULL; product: the product name the build uses.
@@ -75,6 +80,10 @@ pc_status pc_shard_plan_print(const pc_shard_plan *p, char **json, size_t *len, 
 pc_status pc_shard_plan_load(const char *path, pc_shard_plan *p, pc_err *e);
 
 void pc_shard_plan_free(pc_shard_plan *p);
+
+/* Whether p is "objects/aa/<sha>" or "patches/aa/<from>-<to>" (lowercase
+ * hex, aa its first two digits); *patch says which. */
+bool pc_shard_site_name_ok(const char *p, bool *patch);
 
 /* The store file where job n records its results: "jobs/<plan sha>/<n>.json". */
 void pc_shard_result_path(const pc_shard_plan *p, size_t n, char out[PC_SITE_PATH_MAX]);

@@ -32,6 +32,12 @@ typedef struct pc_build_source {
                         pc_err *e);
     pc_status (*patch)(void *ud, const uint8_t from[32], const uint8_t to[32], const char *dst,
                        pc_err *e);
+    /* The whole-release patch of the edge from -> to (version names): the
+     * SHA-256s of its reference and output, which name it for patch()
+     * above; PC_ERR_NOT_FOUND (e untouched) when there is none to take.
+     * NULL: the build takes none. */
+    pc_status (*release)(void *ud, const char *from, const char *to, uint8_t ref[32],
+                         uint8_t out[32], pc_err *e);
     void *ud;
 } pc_build_source;
 
@@ -81,13 +87,16 @@ typedef struct pc_build_file {
     uint8_t sha256[32];
 } pc_build_file;
 
-/* One piece of work: an object to compress, or a patch to diff. */
+/* One piece of work: an object to compress, a patch to diff, or an edge's
+ * whole-release patch (release: in.version -> to.version, in.size the
+ * reference's bytes and to.size the output's, no paths). */
 typedef struct pc_build_task {
-    bool patch;
+    bool patch, release;
     pc_build_file in;      /* the object's content, or the patch's old file */
     pc_build_file to;      /* the patch's new file */
     size_t group;          /* object: the first version with the content;
-                              patch: the first edge that needs it */
+                              patch: the first edge that needs it;
+                              release: its edge */
     uint64_t memory;       /* estimated peak bytes of doing it */
     /* Already in the site (pc_build_plan with a site), checked as a build
      * checks what it reuses: the file's bytes and, for a patch, its format. */
@@ -102,7 +111,8 @@ typedef struct pc_build_work {
     size_t nversions;
     size_t (*edges)[2];    /* from, to: version indices */
     size_t nedges;
-    pc_build_task *tasks;  /* objects (by version), then patches (by edge) */
+    pc_build_task *tasks;  /* objects (by version), patches (by edge), then
+                              release patches (by edge) */
     size_t ntasks;
 } pc_build_work;
 
@@ -110,9 +120,15 @@ typedef struct pc_build_work {
  * releases' trees, the edges, and every object and patch as a task. With
  * o->site, what that site already has (and a build would reuse) is marked
  * in_site; nothing is left there (a patch is checked as a build checks it,
- * applied into a file beside it that is removed at once). o->keys are not
- * used. */
+ * applied into a file beside it that is removed at once). A whole-release
+ * patch is a task where a build would make one: not one the previous
+ * delta gives again (nor one it noted as left out). o->keys are not used. */
 pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e);
 void pc_build_work_free(pc_build_work *w);
+
+/* m->files from the entries of t, in its order (paths and targets
+ * borrowed from t; no flags): what the release patches are planned from.
+ * Free m->files. Errors: PC_ERR_NOMEM. */
+pc_status pc_build_tree_files(const pc_tree *t, pc_manifest *m, pc_err *e);
 
 #endif

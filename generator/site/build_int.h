@@ -1,6 +1,7 @@
 /* build_int.h — what the stages of the site build share (build.c, the
- * pipeline; build_release.c, build_patch.c, build_docs.c): a release, a
- * patch job, an edge and the builder's state. Private to generator/site. */
+ * pipeline; build_release.c, build_patch.c, build_relpatch.c,
+ * build_docs.c): a release, a patch job, an edge and the builder's state.
+ * Private to generator/site. */
 #ifndef PC_BUILD_INT_H
 #define PC_BUILD_INT_H
 
@@ -120,11 +121,25 @@ uint64_t build_job_mem(const job *j);
 bool build_patch_in_site(builder *b, job *j);
 /* Compute or reuse every job's patch, in parallel under the memory budget. */
 pc_status build_run_jobs(builder *b);
+
+/* build_relpatch.c: the edges' whole-release patches. */
+
+/* The memory budget of making them: the config's, else half the memory. */
+uint64_t build_release_budget(const builder *b);
+/* Whether ep gets a whole-release patch made (*make, ep->rd its plan), by
+ * the rules every build follows: not disabled, the edge adds a content,
+ * the reference is not empty, clients can map it, pc_reldiff_memory fits
+ * budget; and the previous delta (prev, may be NULL: see below) gives it
+ * no patch again (then in ep->release) nor its note that it was left out
+ * (then ep->release_left_out). Errors: PC_ERR_NOMEM, PC_ERR_TOO_LARGE. */
+pc_status build_release_wanted(builder *b, edge_plan *ep, const pc_repo *prev, uint64_t budget,
+                               bool *make);
 /* Each edge's whole-release patch, made or reused, in parallel under the
- * memory budget; an edge whose patch cannot be made keeps its per-file
- * patches alone (a warning). An edge whose two manifests are those of the
- * previous build (prev, may be NULL) takes its previous delta's release
- * patch, checked by its SHA-256, or its note that one was left out. */
+ * memory budget (opts.source: taken from there, as its plan decided); an
+ * edge whose patch cannot be made keeps its per-file patches alone (a
+ * warning). An edge whose two manifests are those of the previous build
+ * (prev, may be NULL) takes its previous delta's release patch, checked by
+ * its SHA-256, or its note that one was left out. */
 pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev);
 /* Name the release patch in the delta when it is smaller than the per-file
  * download (ep->bytes); otherwise forget it (removed if this build wrote it). */

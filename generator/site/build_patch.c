@@ -1,7 +1,8 @@
 /* build_patch.c — the site build's patches: for each edge, which old file
  * each changed file is patched from (a job per content pair); then every
  * job's patch, reused when one on the site still produces its target, else
- * diffed, on a pool of threads under a memory budget (jobs.c). */
+ * diffed, on a pool of threads under a memory budget (jobs.c). The
+ * whole-release patches are build_relpatch.c's. */
 #include "build_int.h"
 
 #include <limits.h>
@@ -15,7 +16,6 @@
 #include "jobs.h"
 #include "patch.h"
 #include "pcz.h"
-#include "relpatch.h"
 #include "path.h"
 #include "sufsort.h"
 
@@ -305,169 +305,4 @@ pc_status build_run_jobs(builder *b)
             b->res->diffs_computed++;
     }
     return PC_OK;
-}
-
-/* ---- whole-release patches (generator/diff/reldiff.c) ---------------------- */
-
-typedef struct rels {
-    builder *b;
-    edge_plan **todo;
-    size_t n;
-    pc_err *errs;
-} rels;
-
-static uint64_t rel_need(void *ud, size_t i)
-{
-    const rels *r = ud;
-    return pc_reldiff_memory(r->todo[i]->rd);
-}
-
-static void rel_run(void *ud, size_t i)
-{
-    rels *r = ud;
-    edge_plan *ep = r->todo[i];
-    if (pc_reldiff_make(ep->rd, r->b->site.root, ep->from->dir, &ep->from->man, ep->to->dir,
-                        &ep->to->man, &ep->release, &ep->release_new, &r->errs[i]) != PC_OK) {
-        free(ep->release.files);
-        memset(&ep->release, 0, sizeof ep->release);
-    }
-    pc_reldiff_free(ep->rd); /* the memory files go at once */
-    free(ep->rd);
-    ep->rd = NULL;
-}
-
-static void rel_done(void *ud, size_t i, size_t ndone)
-{
-    const rels *r = ud;
-    const edge_plan *ep = r->todo[i];
-    if (r->b->o->quiet)
-        return;
-    if (r->errs[i].code != PC_OK)
-        fprintf(stderr, "warning: release patch %s -> %s not made: %s\n", ep->from->name,
-                ep->to->name, r->errs[i].msg);
-    else
-        fprintf(stderr, "[%zu/%zu release patches] %s -> %s: %llu bytes%s\n", ndone, r->n,
-                ep->from->name, ep->to->name, (unsigned long long)ep->release.size,
-                ep->release_new ? "" : " (reused)");
-}
-
-/* Is the release patch of rd a per-file patch in all but name: its
- * reference one file's bytes exactly (one content, a whole number of
- * pages), its output one content? Then it is the patch between those two
- * contents, and its site path is that per-file patch's: writing it there
- * would replace a per-file patch of another format (bsdiff40), and
- * leaving it out would delete the per-file patch. */
-static bool release_is_file_patch(const pc_reldiff *rd, const pc_manifest *from)
-{
-    const pc_file_entry *only = NULL;
-    for (size_t k = 0; k < rd->nref; k++) {
-        const pc_file_entry *f = &from->files[rd->ref_idx[k]];
-        if (f->size == 0)
-            continue;
-        if (only)
-            return false;
-        only = f;
-    }
-    return rd->nfiles == 1 && only && only->size % PC_RELEASE_ALIGN == 0;
-}
-
-pc_status build_run_releases(builder *b, edge_plan *eps, size_t neps, const pc_repo *prev)
-{
-    const pc_config *cfg = b->o->cfg;
-    uint64_t budget = cfg->memory_budget;
-    if (budget == 0) {
-        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-        budget = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz / 2 : 1ull << 30;
-    }
-    rels r = {.b = b, .todo = calloc(neps ? neps : 1, sizeof *r.todo),
-              .errs = calloc(neps ? neps : 1, sizeof *r.errs)};
-    size_t n = 0;
-    pc_status st = r.todo && r.errs ? PC_OK : pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < neps && st == PC_OK; i++) {
-        edge_plan *ep = &eps[i];
-        if ((ep->rd = calloc(1, sizeof *ep->rd)) == NULL ||
-            (st = pc_reldiff_plan(&ep->from->man, &ep->to->man, ep->rd, b->e)) != PC_OK) {
-            st = ep->rd ? st : pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-            break;
-        }
-        /* Worth making: the edge changes something, there is a reference
-         * to match against, clients can map it, and it fits the budget. */
-        uint64_t need = pc_reldiff_memory(ep->rd);
-        /* A sharded build's assembly has no release trees to read: it
-         * makes none (jobs do not make them yet). */
-        bool one_file = release_is_file_patch(ep->rd, &ep->from->man);
-        bool make = !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
-                    ep->rd->ref_size > 0 && !one_file &&
-                    ep->rd->nref <= PC_RELEASE_MAX_REFS && need <= budget;
-        if (!make && !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
-            !b->o->quiet && one_file)
-            fprintf(stderr, "note: no release patch %s -> %s (one file's patch)\n",
-                    ep->from->name, ep->to->name);
-        else if (!make && !cfg->no_release_patches && !b->o->source && ep->rd->nfiles > 0 &&
-                 !b->o->quiet)
-            fprintf(stderr, "note: no release patch %s -> %s (%zu contents, %llu MiB needed)\n",
-                    ep->from->name, ep->to->name, ep->rd->nref,
-                    (unsigned long long)(need >> 20));
-        pc_delta *pd = make ? pc_reldiff_previous(b->site.root, prev, &ep->from->man, &ep->from->man_ref,
-                                                  &ep->to->man, &ep->to->man_ref)
-                            : NULL;
-        if (pd && pd->release && pc_reldiff_reuse(ep->rd, b->site.root, pd->release, &ep->release)) {
-            make = false; /* as it was: no need to read the releases again */
-            if (!b->o->quiet)
-                fprintf(stderr, "release patch %s -> %s: %llu bytes (reused)\n", ep->from->name,
-                        ep->to->name, (unsigned long long)ep->release.size);
-        } else if (pd && !pd->release && pd->release_left_out) {
-            make = false;
-            ep->release_left_out = pd->release_left_out;
-        }
-        pc_delta_free(pd);
-        if (make) {
-            r.todo[n++] = ep;
-        } else {
-            pc_reldiff_free(ep->rd);
-            free(ep->rd);
-            ep->rd = NULL;
-        }
-    }
-    r.n = n;
-    if (st == PC_OK && n > 0)
-        pc_jobs_run(&(pc_jobs){.n = n, .workers = cfg->workers, .budget = budget,
-                               .need = rel_need, .run = rel_run, .done = rel_done, .ud = &r});
-    free(r.todo);
-    free(r.errs);
-    return st;
-}
-
-void build_choose_release(builder *b, edge_plan *ep)
-{
-    if (ep->release.size > 0 && ep->release.size < ep->bytes) {
-        ep->delta.release = &ep->release;
-        return;
-    }
-    if (ep->release.size > 0)
-        ep->release_left_out = ep->release.size;
-    ep->delta.release_left_out = ep->release_left_out;
-    if (ep->release.size > 0 && ep->release_new) {
-        char rel[PC_SITE_PATH_MAX];
-        pc_site_patch_path(ep->release.from, ep->release.to, rel);
-        char *path = pc_site_file(&b->site, rel);
-        if (path && unlink(path) == 0) {
-            *strrchr(path, '/') = '\0';
-            (void)rmdir(path); /* patches/<aa>/, unless other patches are there */
-        }
-        free(path);
-    }
-    build_free_release(ep);
-}
-
-void build_free_release(edge_plan *ep)
-{
-    if (ep->rd) {
-        pc_reldiff_free(ep->rd);
-        free(ep->rd);
-        ep->rd = NULL;
-    }
-    free(ep->release.files);
-    memset(&ep->release, 0, sizeof ep->release);
-    ep->delta.release = NULL;
 }

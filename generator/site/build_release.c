@@ -150,6 +150,28 @@ pc_status build_read_notes(builder *b, rel *r)
 
 /* ---- objects and manifests ----------------------------------------------- */
 
+pc_status pc_build_tree_files(const pc_tree *t, pc_manifest *m, pc_err *e)
+{
+    m->nfiles = 0;
+    if ((m->files = calloc(t->n ? t->n : 1, sizeof *m->files)) == NULL)
+        return pc_fail(e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->n; i++) {
+        const pc_tree_entry *x = &t->entries[i];
+        pc_file_entry *f = &m->files[m->nfiles++];
+        f->path = x->path; /* borrowed from the tree */
+        f->type = x->type == PC_ENTRY_FILE ? PC_FT_FILE
+                  : x->type == PC_ENTRY_DIR ? PC_FT_DIR
+                                            : PC_FT_SYMLINK;
+        f->target = x->target;
+        if (f->type != PC_FT_FILE)
+            continue;
+        f->size = x->size;
+        f->mode = x->mode;
+        memcpy(f->sha256, x->sha256, 32);
+    }
+    return PC_OK;
+}
+
 pc_status build_scan(builder *b, rel *r)
 {
     const pc_config *cfg = b->o->cfg;
@@ -158,22 +180,12 @@ pc_status build_scan(builder *b, rel *r)
         return st;
     r->man.product = cfg->product;
     r->man.version = r->name;
-    r->man.files = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->man.files);
-    if (r->man.files == NULL)
-        return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->tree.n; i++) {
-        const pc_tree_entry *t = &r->tree.entries[i];
-        pc_file_entry *f = &r->man.files[r->man.nfiles++];
-        f->path = t->path; /* borrowed from the tree */
-        f->type = t->type == PC_ENTRY_FILE ? PC_FT_FILE
-                  : t->type == PC_ENTRY_DIR ? PC_FT_DIR
-                                            : PC_FT_SYMLINK;
-        f->target = t->target;
+    if ((st = pc_build_tree_files(&r->tree, &r->man, b->e)) != PC_OK)
+        return st;
+    for (size_t i = 0; i < r->man.nfiles; i++) {
+        pc_file_entry *f = &r->man.files[i];
         if (f->type != PC_FT_FILE)
             continue;
-        f->size = t->size;
-        f->mode = t->mode;
-        memcpy(f->sha256, t->sha256, 32);
         if (pc_config_match(cfg->critical_files, cfg->ncritical, f->path))
             f->flags |= PC_FLAG_CRITICAL;
         if (pc_config_match(cfg->hot_swap_modules, cfg->nhot, f->path))

@@ -1,6 +1,7 @@
 /* build_work.c — the work of a build listed instead of done (a sharded
- * build's plan): the releases' trees, the edges, each object to compress
- * and each patch to diff, with what the site already has marked. */
+ * build's plan): the releases' trees, the edges, each object to compress,
+ * each patch to diff and each whole-release patch to make, with what the
+ * site already has marked. */
 #include "build_int.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "objpack.h"
+#include "relpatch.h"
 #include "sha256.h"
 
 void pc_build_work_free(pc_build_work *w)
@@ -115,6 +117,83 @@ static void patch_tasks(builder *b, pc_build_work *w)
     }
 }
 
+static int cmp_task_content(const void *a, const void *b)
+{
+    return memcmp((*(const pc_build_task *const *)a)->in.sha256,
+                  (*(const pc_build_task *const *)b)->in.sha256, 32);
+}
+
+/* The hash of each release's manifest as the build will write it, for the
+ * previous delta's release patch (build_release_wanted): known when the
+ * site has every object of the release (their sizes and hashes are in the
+ * manifest); zeros, matching no previous manifest, otherwise. */
+static pc_status site_manifest_refs(builder *b, pc_build_work *w)
+{
+    size_t nobj = 0;
+    while (nobj < w->ntasks && !w->tasks[nobj].patch)
+        nobj++;
+    const pc_build_task **idx = malloc((nobj ? nobj : 1) * sizeof *idx);
+    if (idx == NULL)
+        return pc_fail(b->e, PC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nobj; i++)
+        idx[i] = &w->tasks[i];
+    qsort(idx, nobj, sizeof *idx, cmp_task_content);
+    pc_status st = PC_OK;
+    for (size_t v = 0; v < b->nv && st == PC_OK; v++) {
+        rel *r = &b->v[v];
+        bool all = true;
+        for (size_t f = 0; f < r->man.nfiles && all; f++) {
+            pc_file_entry *fe = &r->man.files[f];
+            if (fe->type != PC_FT_FILE)
+                continue;
+            pc_build_task key = {0}, *kp = &key;
+            memcpy(key.in.sha256, fe->sha256, 32);
+            const pc_build_task **t = bsearch(&kp, idx, nobj, sizeof *idx, cmp_task_content);
+            all = t && (*t)->in_site;
+            if (all) {
+                fe->object_size = (*t)->site_size;
+                memcpy(fe->object_sha256, (*t)->site_sha256, 32);
+            }
+        }
+        char *text = NULL;
+        size_t len = 0;
+        if (all && (st = pc_manifest_write(&r->man, &text, &len, b->e)) == PC_OK) {
+            pc_sha256(text, len, r->man_ref.sha256);
+            r->man_ref.size = len;
+        }
+        free(text);
+    }
+    free(idx);
+    return st;
+}
+
+/* A task for each edge's whole-release patch a build would make. */
+static pc_status release_tasks(builder *b, pc_build_work *w, edge_plan *eps, size_t neps)
+{
+    pc_repo *prev = NULL;
+    pc_status st = PC_OK;
+    if (b->o->cfg->no_release_patches)
+        return PC_OK;
+    if (b->site.root && ((st = site_manifest_refs(b, w)) != PC_OK ||
+                         (st = build_load_previous(b, &prev)) != PC_OK))
+        return st;
+    uint64_t budget = build_release_budget(b);
+    for (size_t i = 0; i < neps && st == PC_OK; i++) {
+        edge_plan *ep = &eps[i];
+        bool make = false;
+        if ((st = build_release_wanted(b, ep, prev, budget, &make)) != PC_OK || !make)
+            continue;
+        pc_build_task *t = &w->tasks[w->ntasks++];
+        t->release = true;
+        t->in = (pc_build_file){.version = (size_t)(ep->from - b->v), .size = ep->rd->ref_size};
+        t->to = (pc_build_file){.version = (size_t)(ep->to - b->v), .size = ep->rd->to_size};
+        t->group = i;
+        t->memory = pc_reldiff_memory(ep->rd);
+    }
+    pc_repo_free(prev);
+    return st;
+}
+
 pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e)
 {
     memset(w, 0, sizeof *w);
@@ -137,7 +216,7 @@ pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e)
     size_t nfiles = 0;
     for (size_t i = 0; i < b.nv; i++)
         nfiles += b.v[i].man.nfiles;
-    w->tasks = calloc(nfiles + b.njobs + 1, sizeof *w->tasks);
+    w->tasks = calloc(nfiles + b.njobs + neps + 1, sizeof *w->tasks);
     w->versions = calloc(b.nv, sizeof *w->versions);
     w->edges = calloc(neps ? neps : 1, sizeof *w->edges);
     if (!w->tasks || !w->versions || !w->edges) {
@@ -154,6 +233,8 @@ pc_status pc_build_plan(const pc_build_opts *o, pc_build_work *w, pc_err *e)
     if (b.site.root && !o->quiet && b.njobs)
         build_progress(&b, "checking the site's %zu patches\n", b.njobs);
     patch_tasks(&b, w);
+    if ((st = release_tasks(&b, w, eps, neps)) != PC_OK)
+        goto out;
     /* The releases last: the tasks' paths borrow from their trees, which move. */
     for (size_t i = 0; i < b.nv; i++) {
         pc_build_release *r = &w->versions[w->nversions++];

@@ -73,9 +73,7 @@ EOF
 app_release() {
     mkdir -p app/keys
     cp repo.pub app/keys/repo.pub
-    # Sharded builds make no whole-release patches yet: the one-machine
-    # build they are compared with makes none either.
-    echo '{"product": "ciapp", "patch_retention_days": 0, "release_patches": false}' >app/patchcast.json
+    echo '{"product": "ciapp", "patch_retention_days": 0}' >app/patchcast.json
     seq 1 "$((20000 + $1 * 100))" >app/data.txt
     printf 'version %s\n' "$1" >app/VERSION
     cat >app/Makefile <<'EOF'
@@ -208,12 +206,13 @@ run_steps_env() {
 }
 rm -f matrices
 story github_sharded "$TMP/sstore/bucket/updates"
-# The matrix is the plan's jobs; a release has object work, and the re-sign
-# none but the patches gc removed as unused (patch_retention_days 0; a
-# one-machine build diffs them again too).
+# The matrix is the plan's jobs; a release has object work (and its edge's
+# patches and whole-release patch), and the re-sign none but the patches gc
+# removed as unused (patch_retention_days 0; a one-machine build diffs them
+# again too).
 titles() { jq -r '.jobs[].title' "sstore/bucket/private/shards/$1/jobs.json" | tr '\n' ';'; }
-[ "$(sed -n 1p matrices)" = "matrix [0]" ] && [ "$(sed -n 2p matrices)" = "matrix [0,1]" ] &&
-    [[ $(titles 2) == "objects of 1.1.0;patches of 1.0.0 -> 1.1.0;" ]] &&
+[ "$(sed -n 1p matrices)" = "matrix [0]" ] && [ "$(sed -n 2p matrices)" = "matrix [0,1,2]" ] &&
+    [[ $(titles 2) == "objects of 1.1.0;patches of 1.0.0 -> 1.1.0;release patch of 1.0.0 -> 1.1.0;" ]] &&
     [[ $(titles 3) != *objects* ]] && pass github_sharded_matrix_from_plan ||
     fail github_sharded_matrix_from_plan "$(tr '\n' ' ' <matrices) run 2: $(titles 2) run 3: $(titles 3)"
 ls sstore/bucket/private/shards/2/jobs/*/0.json >/dev/null 2>&1 && pass github_sharded_results_in_store ||
@@ -259,7 +258,7 @@ story gitlab_sharded "$TMP/shost/www"
 # Every job of each plan ran on one of the nodes and left its result.
 ok=1
 while read -r _ jobs _ results; do [ "$jobs" = "$results" ] || ok=0; done <gl-counts
-[ "$ok" = 1 ] && [ "$(sed -n 2p gl-counts)" = "jobs 2 results 2" ] && pass gitlab_shards_run_every_job ||
+[ "$ok" = 1 ] && [ "$(sed -n 2p gl-counts)" = "jobs 3 results 3" ] && pass gitlab_shards_run_every_job ||
     fail gitlab_shards_run_every_job "$(tr '\n' ' ' <gl-counts)"
 out=$(python3 "$TOP/tests/e2e/same_site.py" host/www shost/www 2>&1) &&
     pass gitlab_sharded_site_equals_one_machine_site || fail gitlab_sharded_site_equals_one_machine_site "$out"

@@ -43,7 +43,7 @@ pass s3rver_starts
 
 make_releases rel
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
-echo '{"product": "demo", "skip_edges": 2, "workers": 2, "release_patches": false}' >cfg.json
+echo '{"product": "demo", "skip_edges": 2, "workers": 2}' >cfg.json
 "$PCGEN" build -q rel -o siteA -s k.key --config cfg.json >buildA.out 2>&1 ||
     { fail one_machine_build "$(tail -2 buildA.out)"; finish; }
 "$PCGEN" plan -q rel --config cfg.json -o jobs.json --matrix gitlab >count 2>plan.err ||

@@ -3,13 +3,17 @@
 # build --assemble) into a folder store: its jobs run as parallel
 # processes, and the assembled site is the one-machine build's, file for
 # file, but for the times a build writes (repo.json's created, expires and
-# released, the page's dates, the signature over them). Then the guards: a
-# rerun is a no-op; two copies of one job at once both succeed and leave
-# the store right; a job refuses a release tree other than the plan's; the
-# assemble refuses a tampered store file naming it, and names the jobs
-# without a result; a plan of an update (--site) plans only the new work
-# and assembles to what a one-machine update gives; --max-jobs and
-# --matrix; a jobs.json edited by hand is refused at its JSON path.
+# released, the page's dates, the signature over them), whole-release
+# patches included (the default config). Then the guards: a rerun is a
+# no-op; two copies of one job at once both succeed and leave the store
+# right; a job refuses a release tree other than the plan's, also as a
+# release patch's input; the assemble refuses a tampered store file naming
+# it (a patch, a release patch), and names the jobs without a result (a
+# release patch's too); a plan of an update (--site) plans only the new
+# work (the release patches of the previous deltas are taken again) and
+# assembles to what a one-machine update gives; --max-jobs and --matrix; a
+# jobs.json edited by hand is refused at its JSON path (a release task's
+# too).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 cd "$TMP" || exit 1
@@ -19,7 +23,7 @@ make_releases rel
 "$PCGEN" keygen -W -p k.pub -s k.key >/dev/null
 cat >cfg.json <<'EOF'
 {"product": "demo", "critical_files": ["bin/app"], "hot_swap_modules": ["lib/*.so"],
- "skip_edges": 2, "workers": 2, "release_patches": false}
+ "skip_edges": 2, "workers": 2}
 EOF
 
 # same_site A B: the same files, the same bytes, but for a build's times.
@@ -51,9 +55,14 @@ titles = [j["title"] for j in p["jobs"]]
 assert titles[0] == "objects of 1.0.0" and any(t.startswith("patches of 1.0.0 -> 1.1.0") for t in titles), titles
 for j in p["jobs"]:
     assert j["memory"] > 16 << 20 and j["seconds"] >= 1 and j["tasks"], j["title"]
-outs = [t["output"] for j in p["jobs"] for t in j["tasks"]]
+outs = [t.get("output") or t["release"]["from"] + " -> " + t["release"]["to"] for j in p["jobs"] for t in j["tasks"]]
 assert len(outs) == len(set(outs)), "a task twice"
 assert p["in_site"] == []
+# a release patch per edge, each a job of its own, with the sizes the trees give
+rel = [(j["title"], t["release"]) for j in p["jobs"] for t in j["tasks"] if "release" in t]
+assert len(rel) >= 5 and all(t == "release patch of %s -> %s" % (r["from"], r["to"]) for t, r in rel), rel
+assert all(r["reference_size"] % 4096 == 0 and r["to_size"] > 0 for _, r in rel), rel
+assert len({(r["from"], r["to"]) for _, r in rel}) == len(rel)
 print("plan ok")
 PY
 grep -q "plan ok" plan.check && pass plan_lists_work_with_estimates ||
@@ -80,6 +89,19 @@ fi
 out=$(same_site siteA siteB 2>&1) && pass assembled_site_equals_one_machine_build ||
     fail assembled_site_equals_one_machine_build "$(echo "$out" | tail -1)"
 check assembled_site_verifies "$PCGEN" verify siteB -p k.pub
+# Both sites name whole-release patches (so the comparison above covers them).
+nrel=$(python3 - siteB <<'PY'
+import json, os, sys
+r = json.load(open(os.path.join(sys.argv[1], "repo.json")))
+ds = [json.load(open(os.path.join(sys.argv[1], "deltas", e["delta"]["sha256"] + ".json"))) for e in r["edges"]]
+print(sum("release" in d for d in ds), sum("x-release-size" in d for d in ds))
+PY
+)
+[ "${nrel% *}" -ge 1 ] && [ "${nrel#* }" -ge 1 ] && pass assembled_site_has_release_patches_and_notes ||
+    fail assembled_site_has_release_patches_and_notes "named, noted: $nrel"
+grep -q "release patch 1.0.0 -> 1.1.0: [0-9]* bytes (from the store)" assemble.out &&
+    pass assemble_takes_release_patch_from_store ||
+    fail assemble_takes_release_patch_from_store "$(grep -i release assemble.out | head -2)"
 grep -q "objects: [1-9][0-9]* from the store" assemble.out && pass assemble_takes_objects_from_store ||
     fail assemble_takes_objects_from_store "$(sed -n 2p assemble.out)"
 
@@ -99,7 +121,7 @@ rm store/"$obj"
 # Two copies of each patch job at once, into a new store: all succeed, and
 # the store ends with the first store's bytes and one result each.
 pids=() rcs=""
-for j in $(python3 -c "import json; print(*[i for i, j in enumerate(json.load(open('jobs.json'))['jobs']) if j['title'].startswith('patches')])"); do
+for j in $(python3 -c "import json; print(*[i for i, j in enumerate(json.load(open('jobs.json'))['jobs']) if j['title'].startswith(('patches', 'release'))])"); do
     for copy in a b; do
         "$PCGEN" build --job "$j" jobs.json --store store2 -q >"dup$j$copy.out" 2>&1 &
         pids+=($!)
@@ -119,6 +141,12 @@ printf 'changed' | dd of=rel2/1.0.0/bin/app bs=1 seek=10 conv=notrunc status=non
 check_fails job_refuses_changed_release_tree "rel2/1.0.0/bin/app: SHA-256 .* but the plan has .*not the release trees the plan was made from" \
     "$PCGEN" build --job 0 jobs.json --store store3 --releases rel2
 [ ! -d store3/jobs ] && pass refused_job_writes_no_result || fail refused_job_writes_no_result "$(find store3/jobs)"
+# The same for a release patch's job: 1.0.0's bin/app is in its reference.
+RJ=$(python3 -c "import json; print([i for i, j in enumerate(json.load(open('jobs.json'))['jobs']) if j['title'] == 'release patch of 1.0.0 -> 1.1.0'][0])")
+check_fails release_job_refuses_changed_release_tree "job $RJ: rel2/1.0.0/bin/app: SHA-256 .* but the plan has .*not the release trees the plan was made from" \
+    "$PCGEN" build --job "$RJ" jobs.json --store store3 --releases rel2
+[ ! -d store3/jobs ] && [ -z "$(find store3 -type f)" ] && pass refused_release_job_stores_nothing ||
+    fail refused_release_job_stores_nothing "$(find store3 -type f | head -2)"
 check_fails job_out_of_range "job $N: the plan has $N jobs" "$PCGEN" build --job "$N" jobs.json --store store3
 
 # A store file changed after its job: refused at assemble, naming it; no site signed.
@@ -128,25 +156,72 @@ printf 'x' | dd of="store4/$victim" bs=1 seek=40 conv=notrunc status=none
 check_fails assemble_refuses_tampered_store_file "store store4: $victim: SHA-256 .*but job [0-9]+'s result .* says" \
     "$PCGEN" build --assemble jobs.json --store store4 -o siteC -s k.key
 [ ! -f siteC/repo.json ] && pass tampered_assemble_signs_nothing || fail tampered_assemble_signs_nothing "siteC/repo.json written"
+# A release patch changed in the store after its job: refused, naming it.
+PLAN=$(sha256sum jobs.json | cut -c1-64)
+cp -a store store7
+rpatch=$(python3 -c "import json; print(json.load(open('store7/jobs/$PLAN/$RJ.json'))['outputs'][0]['path'])")
+printf 'x' | dd of="store7/$rpatch" bs=1 seek=100 conv=notrunc status=none
+check_fails assemble_refuses_tampered_release_patch "store store7: $rpatch: SHA-256 .*but job $RJ's result .* says" \
+    "$PCGEN" build --assemble jobs.json --store store7 -o siteF -s k.key
+[ ! -f siteF/repo.json ] && pass tampered_release_patch_signs_nothing ||
+    fail tampered_release_patch_signs_nothing "siteF/repo.json written"
+# Its job run again finds it wrong (it does not turn the reference into the
+# output) and makes it again; then the assemble goes through.
+if "$PCGEN" build --job "$RJ" jobs.json --store store7 >rerun7.out 2>&1 &&
+    grep -q "$rpatch in the store is not right, made again: .*does not turn the reference into the output" rerun7.out &&
+    "$PCGEN" build --assemble jobs.json --store store7 -o siteF -s k.key >asm7.out 2>&1 &&
+    out=$(same_site siteA siteF 2>&1); then
+    pass release_job_rerun_remakes_damaged_patch
+else
+    fail release_job_rerun_remakes_damaged_patch "$(tail -1 rerun7.out) $(tail -1 asm7.out) $out"
+fi
 # A job that has not run.
 cp -a store store5
-rm "store5/jobs/$(sha256sum jobs.json | cut -c1-64)/2.json" "store5/jobs/$(sha256sum jobs.json | cut -c1-64)/4.json"
+rm "store5/jobs/$PLAN/2.json" "store5/jobs/$PLAN/4.json"
 check_fails assemble_names_jobs_without_result "jobs 2, 4 of $N have no result" \
     "$PCGEN" build --assemble jobs.json --store store5 -o siteD -s k.key
+# A release patch's job that has not run (its patch is in the store).
+cp -a store store8
+rm "store8/jobs/$PLAN/$RJ.json"
+check_fails assemble_names_release_job_without_result "store store8: job $RJ of $N has no result .*run \`patchcast-gen build --job N\` for it first" \
+    "$PCGEN" build --assemble jobs.json --store store8 -o siteG -s k.key
+[ ! -d siteG ] && pass release_job_without_result_touches_no_site ||
+    fail release_job_without_result_touches_no_site "$(find siteG -type f | head -2)"
 
 # jobs.json edited by hand: checked like signed metadata.
-python3 - jobs.json bad1.json bad2.json <<'PY'
+python3 - jobs.json bad1.json bad2.json bad3.json bad4.json bad5.json bad6.json "$RJ" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
+rj = int(sys.argv[8])
 q = json.loads(json.dumps(p))
 q["jobs"][1]["tasks"][0]["output"] = "objects/00/" + "0" * 64
 json.dump(q, open(sys.argv[2], "w"))
 q = json.loads(json.dumps(p))
 q["generator"] = "patchcast-gen 0.0.1"
 json.dump(q, open(sys.argv[3], "w"))
+q = json.loads(json.dumps(p))                       # a release task's size
+q["jobs"][rj]["tasks"][0]["release"]["reference_size"] += 4096
+json.dump(q, open(sys.argv[4], "w"))
+q = json.loads(json.dumps(p))                       # a release task with an output
+q["jobs"][rj]["tasks"][0]["output"] = "patches/00/" + "0" * 64 + "-" + "0" * 64
+json.dump(q, open(sys.argv[5], "w"))
+q = json.loads(json.dumps(p))                       # an edge's release patch twice
+q["jobs"][rj]["tasks"].append(q["jobs"][rj]["tasks"][0])
+json.dump(q, open(sys.argv[6], "w"))
+q = json.loads(json.dumps(p))                       # a version to itself
+q["jobs"][rj]["tasks"][0]["release"]["to"] = "1.0.0"
+json.dump(q, open(sys.argv[7], "w"))
 PY
 check_fails edited_plan_refused_at_json_path "bad1.json: jobs\[1\]\.tasks\[0\]: output: expected objects/" \
     "$PCGEN" build --job 1 bad1.json --store store6
+check_fails edited_release_size_refused_at_json_path "bad3.json: jobs\[$RJ\]\.tasks\[0\]\.release: reference_size: [0-9]+, but the files of 1.0.0 make a reference of [0-9]+ bytes" \
+    "$PCGEN" build --job 0 bad3.json --store store6
+check_fails release_task_with_output_refused "bad4.json: jobs\[$RJ\]\.tasks\[0\]\.output: unknown key" \
+    "$PCGEN" build --assemble bad4.json --store store -o x -s k.key
+check_fails release_task_twice_refused "bad5.json: jobs\[$RJ\]\.tasks\[1\]: release: 1.0.0 -> 1.1.0 again" \
+    "$PCGEN" build --job 0 bad5.json --store store6
+check_fails release_task_of_one_version_refused "bad6.json: jobs\[$RJ\]\.tasks\[0\]\.release: from and to: the same version 1.0.0" \
+    "$PCGEN" build --job 0 bad6.json --store store6
 check_fails plan_of_other_version_refused "made by patchcast-gen 0.0.1, this is patchcast-gen" \
     "$PCGEN" build --job 1 bad2.json --store store6
 check_fails assemble_takes_plan_config "--assemble takes the plan's config" \
@@ -167,10 +242,12 @@ import json, sys
 p = json.load(open(sys.argv[1]))
 assert len(p["jobs"]) == 2, [j["title"] for j in p["jobs"]]
 outs = [t for j in p["jobs"] for t in j["tasks"]]
-# only contents new in 1.11.0, and patches into 1.11.0
+# only contents new in 1.11.0, and patches into 1.11.0 (release patches
+# too: the older edges' are the previous deltas', or their notes)
 for t in outs:
-    v = (t.get("to") or t["input"])["version"]
+    v = t["release"]["to"] if "release" in t else (t.get("to") or t["input"])["version"]
     assert v == "1.11.0", t
+assert any("release" in t for t in outs), outs
 assert any("patches" in t["output"] for t in outs) and any("objects" in t["output"] for t in outs)
 assert len(p["in_site"]) > 10 and all(k["path"].split("/")[0] in ("objects", "patches") for k in p["in_site"])
 print("update plan ok", len(outs))
