@@ -5,10 +5,12 @@
 #include "job.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "difffiles.h"
@@ -134,6 +136,21 @@ static pc_status hash_file(const char *path, uint64_t *size, uint8_t sha[32], pc
     return PC_OK;
 }
 
+/* Size and SHA-256 of the release file at path: PC_ERR_INVALID when it is
+ * not a regular file (a FIFO or a device would block or never end). */
+static pc_status hash_input(const char *path, uint8_t sha[32], uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return pc_errno_status(errno);
+    struct stat sb;
+    pc_status st = fstat(fd, &sb) != 0 ? pc_errno_status(errno)
+                   : !S_ISREG(sb.st_mode) ? PC_ERR_INVALID
+                                          : pc_sha256_fd(fd, sha, size);
+    close(fd);
+    return st;
+}
+
 typedef struct runner {
     const pc_job_opts *o;
     const pc_shard_job *job;
@@ -169,6 +186,12 @@ static pc_status check_output(runner *r, size_t i, const char *path, pc_err *e)
         if (tmp)
             unlink(tmp);
         free(tmp);
+        /* it applied to the old file as it is now: that must be the plan's */
+        uint8_t sha[32];
+        uint64_t size = 0;
+        if (st == PC_OK && (hash_input(r->in[i], sha, &size) != PC_OK || size != t->in.size ||
+                            memcmp(sha, t->in.sha256, 32)))
+            st = pc_fail(e, PC_ERR_HASH, "%s: changed since the job checked it", r->in[i]);
         char magic[4] = {0};
         FILE *f = st == PC_OK ? fopen(path, "rb") : NULL;
         if (f && fread(magic, 1, 4, f) == 4)
@@ -223,11 +246,11 @@ static void run_task(runner *r, size_t i)
     } else {
         st = pc_object_pack_file(r->in[i], tmp, cfg->object_level, &n, e);
     }
-    pc_job_output *x = &r->outs[i];
-    x->patch = t->patch;
-    snprintf(x->path, sizeof x->path, "%s", t->output);
-    if (st == PC_OK)
-        st = hash_file(tmp, &x->size, x->sha256, e);
+    /* Checked as one found in the store: an input changed since
+     * check_inputs would give an output that is not the plan's. */
+    if (st == PC_OK && (st = check_output(r, i, tmp, e)) != PC_OK)
+        pc_fail_prefix(e, "made, but it does not check (did a release file change while the "
+                          "job ran?): ");
     bool existed = false;
     if (st == PC_OK)
         st = pc_store_put(store, tmp, t->output, !had, &existed, e);
@@ -292,7 +315,11 @@ static pc_status check_inputs(runner *r, const char *releases, pc_err *e)
                 continue;
             uint8_t sha[32];
             uint64_t size = 0;
-            if (pc_sha256_file(*slot, sha, &size) != PC_OK)
+            pc_status hs = hash_input(*slot, sha, &size);
+            if (hs == PC_ERR_INVALID)
+                return pc_fail(e, PC_ERR_INVALID, "job %zu: %s: not a regular file", r->o->n,
+                               *slot);
+            if (hs != PC_OK)
                 return pc_fail(e, PC_ERR_NOT_FOUND,
                                "job %zu: %s: cannot read it (is RELEASES here %s? --releases "
                                "names another folder)",

@@ -5,7 +5,8 @@
 # file, but for the times a build writes (repo.json's created, expires and
 # released, the page's dates, the signature over them). Then the guards: a
 # rerun is a no-op; two copies of one job at once both succeed and leave
-# the store right; a job refuses a release tree other than the plan's; the
+# the store right; a job refuses a release tree other than the plan's, a
+# release file changed while it runs, and a FIFO; the
 # assemble refuses a tampered store file naming it, and names the jobs
 # without a result; a plan of an update (--site) plans only the new work
 # and assembles to what a one-machine update gives; --max-jobs and
@@ -120,6 +121,43 @@ check_fails job_refuses_changed_release_tree "rel2/1.0.0/bin/app: SHA-256 .* but
     "$PCGEN" build --job 0 jobs.json --store store3 --releases rel2
 [ ! -d store3/jobs ] && pass refused_job_writes_no_result || fail refused_job_writes_no_result "$(find store3/jobs)"
 check_fails job_out_of_range "job $N: the plan has $N jobs" "$PCGEN" build --job "$N" jobs.json --store store3
+
+# A release file changed while its job runs, after the job checked it:
+# strace stops the job (SIGSTOP) as it opens FILE, the first time in each
+# thread: the check, then the object's compression or the patch's diff;
+# at that second stop FILE changes. The job must fail, naming the cause,
+# and leave neither the output nor a result in the store.
+# race_job NAME JOB FILE
+stopped() { [ "$(grep -c 'stopped by SIGSTOP' "$1" 2>/dev/null)" -ge "$2" ]; }
+race_job() {
+    local name=$1 job=$2 file=$3 i k pid out
+    rm -rf race && cp -a rel race
+    timeout 60 strace -f -qq -o "$name.strace" -P "race/$file" -e trace=openat \
+        -e inject=openat:signal=SIGSTOP:when=1 \
+        "$PCGEN" build --job "$job" jobs.json --store "st-$name" --releases race -q >"$name.out" 2>&1 &
+    pid=$!
+    for k in 1 2; do
+        wait_for 30 stopped "$name.strace" "$k" ||
+            { fail "$name" "no stop $k: $(tail -2 "$name.strace")"; kill "$pid"; wait "$pid"; return; }
+        [ "$k" = 1 ] || printf 'changed' | dd of="race/$file" bs=1 seek=10 conv=notrunc status=none
+        kill -CONT "$(head -1 "$name.strace" | cut -d' ' -f1)"
+    done
+    wait "$pid" && out="the job succeeded" || out=""
+    grep -q "made, but it does not check (did a release file change while the job ran?)" "$name.out" ||
+        out="$out $(tail -1 "$name.out")"
+    [ -z "$(find "st-$name" -type f)" ] || out="$out; the store has $(cd "st-$name" && find . -type f | head -2 | tr '\n' ' ')"
+    [ -z "$out" ] && pass "$name" || fail "$name" "$out"
+}
+read -r objjob patchjob < <(python3 -c "
+import json; t = [j['title'] for j in json.load(open('jobs.json'))['jobs']]
+print(t.index('objects of 1.2.0'), t.index('patches of 1.2.0-rc.1 -> 1.2.0'))")
+race_job object_of_file_changed_during_job_refused "$objjob" 1.2.0/bin/app
+race_job patch_of_old_file_changed_during_job_refused "$patchjob" 1.2.0-rc.1/bin/app
+race_job patch_of_new_file_changed_during_job_refused "$patchjob" 1.2.0/bin/app
+# A release file that is not a regular file (a FIFO would block the job forever).
+rm -f race/1.0.0/lib/module.so && mkfifo race/1.0.0/lib/module.so
+check_fails job_refuses_fifo_input "race/1.0.0/lib/module.so: not a regular file" \
+    timeout 20 "$PCGEN" build --job 0 jobs.json --store store3 --releases race
 
 # A store file changed after its job: refused at assemble, naming it; no site signed.
 cp -a store store4
