@@ -235,7 +235,8 @@ static void run_task(runner *r, size_t i)
     pc_err_clear(e);
     char *tmp = pc_store_scratch(store, t->output);
     if (tmp == NULL) {
-        pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", t->output);
+        pc_fail(e, pc_errno_status(errno), "%s: no temporary file in store %s: %s", t->output,
+                pc_store_name(store), strerror(errno));
         return;
     }
     uint64_t n = 0;
@@ -413,7 +414,8 @@ pc_status pc_shard_run_job(const pc_job_opts *o, pc_job_stats *s, pc_err *e)
     pc_shard_result_path(p, o->n, rel);
     if (st == PC_OK && (st = result_write(p, o->n, r.outs, n, &json, &len, e)) == PC_OK) {
         if ((tmp = pc_store_scratch(o->store, rel)) == NULL)
-            st = pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", rel);
+            st = pc_fail(e, pc_errno_status(errno), "%s: no temporary file in store %s: %s", rel,
+                         pc_store_name(o->store), strerror(errno));
         else if ((st = pc_write_file_atomic(tmp, json, len, 0644, e)) == PC_OK)
             st = pc_store_put(o->store, tmp, rel, false, &existed, e);
     }

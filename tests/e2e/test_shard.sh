@@ -6,7 +6,8 @@
 # released, the page's dates, the signature over them). Then the guards: a
 # rerun is a no-op; two copies of one job at once both succeed and leave
 # the store right; a job refuses a release tree other than the plan's, a
-# release file changed while it runs, and a FIFO; the
+# release file changed while it runs, a FIFO, and says why it cannot write
+# into the store; the
 # assemble refuses a tampered store file naming it, and names the jobs
 # without a result; a plan of an update (--site) plans only the new work
 # and assembles to what a one-machine update gives; --max-jobs and
@@ -158,6 +159,10 @@ race_job patch_of_new_file_changed_during_job_refused "$patchjob" 1.2.0/bin/app
 rm -f race/1.0.0/lib/module.so && mkfifo race/1.0.0/lib/module.so
 check_fails job_refuses_fifo_input "race/1.0.0/lib/module.so: not a regular file" \
     timeout 20 "$PCGEN" build --job 0 jobs.json --store store3 --releases race
+# A store where a job cannot make its temporary file says why.
+mkdir store7 && ln -s "$TMP/nowhere" store7/objects
+check_fails job_says_why_no_temporary_file "no temporary file in store store7: No such file or directory" \
+    "$PCGEN" build --job 0 jobs.json --store store7
 
 # A store file changed after its job: refused at assemble, naming it; no site signed.
 cp -a store store4
