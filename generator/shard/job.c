@@ -7,9 +7,11 @@
 
 #include <cJSON.h>
 #include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "difffiles.h"
@@ -145,6 +147,21 @@ static pc_status hash_file(const char *path, uint64_t *size, uint8_t sha[32], pc
     return PC_OK;
 }
 
+/* Size and SHA-256 of the release file at path: PC_ERR_INVALID when it is
+ * not a regular file (a FIFO or a device would block or never end). */
+static pc_status hash_input(const char *path, uint8_t sha[32], uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return pc_errno_status(errno);
+    struct stat sb;
+    pc_status st = fstat(fd, &sb) != 0 ? pc_errno_status(errno)
+                   : !S_ISREG(sb.st_mode) ? PC_ERR_INVALID
+                                          : pc_sha256_fd(fd, sha, size);
+    close(fd);
+    return st;
+}
+
 typedef struct runner {
     const pc_job_opts *o;
     const pc_shard_job *job;
@@ -188,6 +205,12 @@ static pc_status check_output(runner *r, size_t i, const char *path, pc_err *e)
         if (tmp)
             unlink(tmp);
         free(tmp);
+        /* it applied to the old file as it is now: that must be the plan's */
+        uint8_t sha[32];
+        uint64_t size = 0;
+        if (st == PC_OK && (hash_input(r->in[i], sha, &size) != PC_OK || size != t->in.size ||
+                            memcmp(sha, t->in.sha256, 32)))
+            st = pc_fail(e, PC_ERR_HASH, "%s: changed since the job checked it", r->in[i]);
         char magic[4] = {0};
         FILE *f = st == PC_OK ? fopen(path, "rb") : NULL;
         if (f && fread(magic, 1, 4, f) == 4)
@@ -240,7 +263,8 @@ static void run_task(runner *r, size_t i)
     pc_err_clear(e);
     char *tmp = pc_store_scratch(store, output);
     if (tmp == NULL) {
-        pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", output);
+        pc_fail(e, pc_errno_status(errno), "%s: no temporary file in store %s: %s", output,
+                pc_store_name(store), strerror(errno));
         return;
     }
     uint64_t n = 0;
@@ -254,8 +278,11 @@ static void run_task(runner *r, size_t i)
     } else {
         st = pc_object_pack_file(r->in[i], tmp, cfg->object_level, &n, e);
     }
-    if (st == PC_OK)
-        st = hash_file(tmp, &x->size, x->sha256, e);
+    /* Checked as one found in the store: an input changed since
+     * check_inputs would give an output that is not the plan's. */
+    if (st == PC_OK && (st = check_output(r, i, tmp, e)) != PC_OK)
+        pc_fail_prefix(e, "made, but it does not check (did a release file change while the "
+                          "job ran?): ");
     bool existed = false;
     if (st == PC_OK)
         st = pc_store_put(store, tmp, output, !had, &existed, e);
@@ -311,7 +338,10 @@ static pc_status check_file(const runner *r, const char *path, const pc_build_fi
 {
     uint8_t sha[32];
     uint64_t size = 0;
-    if (pc_sha256_file(path, sha, &size) != PC_OK)
+    pc_status hs = hash_input(path, sha, &size);
+    if (hs == PC_ERR_INVALID)
+        return pc_fail(e, PC_ERR_INVALID, "job %zu: %s: not a regular file", r->o->n, path);
+    if (hs != PC_OK)
         return pc_fail(e, PC_ERR_NOT_FOUND,
                        "job %zu: %s: cannot read it (is RELEASES here %s? --releases "
                        "names another folder)",
@@ -455,7 +485,8 @@ pc_status pc_shard_run_job(const pc_job_opts *o, pc_job_stats *s, pc_err *e)
     pc_shard_result_path(p, o->n, rel);
     if (st == PC_OK && (st = result_write(p, o->n, r.outs, n, &json, &len, e)) == PC_OK) {
         if ((tmp = pc_store_scratch(o->store, rel)) == NULL)
-            st = pc_fail(e, PC_ERR_NOMEM, "%s: no temporary file", rel);
+            st = pc_fail(e, pc_errno_status(errno), "%s: no temporary file in store %s: %s", rel,
+                         pc_store_name(o->store), strerror(errno));
         else if ((st = pc_write_file_atomic(tmp, json, len, 0644, e)) == PC_OK)
             st = pc_store_put(o->store, tmp, rel, false, &existed, e);
     }

@@ -479,10 +479,14 @@ char *pc_store_scratch(pc_store *s, const char *rel)
     if (s->root) {
         char *dst = local_path(s, rel);
         pc_err scratch = {0};
-        if (dst && pc_mkdirs(dst, true, &scratch) == PC_OK &&
-            asprintf(&p, "%s.tmp-%ld-%lu", dst, (long)getpid(), n) < 0)
+        int err = ENOMEM;
+        if (dst && pc_mkdirs(dst, true, &scratch) != PC_OK)
+            err = errno;
+        else if (dst && asprintf(&p, "%s.tmp-%ld-%lu", dst, (long)getpid(), n) < 0)
             p = NULL;
         free(dst);
+        if (p == NULL)
+            errno = err;
         return p;
     }
     const char *base = strrchr(rel, '/');

@@ -35,8 +35,8 @@ void pc_store_done(pc_store *s, char *path);
 
 /* A new local path to write rel's content into before pc_store_put: beside
  * the destination ("<rel>.tmp-…", the name publish scripts skip) for a
- * folder, in the scratch folder for S3. NULL on no memory or when rel's
- * folder cannot be made. Caller frees (pc_store_done removes it too). */
+ * folder, in the scratch folder for S3. NULL (errno set) on no memory or
+ * when rel's folder cannot be made. Caller frees (pc_store_done removes it too). */
 char *pc_store_scratch(pc_store *s, const char *rel);
 
 /* Make the local file `local` (a scratch path) the store's rel; local is

@@ -16,6 +16,9 @@
 #   listing the store page by page, deletes exactly what the site no longer
 #   has: nothing a listed version needs, nothing outside the prefix;
 # - an unknown access key stores nothing;
+# - SITE changing under a publish: a symlink switched to another site
+#   once objects/ is up (the store still gets one site), the folder
+#   deleted before --prune (it deletes only what SITE lacked at the start);
 # - the client installs and updates over HTTP from the bucket, walking the
 #   roots.
 # tests/ci/test_publish_s3.sh keeps the checks that need a store
@@ -227,5 +230,34 @@ rc=$?
 [ "$rc" -ne 0 ] && [ ! -s wrong.events ] && grep -q InvalidAccessKeyId wrong.out &&
     pass unknown_access_key_stores_nothing ||
     fail unknown_access_key_stores_nothing "exit $rc, $(grep -c . wrong.events) keys stored: $(tail -1 wrong.out)"
+
+# SITE changing under a publish (aws): bin-swap/aws runs the real one, then
+# $SWAP after the call whose arguments match the pattern $SWAP_AT.
+mkdir bin-swap
+cat >bin-swap/aws <<'EOF'
+#!/bin/sh
+/usr/bin/aws "$@" || exit
+case "$*" in $SWAP_AT) sh -c "$SWAP" ;; esac
+EOF
+chmod +x bin-swap/aws
+export S3_ENDPOINT_URL=$EP
+BUCKET=pc-aws PREFIX=swap
+# SITE a symlink switched to the next build once objects/ is up: the rest
+# still comes from the folder it named at the start, or repo.json would
+# name objects never uploaded.
+cp -a site1 gen-a && ln -s gen-a live
+PATH="$TMP/bin-swap:$PATH" SWAP_AT="s3 sync */objects *" SWAP="ln -sfn site2 '$TMP/live'" \
+    run swap-link aws live "s3://$BUCKET/$PREFIX" && [ "$(readlink live)" = site2 ] &&
+    out=$("${CHECK[@]}" same "$EP/$BUCKET/$PREFIX" site1) && [ -z "$out" ] &&
+    pass site_symlink_switched_during_publish_uploads_one_site ||
+    fail site_symlink_switched_during_publish_uploads_one_site "link $(readlink live): $(tail -1 swap-link.out) $out"
+# SITE deleted once repo.json.minisig is up (a workspace cleaned): --prune
+# deletes only what SITE lacked when the publish began, not everything.
+cp -a site2 doomed
+PATH="$TMP/bin-swap:$PATH" SWAP_AT="s3 cp */repo.json.minisig *" SWAP="rm -rf '$TMP/doomed'" \
+    run swap-gone aws --prune doomed "s3://$BUCKET/$PREFIX" && [ ! -e doomed ] &&
+    out=$("${CHECK[@]}" same "$EP/$BUCKET/$PREFIX" site2) && [ -z "$out" ] &&
+    pass prune_keeps_the_site_listed_at_start ||
+    fail prune_keeps_the_site_listed_at_start "$(tail -1 swap-gone.out) $(grep -c '^DELETE' swap-gone.events) deleted; $(echo "$out" | head -2 | tr '\n' ' ')"
 
 finish

@@ -7,13 +7,14 @@
 # patches included (the default config). Then the guards: a rerun is a
 # no-op; two copies of one job at once both succeed and leave the store
 # right; a job refuses a release tree other than the plan's, also as a
-# release patch's input; the assemble refuses a tampered store file naming
-# it (a patch, a release patch), and names the jobs without a result (a
-# release patch's too); a plan of an update (--site) plans only the new
-# work (the release patches of the previous deltas are taken again) and
-# assembles to what a one-machine update gives; --max-jobs and --matrix; a
-# jobs.json edited by hand is refused at its JSON path (a release task's
-# too).
+# release patch's input, a release file changed while it runs, a FIFO, and
+# says why it cannot write into the store; the assemble refuses a tampered
+# store file naming it (a patch, a release patch), and names the jobs
+# without a result (a release patch's too); a plan of an update (--site)
+# plans only the new work (the release patches of the previous deltas are
+# taken again) and assembles to what a one-machine update gives; --max-jobs
+# and --matrix; a jobs.json edited by hand is refused at its JSON path (a
+# release task's too).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fixtures.sh"
 cd "$TMP" || exit 1
@@ -148,6 +149,47 @@ check_fails release_job_refuses_changed_release_tree "job $RJ: rel2/1.0.0/bin/ap
 [ ! -d store3/jobs ] && [ -z "$(find store3 -type f)" ] && pass refused_release_job_stores_nothing ||
     fail refused_release_job_stores_nothing "$(find store3 -type f | head -2)"
 check_fails job_out_of_range "job $N: the plan has $N jobs" "$PCGEN" build --job "$N" jobs.json --store store3
+
+# A release file changed while its job runs, after the job checked it:
+# strace stops the job (SIGSTOP) as it opens FILE, the first time in each
+# thread: the check, then the object's compression or the patch's diff;
+# at that second stop FILE changes. The job must fail, naming the cause,
+# and leave neither the output nor a result in the store.
+# race_job NAME JOB FILE
+stopped() { [ "$(grep -c 'stopped by SIGSTOP' "$1" 2>/dev/null)" -ge "$2" ]; }
+race_job() {
+    local name=$1 job=$2 file=$3 i k pid out
+    rm -rf race && cp -a rel race
+    timeout 60 strace -f -qq -o "$name.strace" -P "race/$file" -e trace=openat \
+        -e inject=openat:signal=SIGSTOP:when=1 \
+        "$PCGEN" build --job "$job" jobs.json --store "st-$name" --releases race -q >"$name.out" 2>&1 &
+    pid=$!
+    for k in 1 2; do
+        wait_for 30 stopped "$name.strace" "$k" ||
+            { fail "$name" "no stop $k: $(tail -2 "$name.strace")"; kill "$pid"; wait "$pid"; return; }
+        [ "$k" = 1 ] || printf 'changed' | dd of="race/$file" bs=1 seek=10 conv=notrunc status=none
+        kill -CONT "$(head -1 "$name.strace" | cut -d' ' -f1)"
+    done
+    wait "$pid" && out="the job succeeded" || out=""
+    grep -q "made, but it does not check (did a release file change while the job ran?)" "$name.out" ||
+        out="$out $(tail -1 "$name.out")"
+    [ -z "$(find "st-$name" -type f)" ] || out="$out; the store has $(cd "st-$name" && find . -type f | head -2 | tr '\n' ' ')"
+    [ -z "$out" ] && pass "$name" || fail "$name" "$out"
+}
+read -r objjob patchjob < <(python3 -c "
+import json; t = [j['title'] for j in json.load(open('jobs.json'))['jobs']]
+print(t.index('objects of 1.2.0'), t.index('patches of 1.2.0-rc.1 -> 1.2.0'))")
+race_job object_of_file_changed_during_job_refused "$objjob" 1.2.0/bin/app
+race_job patch_of_old_file_changed_during_job_refused "$patchjob" 1.2.0-rc.1/bin/app
+race_job patch_of_new_file_changed_during_job_refused "$patchjob" 1.2.0/bin/app
+# A release file that is not a regular file (a FIFO would block the job forever).
+rm -f race/1.0.0/lib/module.so && mkfifo race/1.0.0/lib/module.so
+check_fails job_refuses_fifo_input "race/1.0.0/lib/module.so: not a regular file" \
+    timeout 20 "$PCGEN" build --job 0 jobs.json --store store3 --releases race
+# A store where a job cannot make its temporary file says why.
+mkdir storeW && ln -s "$TMP/nowhere" storeW/objects
+check_fails job_says_why_no_temporary_file "no temporary file in store storeW: No such file or directory" \
+    "$PCGEN" build --job 0 jobs.json --store storeW
 
 # A store file changed after its job: refused at assemble, naming it; no site signed.
 cp -a store store4
