@@ -163,7 +163,7 @@ p = json.load(open(sys.argv[1]))
 j = p["jobs"][int(sys.argv[2])]
 kinds = {}
 for t in j["tasks"]:
-    k = "patches" if "from" in t else "objects"
+    k = "release patches" if "release" in t else "patches" if "from" in t else "objects"
     kinds[k] = kinds.get(k, 0) + 1
 work = ", ".join("%d %s" % (v, k) for k, v in sorted(kinds.items()))
 print("| %s | %s (%s) | %s | %s | %d | %.0f MiB | %.0f MiB | %.0f MiB |" % (
