@@ -8,11 +8,15 @@
 #           without; the client's update (file://) taking what its planner
 #           chose and taking per-file patches only (a site built with
 #           "release_patches": false): wall time, peak RSS, peak heap;
-#   link    updates through nginx on loopback limited to RATES Mbit/s in
-#           total (limit_rate, the client downloading one file at a time:
+#   link    updates through nginx on loopback with its replies shaped to
+#           RATES Mbit/s in total (tc: an HTB class for the nginx port's
+#           packets; the client downloading one file at a time,
 #           PATCHCAST_TRANSFERS=1) against the full download and unpack of
 #           the package (curl | tar xz of the NEW tree as a gzip -9 .tgz,
 #           like npm's) and a patchcast install of NEW into an empty root.
+#           nginx's own limit_rate is no total limit: it lets every reply
+#           send a second's worth at once, so small files pass unlimited.
+#           Shaping needs root (CAP_NET_ADMIN) and tc (iproute2).
 # Times are medians of BENCH_RUNS runs (default 3). Every update is checked
 # against the release tree. Writes build/bench/release.md.
 set -euo pipefail
@@ -35,13 +39,27 @@ export PATCHCAST_TRANSFERS=1
 mkdir -p "$S/web/full"
 "$GEN" keygen -W -p "$S/k.pub" -s "$S/k.key" >/dev/null
 
+# One nginx a rate; the packets from its port go through an HTB class of
+# that rate on lo (other packets are not classified: HTB sends them
+# unshaped, so nothing else on the machine is slowed). A bucket of 66,000
+# bytes: lo's largest packet.
 declare -A URL
+unshape() { tc qdisc del dev lo root 2>/dev/null || true; }
+tc qdisc add dev lo root handle 1: htb || {
+    echo "bench-release: cannot shape lo (tc, as root, is needed for the link figures)" >&2
+    exit 1
+}
+trap 'unshape; for r in $RATES; do "$TOP/tests/nginx.sh" stop "$W/ng$r"; done; rm -rf "$W"' EXIT
+class=1
 for r in $RATES; do
     mkdir -p "$W/ng$r"
-    echo "limit_rate $((r * 125000));" >"$W/ng$r/extra.conf"
     URL[$r]=$("$TOP/tests/nginx.sh" start "$S/web" "$W/ng$r")
+    class=$((class + 1))
+    tc class add dev lo parent 1: classid "1:$class" htb rate "${r}mbit" ceil "${r}mbit" \
+        burst 66000 cburst 66000
+    tc filter add dev lo protocol ip parent 1:0 prio 1 u32 match ip sport "$(cat "$W/ng$r/port")" \
+        0xffff flowid "1:$class"
 done
-trap 'for r in $RATES; do "$TOP/tests/nginx.sh" stop "$W/ng$r"; done; rm -rf "$W"' EXIT
 
 reltar() { tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$1" -cf "$2" .; }
 yesno() { sed 's/True/yes/; s/False/no/'; }
@@ -211,9 +229,10 @@ done <<<"$PAIRS"
     echo
     cat "$W/cost.md"
     echo
-    echo "Over a link limited in total: nginx on loopback with \`limit_rate\` (10 Mbit/s = 1,250,000"
-    echo "bytes/s), the client downloading one file at a time (\`PATCHCAST_TRANSFERS=1\`), so the"
-    echo "limit holds for the whole update. Against the full download and unpack of the package"
+    echo "Over a link limited in total: nginx on loopback, its replies shaped by \`tc\` (an HTB"
+    echo "class of the rate for the packets from its port, a 66,000-byte bucket), the client downloading"
+    echo "one file at a time (\`PATCHCAST_TRANSFERS=1\`). (nginx's own \`limit_rate\` is no total"
+    echo "limit: each reply may send a second's worth at once.) Against the full download and unpack of the package"
     echo "(\`curl URL/NEW.tgz | tar xz\`; the NEW tree as a \`gzip -9\` .tgz, like npm's) and a"
     echo "patchcast install of NEW into an empty root through the same link. Medians of $RUNS runs."
     echo "\"full / update\" is the curl + tar time divided by the update's."

@@ -22,7 +22,7 @@ libdivsufsort-dev libbz2-dev libzstd-dev liblzma-dev
 # Tests only: the last line is what `pkg-config --static --libs libcurl`
 # names, for tests/install's static link against libpatchcast.a.
 PKGS="$BUILD_PKGS
-minisign bsdiff xdelta3 zstd nginx-light
+minisign bsdiff xdelta3 zstd nginx-light iproute2
 clang libclang-rt-14-dev valgrind strace
 ca-certificates openssl curl python3
 chromium
