@@ -41,12 +41,19 @@ mkdir -p "$S/web/full"
 
 # One nginx a rate; the packets from its port go through an HTB class of
 # that rate on lo (other packets are not classified: HTB sends them
-# unshaped, so nothing else on the machine is slowed). A bucket of 66,000
-# bytes: lo's largest packet.
+# unshaped, so nothing else on the machine is slowed). lo's packets are of
+# up to 64 KiB, each sent at once, which would let every reply's first
+# 64 KiB pass unlimited: lo's MTU is 1500 while this runs (as on an
+# Ethernet link), and the bucket one packet.
 declare -A URL
-unshape() { tc qdisc del dev lo root 2>/dev/null || true; }
-tc qdisc add dev lo root handle 1: htb || {
-    echo "bench-release: cannot shape lo (tc, as root, is needed for the link figures)" >&2
+LO_MTU=$(cat /sys/class/net/lo/mtu)
+unshape() {
+    tc qdisc del dev lo root 2>/dev/null || true
+    ip link set dev lo mtu "$LO_MTU" 2>/dev/null || true
+}
+tc qdisc add dev lo root handle 1: htb && ip link set dev lo mtu 1500 || {
+    unshape
+    echo "bench-release: cannot shape lo (tc and ip, as root, are needed for the link figures)" >&2
     exit 1
 }
 trap 'unshape; for r in $RATES; do "$TOP/tests/nginx.sh" stop "$W/ng$r"; done; rm -rf "$W"' EXIT
@@ -56,7 +63,7 @@ for r in $RATES; do
     URL[$r]=$("$TOP/tests/nginx.sh" start "$S/web" "$W/ng$r")
     class=$((class + 1))
     tc class add dev lo parent 1: classid "1:$class" htb rate "${r}mbit" ceil "${r}mbit" \
-        burst 66000 cburst 66000
+        burst 1600 cburst 1600
     tc filter add dev lo protocol ip parent 1:0 prio 1 u32 match ip sport "$(cat "$W/ng$r/port")" \
         0xffff flowid "1:$class"
 done
@@ -230,7 +237,8 @@ done <<<"$PAIRS"
     cat "$W/cost.md"
     echo
     echo "Over a link limited in total: nginx on loopback, its replies shaped by \`tc\` (an HTB"
-    echo "class of the rate for the packets from its port, a 66,000-byte bucket), the client downloading"
+    echo "class of the rate for the packets from its port, lo's MTU 1500 and the bucket one packet"
+    echo "while it runs, so no reply passes a burst unlimited), the client downloading"
     echo "one file at a time (\`PATCHCAST_TRANSFERS=1\`). (nginx's own \`limit_rate\` is no total"
     echo "limit: each reply may send a second's worth at once.) Against the full download and unpack of the package"
     echo "(\`curl URL/NEW.tgz | tar xz\`; the NEW tree as a \`gzip -9\` .tgz, like npm's) and a"
